@@ -1,0 +1,99 @@
+// followme testbed up|status|down|cycle: the CLI-less runner.
+import { relative } from 'node:path';
+import { down, findTestbed, up, defaultInventoryPath } from '../../provision/testbed/runner.js';
+import { loadTopologyFile, stackConfigPath, TOPOLOGY_KEY } from '../../provision/topology/stack-config.js';
+import { validateTopology } from '../../provision/topology/validate.js';
+import type { Topology } from '../../provision/topology/schema.js';
+import { readInventory } from '../../provision/testbed/inventory.js';
+import { SshConnection } from '../../migration/ssh/transport.js';
+import { sshTarget } from '../../provision/testbed/readiness.js';
+import { existsSync } from 'node:fs';
+import { domainState } from '../../provision/libvirt/driver.js';
+import { log } from '../output.js';
+
+export interface TestbedOptions {
+  stack: string;
+  config?: string;
+  prefix?: string;
+  inventory?: string;
+  wait?: boolean;
+}
+
+export function loadTopology(o: TestbedOptions): { topology: Topology; source: string; stack?: string } {
+  const path = o.config ?? stackConfigPath(o.stack);
+  const shown = relative(process.cwd(), path) || path;
+  let topology = loadTopologyFile(path);
+  if (o.prefix !== undefined) {
+    topology = validateTopology({ ...topology, prefix: o.prefix }, `--prefix (over ${shown}: ${TOPOLOGY_KEY})`);
+  }
+  return { topology, source: `${shown}: ${TOPOLOGY_KEY}`, ...(o.config ? {} : { stack: o.stack }) };
+}
+
+export async function testbedUp(o: TestbedOptions): Promise<void> {
+  const { topology, source, stack } = loadTopology(o);
+  log(`testbed ${topology.prefix}: up (${topology.nodes.map((n) => `${n.name}/${n.role}`).join(', ')})`);
+  const r = await up({
+    topology,
+    source,
+    ...(stack ? { stack } : {}),
+    ...(o.inventory ? { inventoryPath: o.inventory } : {}),
+    wait: o.wait !== false,
+    log,
+  });
+  log(`testbed ${topology.prefix}: ${o.wait === false ? 'created' : 'ready'} in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
+  process.stdout.write(`${r.inventoryPath}\n`);
+}
+
+export async function testbedDown(o: TestbedOptions): Promise<void> {
+  const { topology } = loadTopology(o);
+  const started = Date.now();
+  const r = await down(topology, log);
+  log(`testbed ${topology.prefix}: down, ${r.removed} objects removed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export async function testbedStatus(o: TestbedOptions): Promise<void> {
+  const { topology } = loadTopology(o);
+  const found = await findTestbed(topology);
+  const invPath = o.inventory ?? defaultInventoryPath(topology.prefix);
+  const inv = existsSync(invPath) ? readInventory(invPath) : undefined;
+  const rows: Record<string, unknown>[] = [];
+  for (const f of found) {
+    for (const d of f.domains) {
+      const node = inv?.nodes.find((n) => n.domain === d);
+      let ssh = 'unknown (no inventory)';
+      if (inv && node) {
+        try {
+          const c = await SshConnection.connect(sshTarget(inv, node), { timeoutMs: 10_000 });
+          ssh = (await c.run(['uname', '-r'], { timeoutMs: 10_000 })).stdout.trim();
+          c.close();
+        } catch (e) {
+          ssh = `no answer: ${(e as Error).message}`;
+        }
+      }
+      rows.push({ uri: f.uri, domain: d, state: await domainState(f.uri, d), ip: node?.ip, ssh });
+    }
+  }
+  process.stdout.write(
+    JSON.stringify({ prefix: topology.prefix, inventory: inv ? invPath : null, objects: found, domains: rows }, null, 2) + '\n',
+  );
+}
+
+/** up, one command over SSH on every node, down: the end-to-end smoke run. */
+export async function testbedCycle(o: TestbedOptions): Promise<void> {
+  const { topology, source, stack } = loadTopology(o);
+  try {
+    const r = await up({ topology, source, ...(stack ? { stack } : {}), log });
+    for (const n of r.inventory.nodes) {
+      const c = await SshConnection.connect(sshTarget(r.inventory, n));
+      try {
+        const out = await c.check(['sh', '-c', 'echo "$(hostname) $(uname -r) criu $(criu --version | head -1) lxc $(lxc-start --version)"']);
+        log(`${n.name} (${n.ip}): ${out.stdout.trim()}`);
+      } finally {
+        c.close();
+      }
+    }
+    log(`testbed ${topology.prefix}: up and ready in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
+  } finally {
+    await down(topology, log);
+  }
+}

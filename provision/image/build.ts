@@ -1,0 +1,171 @@
+// Builds the guest image offline from Debian's archive (debootstrap), into a
+// content-addressed cache outside the work tree:
+//   <cache>/images/<recipe key>/{rootfs.qcow2,vmlinuz,initrd.img,recipe.json}
+// The directory appears atomically (built under a temp name, then renamed),
+// so a crashed build never poisons the cache.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CommandError, FollowmeError } from '../errors.js';
+import { cacheDir } from '../paths.js';
+import type { GuestImage } from '../plan/plan.js';
+import { debianRecipe, guestFilesDir, recipeKey, type CloudRecipe, type DebianRecipe, type Recipe } from './recipe.js';
+import type { Topology } from '../topology/schema.js';
+
+export type Log = (line: string) => void;
+
+export interface BuildResult {
+  image: GuestImage;
+  cacheHit: boolean;
+  durationMs: number;
+}
+
+async function run(log: Log, argv: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<string> {
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const started = Date.now();
+  const r = await execa(cmd, args, {
+    reject: false,
+    timeout: opts.timeoutMs ?? 30 * 60_000,
+    stdin: 'ignore',
+    all: true,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.exitCode !== 0 || r.timedOut) {
+    throw new CommandError({
+      host: 'localhost',
+      argv,
+      exitCode: r.exitCode,
+      stderr: String(r.all ?? ''),
+      durationMs: Date.now() - started,
+      timedOut: Boolean(r.timedOut),
+    });
+  }
+  log(`  ${cmd} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return String(r.stdout ?? '');
+}
+
+export function recipeFor(t: Topology): Recipe {
+  return t.image.kind === 'debian'
+    ? debianRecipe({ mirror: t.image.mirror })
+    : { version: 1, kind: 'cloud-image', url: t.image.url, sha256: t.image.sha256 };
+}
+
+function imageFromDir(dir: string, key: string, r: Recipe): GuestImage {
+  if (r.kind === 'debian') {
+    return { key, rootfs: join(dir, 'rootfs.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline: r.cmdline };
+  }
+  return { key, rootfs: join(dir, 'rootfs.qcow2') };
+}
+
+/** Returns the cached image for a recipe, building it first on a miss. */
+export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<BuildResult> {
+  const started = Date.now();
+  const key = recipeKey(r);
+  const images = join(cacheDir(), 'images');
+  const dir = join(images, key);
+  if (existsSync(join(dir, 'recipe.json'))) {
+    log(`image ${key.slice(0, 12)}: cache hit (${dir})`);
+    return { image: imageFromDir(dir, key, r), cacheHit: true, durationMs: Date.now() - started };
+  }
+  await mkdir(images, { recursive: true, mode: 0o755 });
+  const lock = join(images, `${key}.lock`);
+  let lockHandle;
+  try {
+    lockHandle = await open(lock, 'wx');
+  } catch {
+    throw new FollowmeError(`image ${key.slice(0, 12)} is being built by another process (lock ${lock}); remove the lock if no build runs`);
+  }
+  const tmp = join(images, `${key}.partial-${process.pid}`);
+  try {
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true, mode: 0o755 });
+    log(`image ${key.slice(0, 12)}: cache miss, building into ${tmp}`);
+    if (r.kind === 'debian') await buildDebian(r, tmp, log);
+    else await fetchCloudImage(r, tmp, log);
+    await writeFile(join(tmp, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
+    await rename(tmp, dir);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  } finally {
+    await lockHandle.close();
+    await rm(lock, { force: true });
+  }
+  log(`image ${key.slice(0, 12)}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { image: imageFromDir(dir, key, r), cacheHit: false, durationMs: Date.now() - started };
+}
+
+async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void> {
+  const root = join(out, 'root');
+  log(`  debootstrap ${r.suite} (${r.packages.length} packages) from ${r.mirror}`);
+  await run(log, ['debootstrap', `--variant=${r.variant}`, `--include=${r.packages.join(',')}`, r.suite, root, r.mirror]);
+  await configureGuest(root, log);
+  const boot = await readdir(join(root, 'boot'));
+  const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
+  const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  if (!kernel || !initrd) throw new FollowmeError(`image build: no kernel or initrd in ${root}/boot (found: ${boot.join(', ')})`);
+  await copyFile(join(root, 'boot', kernel), join(out, 'vmlinuz'));
+  await copyFile(join(root, 'boot', initrd), join(out, 'initrd.img'));
+  const raw = join(out, 'rootfs.raw');
+  log(`  mkfs.ext4 -d (${r.rootfsSizeMiB} MiB)`);
+  await run(log, ['mkfs.ext4', '-q', '-F', '-L', 'followme-root', '-d', root, raw, `${r.rootfsSizeMiB}M`]);
+  await run(log, ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', raw, join(out, 'rootfs.qcow2')]);
+  await rm(raw, { force: true });
+  await rm(root, { recursive: true, force: true });
+  for (const f of ['rootfs.qcow2', 'vmlinuz', 'initrd.img']) await chmod(join(out, f), 0o644);
+}
+
+/** Offline changes to the debootstrapped tree: no daemon runs, nothing mounted. */
+async function configureGuest(root: string, log: Log): Promise<void> {
+  const g = guestFilesDir();
+  const put = async (name: string, dest: string, mode: number) => {
+    await mkdir(join(root, dest, '..'), { recursive: true });
+    await copyFile(join(g, name), join(root, dest));
+    await chmod(join(root, dest), mode);
+  };
+  await put('followme-seed', 'usr/local/sbin/followme-seed', 0o755);
+  await put('followme-seed.service', 'etc/systemd/system/followme-seed.service', 0o644);
+  await put('followme-report.service', 'etc/systemd/system/followme-report.service', 0o644);
+  await put('10-br0.netdev', 'etc/systemd/network/10-br0.netdev', 0o644);
+  await put('20-uplink.network', 'etc/systemd/network/20-uplink.network', 0o644);
+  await put('30-br0.network', 'etc/systemd/network/30-br0.network', 0o644);
+  await put('sshd-followme.conf', 'etc/ssh/sshd_config.d/followme.conf', 0o644);
+  await writeFile(join(root, 'etc/fstab'), '/dev/vda / ext4 defaults,x-systemd.growfs 0 1\n');
+  await writeFile(join(root, 'etc/hostname'), 'followme\n');
+  await writeFile(join(root, 'etc/machine-id'), ''); // each VM makes its own on first boot
+  await rm(join(root, 'var/lib/dbus/machine-id'), { force: true });
+  for (const f of await readdir(join(root, 'etc/ssh'))) {
+    if (f.startsWith('ssh_host_')) await rm(join(root, 'etc/ssh', f)); // the seed brings the pinned one
+  }
+  const chroot = (...args: string[]) => run(log, ['chroot', root, ...args]);
+  await chroot('systemctl', 'enable', 'systemd-networkd.service', 'followme-seed.service', 'followme-report.service');
+  // Edges must not serve NFS, and LXC's own NAT bridge is not wanted: containers join br0.
+  await chroot('systemctl', 'disable', 'nfs-server.service');
+  await chroot('systemctl', 'mask', 'systemd-networkd-wait-online.service', 'lxc-net.service');
+  await chroot('apt-get', 'clean');
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Users with internet: a stock cloud image by URL, checked against its sha256. Not exercised here. */
+async function fetchCloudImage(r: CloudRecipe, out: string, log: Log): Promise<void> {
+  const dl = join(out, 'download.img');
+  log(`  downloading ${r.url}`);
+  await run(log, ['curl', '-fsSL', '--retry', '3', '-o', dl, r.url]);
+  const sum = await sha256File(dl);
+  if (sum !== r.sha256) throw new FollowmeError(`cloud image ${r.url}: sha256 is ${sum}, the config says ${r.sha256}`);
+  await run(log, ['qemu-img', 'convert', '-O', 'qcow2', dl, join(out, 'rootfs.qcow2')]);
+  await rm(dl, { force: true });
+  await chmod(join(out, 'rootfs.qcow2'), 0o644);
+}
+
+export async function readCachedRecipe(dir: string): Promise<Recipe> {
+  return JSON.parse(await readFile(join(dir, 'recipe.json'), 'utf8')) as Recipe;
+}

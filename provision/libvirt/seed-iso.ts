@@ -1,0 +1,36 @@
+// Builds a seed volume (ISO 9660, Rock Ridge, label "cidata") from plan files.
+import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { CommandError } from '../errors.js';
+import type { SeedFile } from '../plan/types.js';
+
+/** Writes the ISO into a fresh temp dir and returns its path; caller removes the dir. */
+export async function buildSeedIso(label: string, files: SeedFile[]): Promise<{ iso: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'followme-seed-'));
+  await chmod(dir, 0o700);
+  const root = join(dir, 'root');
+  for (const f of files) {
+    const target = join(root, f.path);
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const body = 'content' in f ? f.content : await readFile(f.fromFile, 'utf8');
+    await writeFile(target, body, { mode: f.mode });
+  }
+  const iso = join(dir, 'seed.iso');
+  const argv = ['-as', 'mkisofs', '-quiet', '-output', iso, '-volid', label, '-joliet', '-rock', root];
+  const started = Date.now();
+  const r = await execa('xorriso', argv, { reject: false, timeout: 60_000, stdin: 'ignore' });
+  if (r.exitCode !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new CommandError({
+      host: 'localhost',
+      argv: ['xorriso', ...argv],
+      exitCode: r.exitCode,
+      stderr: String(r.stderr),
+      durationMs: Date.now() - started,
+      timedOut: Boolean(r.timedOut),
+    });
+  }
+  return { iso, dir };
+}

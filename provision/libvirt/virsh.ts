@@ -1,0 +1,85 @@
+// The one seam to libvirt: virsh, run with execa. Builds argv (never shell
+// strings), bounds every call in time, and parses what virsh prints.
+import { execa } from 'execa';
+import { CommandError } from '../errors.js';
+
+export const VIRSH_TIMEOUT_MS = 120_000;
+
+export interface VirshResult {
+  stdout: string;
+  durationMs: number;
+}
+
+export function virshArgv(uri: string, args: readonly string[]): string[] {
+  return ['-q', '-c', uri, ...args];
+}
+
+/** Runs `virsh -c uri args…`; throws CommandError on failure. */
+export async function virsh(
+  uri: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<VirshResult> {
+  const argv = virshArgv(uri, args);
+  const started = Date.now();
+  const r = await execa('virsh', argv, {
+    reject: false,
+    timeout: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+    env: { LC_ALL: 'C' },
+  });
+  const durationMs = Date.now() - started;
+  if (r.exitCode !== 0 || r.timedOut) {
+    throw new CommandError({
+      host: uri,
+      argv: ['virsh', ...argv],
+      exitCode: r.exitCode,
+      stderr: String(r.stderr ?? ''),
+      durationMs,
+      timedOut: Boolean(r.timedOut),
+    });
+  }
+  return { stdout: String(r.stdout ?? ''), durationMs };
+}
+
+/** True when virsh failed because the object does not exist. */
+export function isNotFound(e: unknown): boolean {
+  return (
+    e instanceof CommandError &&
+    /(failed to get|not found|no (storage vol|network|domain|storage pool) with matching|Storage (pool|volume) not found|Domain not found|Network not found)/i.test(
+      e.stderr,
+    )
+  );
+}
+
+export function parseNameList(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
+/** `virsh -q vol-list POOL` prints "name  path" rows. */
+export function parseVolList(stdout: string): { name: string; path: string }[] {
+  return parseNameList(stdout).map((l) => {
+    const m = /^(\S+)\s+(\S.*)$/.exec(l);
+    return m ? { name: m[1]!, path: m[2]!.trim() } : { name: l, path: '' };
+  });
+}
+
+/** `virsh domstate NAME` → "running", "shut off", … */
+export function parseDomState(stdout: string): string {
+  return stdout.trim().split('\n')[0]?.trim() ?? '';
+}
+
+/** `virsh -q net-dhcp-leases NET` rows: expiry date, expiry time, MAC, proto, ip/prefix, hostname, client id. */
+export function parseDhcpLeases(stdout: string): { mac: string; ip: string }[] {
+  const out: { mac: string; ip: string }[] = [];
+  for (const line of parseNameList(stdout)) {
+    const cols = line.split(/\s+/);
+    const mac = cols.find((c) => /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(c));
+    const ip = cols.find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c));
+    if (mac && ip) out.push({ mac: mac.toLowerCase(), ip: ip.split('/')[0]! });
+  }
+  return out;
+}

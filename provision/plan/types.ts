@@ -1,0 +1,96 @@
+// The plan: everything a testbed is made of, decided once, without I/O.
+// Appliers (Pulumi program, CLI-less runner) only carry it out.
+
+export type Hypervisor = 'kvm' | 'qemu';
+
+/** Marks objects as ours; stored in libvirt <metadata> where libvirt keeps it. */
+export interface Ownership {
+  prefix: string;
+  kind: 'network' | 'domain';
+  node?: string;
+  role?: string;
+  specHash: string;
+}
+
+export interface PoolItem {
+  kind: 'pool';
+  uri: string;
+  name: string;
+  path: string;
+}
+
+export interface NetworkItem {
+  kind: 'network';
+  uri: string;
+  name: string;
+  bridge: string;
+  gateway: string;
+  netmask: string;
+  subnet: string;
+  hosts: { name: string; mac: string; ip: string }[];
+  specHash: string;
+}
+
+/** A file in the seed image: inline text, or a file on the controller (secrets stay in files). */
+export type SeedFile = { path: string; mode: number } & ({ content: string } | { fromFile: string });
+
+export type VolumeItem = {
+  kind: 'volume';
+  uri: string;
+  pool: string;
+  name: string;
+  /** Path of the volume inside the pool (dir pools: pool path + name). */
+  path: string;
+} & (
+  | { source: 'upload'; file: string; format: 'qcow2' | 'raw' }
+  | { source: 'overlay'; capacityGiB: number; backingPath: string }
+  | { source: 'seed'; label: 'cidata'; files: SeedFile[] }
+);
+
+export interface DomainItem {
+  kind: 'domain';
+  uri: string;
+  name: string;
+  node: string;
+  role: 'edge' | 'nfs';
+  hypervisor: Hypervisor;
+  cpuModel: string;
+  vcpus: number;
+  memoryMiB: number;
+  /** Direct kernel boot; undefined boots the disk's own boot loader. */
+  boot: { kernel: string; initrd: string; cmdline: string } | undefined;
+  disk: { pool: string; volume: string };
+  seed: { pool: string; volume: string };
+  network: string;
+  mac: string;
+  bandwidthMbit: number;
+  consoleLog: string;
+  specHash: string;
+}
+
+export interface PlannedNode {
+  name: string;
+  role: 'edge' | 'nfs';
+  ip: string;
+  mac: string;
+  libvirtUri: string;
+  domain: string;
+  consoleLog: string;
+  hostPublicKey: string;
+}
+
+export interface Plan {
+  prefix: string;
+  subnet: string;
+  sshUser: string;
+  clientPrivateKeyPath: string;
+  /** Where edges mount the NFS share (three-vm-nfs), or undefined. */
+  nfs?: { server: string; export: string; mountPoint: string };
+  pools: PoolItem[];
+  networks: NetworkItem[];
+  volumes: VolumeItem[];
+  domains: DomainItem[];
+  nodes: PlannedNode[];
+}
+
+export type PlanItem = PoolItem | NetworkItem | VolumeItem | DomainItem;

@@ -1,0 +1,160 @@
+// Readiness, in stages, each with bounded retries and its own timeout:
+//   address → ssh (pinned host key) → edge tools (criu check, lxc-checkconfig)
+//   → nfs (server exports, edges mounted), on testbeds with an NFS node.
+// A stage that does not pass names the VM, the stage and its console log.
+import { FollowmeError, ReadinessTimeoutError } from '../errors.js';
+import { domainState } from '../libvirt/driver.js';
+import { SshConnection } from '../../migration/ssh/transport.js';
+import { parseDhcpLeases, virsh } from '../libvirt/virsh.js';
+import type { Inventory, InventoryNode } from './inventory.js';
+
+export type Stage = 'address' | 'ssh' | 'edge-tools' | 'nfs';
+
+export interface StageLimits {
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+/** TCG boots are slow and VMs share two cores; these bound the wait, they are not targets. */
+export const STAGE_LIMITS: Record<Stage, StageLimits> = {
+  address: { timeoutMs: 600_000, intervalMs: 2_000 },
+  ssh: { timeoutMs: 300_000, intervalMs: 2_000 },
+  'edge-tools': { timeoutMs: 180_000, intervalMs: 5_000 },
+  nfs: { timeoutMs: 300_000, intervalMs: 3_000 },
+};
+
+export type Progress = (line: string) => void;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `attempt` until it returns true or the stage's time is up. */
+export async function waitFor(
+  node: InventoryNode,
+  stage: Stage,
+  attempt: () => Promise<true | string>,
+  progress: Progress,
+  limits: StageLimits = STAGE_LIMITS[stage],
+): Promise<number> {
+  const started = Date.now();
+  let last = '';
+  let lastReport = started;
+  for (let i = 0; ; i++) {
+    let outcome: true | string;
+    try {
+      outcome = await attempt();
+    } catch (e) {
+      if (e instanceof NodeDownError) throw e;
+      outcome = (e as Error).message;
+    }
+    const elapsed = Date.now() - started;
+    if (outcome === true) {
+      progress(`${node.name}: ${stage} ok (${(elapsed / 1000).toFixed(1)} s)`);
+      return elapsed;
+    }
+    last = outcome;
+    if (elapsed + limits.intervalMs > limits.timeoutMs) {
+      throw new ReadinessTimeoutError(node.name, stage, node.consoleLog, last, limits.timeoutMs);
+    }
+    if (Date.now() - lastReport >= 15_000) {
+      progress(`${node.name}: waiting for ${stage} (${Math.round(elapsed / 1000)} s, attempt ${i + 1}${last ? `: ${last.split('\n')[0]}` : ''})`);
+      lastReport = Date.now();
+    }
+    await sleep(limits.intervalMs);
+  }
+}
+
+export function sshTarget(inv: Inventory, n: InventoryNode) {
+  return { node: n.name, host: n.ip, user: n.sshUser, privateKeyPath: n.privateKeyPath, hostPublicKey: n.hostPublicKey };
+}
+
+/** The VM is not running (paused by a hypervisor error, crashed, shut off): waiting cannot help. */
+export class NodeDownError extends FollowmeError {
+  override name = 'NodeDownError';
+}
+
+async function addressAssigned(inv: Inventory, n: InventoryNode): Promise<true | string> {
+  const state = await domainState(n.libvirtUri, n.domain);
+  if (state !== 'running') {
+    throw new NodeDownError(
+      `${n.name}: domain ${n.domain} is ${state ?? 'gone'}, not running; see its serial console log ${n.consoleLog} and /var/log/libvirt/qemu/${n.domain}.log`,
+    );
+  }
+  const net = `${inv.prefix}-net`;
+  const leases = parseDhcpLeases((await virsh(n.libvirtUri, ['net-dhcp-leases', net])).stdout);
+  const mine = leases.find((l) => l.mac === n.mac.toLowerCase());
+  if (!mine) return `no DHCP lease for ${n.mac} yet`;
+  if (mine.ip !== n.ip) return `lease for ${n.mac} is ${mine.ip}, planned ${n.ip}`;
+  return true;
+}
+
+async function runOk(c: SshConnection, argv: string[], timeoutMs = 60_000): Promise<true | string> {
+  const r = await c.run(argv, { timeoutMs });
+  return r.exitCode === 0 ? true : `\`${argv.join(' ')}\` exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ')}`;
+}
+
+/** lxc-checkconfig exits 0 even when something is missing; read its report. */
+export function lxcCheckconfigProblems(output: string): string[] {
+  // Strip colour codes; "missing" on a required line is a problem. Lines under
+  // "Cgroup v1" are optional on a cgroup v2 system.
+  const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
+  return clean
+    .split('\n')
+    .filter((l) => /:\s*missing\b/i.test(l) && !/cgroup v1|legacy|CONFIG_NF_NAT_IPV4|CONFIG_NF_NAT_IPV6|CONFIG_IP_NF_TARGET_MASQUERADE|CONFIG_IP6_NF_TARGET_MASQUERADE|CONFIG_NETFILTER_XT_TARGET_CHECKSUM|CONFIG_NETFILTER_XT_MATCH_COMMENT|CONFIG_MACVLAN|CONFIG_VLAN_8021Q|CONFIG_BRIDGE_NETFILTER|File capabilities/i.test(l))
+    .map((l) => l.trim());
+}
+
+async function edgeTools(c: SshConnection): Promise<true | string> {
+  const criu = await runOk(c, ['criu', 'check'], 120_000);
+  if (criu !== true) return criu;
+  const r = await c.run(['lxc-checkconfig'], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) return `lxc-checkconfig exited ${r.exitCode}`;
+  const problems = lxcCheckconfigProblems(r.stdout);
+  return problems.length ? `lxc-checkconfig: ${problems.join('; ')}` : true;
+}
+
+async function nfsReady(c: SshConnection, inv: Inventory, n: InventoryNode): Promise<true | string> {
+  const nfs = inv.nfs!;
+  if (n.role === 'nfs') {
+    const r = await c.run(['exportfs', '-v'], { timeoutMs: 30_000 });
+    return r.exitCode === 0 && r.stdout.includes(nfs.export) ? true : `${nfs.export} is not exported yet`;
+  }
+  // stat triggers the automount; findmnt proves an NFS file system is there.
+  const touched = await runOk(c, ['timeout', '40', 'stat', '-f', `${nfs.mountPoint}/.`], 50_000);
+  if (touched !== true) return touched;
+  return runOk(c, ['findmnt', '-n', '-t', 'nfs4,nfs', nfs.mountPoint], 20_000);
+}
+
+/** Waits until one node passes every stage that applies to it. */
+export async function waitNodeReady(inv: Inventory, n: InventoryNode, progress: Progress): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  times['address'] = await waitFor(n, 'address', () => addressAssigned(inv, n), progress);
+  let conn: SshConnection | undefined;
+  const sshStarted = Date.now();
+  times['ssh'] = await waitFor(
+    n,
+    'ssh',
+    async () => {
+      conn?.close();
+      conn = undefined;
+      conn = await SshConnection.connect(sshTarget(inv, n), { timeoutMs: 15_000 });
+      return runOk(conn, ['true']);
+    },
+    progress,
+  );
+  try {
+    if (n.role === 'edge') times['edge-tools'] = await waitFor(n, 'edge-tools', () => edgeTools(conn!), progress);
+    if (inv.nfs) times['nfs'] = await waitFor(n, 'nfs', () => nfsReady(conn!, inv, n), progress);
+  } finally {
+    conn?.close();
+  }
+  times['total'] = times['address'] + (Date.now() - sshStarted);
+  return times;
+}
+
+/** Waits for all nodes in parallel; the first failure is reported after all settle. */
+export async function waitTestbedReady(inv: Inventory, progress: Progress): Promise<Record<string, Record<string, number>>> {
+  const results = await Promise.allSettled(inv.nodes.map((n) => waitNodeReady(inv, n, progress)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return Object.fromEntries(inv.nodes.map((n, i) => [n.name, (results[i] as PromiseFulfilledResult<Record<string, number>>).value]));
+}

@@ -1,0 +1,108 @@
+// The one configuration surface of a testbed. The JSON schema and the
+// TypeScript type come from the same TypeBox declaration, so they cannot drift.
+import { Type, type Static } from '@sinclair/typebox';
+
+const NodeName = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,14}$',
+  description: 'lower-case letters, digits and dashes, starting with a letter, at most 15 characters',
+});
+
+export const LibvirtUri = Type.String({
+  pattern: '^(qemu|qemu\\+ssh|qemu\\+tcp|qemu\\+tls|qemu\\+unix)://[^\\s]*/(system|session)(\\?[^\\s]*)?$',
+  description: 'a libvirt QEMU URI such as qemu:///system or qemu+ssh://lab2/system',
+});
+
+const NodeSettings = {
+  libvirtUri: Type.Optional(LibvirtUri),
+  vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  memoryMiB: Type.Optional(Type.Integer({ minimum: 512, maximum: 262144, description: 'guest memory in MiB' })),
+  diskGiB: Type.Optional(Type.Integer({ minimum: 4, maximum: 2048, description: 'guest disk size in GiB' })),
+  bandwidthMbit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 100000, description: 'rate limit of the node link in Mbit/s' }),
+  ),
+};
+
+export const NodeSpec = Type.Object(
+  {
+    name: NodeName,
+    role: Type.Union([Type.Literal('edge'), Type.Literal('nfs')]),
+    ...NodeSettings,
+  },
+  { additionalProperties: false },
+);
+
+export const DebianImage = Type.Object(
+  {
+    kind: Type.Literal('debian'),
+    suite: Type.Literal('trixie'),
+    mirror: Type.Optional(Type.String({ pattern: '^https?://', description: 'a Debian archive URL' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CloudImage = Type.Object(
+  {
+    kind: Type.Literal('cloud-image'),
+    url: Type.String({ pattern: '^https?://' }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  },
+  { additionalProperties: false },
+);
+
+export const TopologySchema = Type.Object(
+  {
+    prefix: Type.String({
+      pattern: '^[a-z][a-z0-9]{1,11}$',
+      description: 'lower-case letters and digits, 2 to 12 characters: every libvirt object is named after it',
+    }),
+    subnet: Type.String({
+      pattern: '^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}/(1[6-9]|2[0-8])$',
+      description: 'an IPv4 network address with a prefix length from 16 to 28, e.g. 10.77.10.0/24',
+    }),
+    image: Type.Union([DebianImage, CloudImage]),
+    sshUser: Type.Optional(Type.Literal('root')),
+    hypervisor: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('kvm'), Type.Literal('qemu')], {
+        description: 'auto (KVM when it really works, else QEMU TCG), kvm, or qemu (TCG)',
+      }),
+    ),
+    defaults: Type.Optional(Type.Object(NodeSettings, { additionalProperties: false })),
+    nodes: Type.Array(NodeSpec, { minItems: 1, maxItems: 32 }),
+  },
+  { additionalProperties: false },
+);
+
+export type Topology = Static<typeof TopologySchema>;
+export type NodeSpec = Static<typeof NodeSpec>;
+
+/** Defaults used where neither the node nor `defaults` says. */
+export const NODE_DEFAULTS = {
+  libvirtUri: 'qemu:///system',
+  vcpus: 1,
+  memoryMiB: 1536,
+  diskGiB: 8,
+  bandwidthMbit: 1000,
+} as const;
+
+export interface ResolvedNode {
+  name: string;
+  role: 'edge' | 'nfs';
+  libvirtUri: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  bandwidthMbit: number;
+}
+
+export function resolveNode(t: Topology, n: NodeSpec): ResolvedNode {
+  const d = { ...NODE_DEFAULTS, ...t.defaults };
+  return {
+    name: n.name,
+    role: n.role,
+    libvirtUri: n.libvirtUri ?? d.libvirtUri,
+    vcpus: n.vcpus ?? d.vcpus,
+    memoryMiB: n.memoryMiB ?? d.memoryMiB,
+    diskGiB: n.diskGiB ?? d.diskGiB,
+    bandwidthMbit: n.bandwidthMbit ?? d.bandwidthMbit,
+  };
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs a command inside a hermetic sandbox: a fresh network namespace with no
+# route out, holding its own libvirtd and virtlogd, whose sockets, config and
+# state live in a private mount namespace. A libvirtd already running on the
+# machine is not touched. Everything started inside is killed on exit.
+#   usage: test/harness/sandbox.sh COMMAND [ARGS...]
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+  echo "sandbox: must run as root (it creates a network namespace and starts libvirtd)" >&2
+  exit 2
+fi
+
+if [ -z "${FOLLOWME_SANDBOX_INNER:-}" ]; then
+  ns="followme-sb-$$"
+  cleanup() {
+    local pids
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; sleep 1; kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true; fi
+    ip netns del "$ns" 2>/dev/null || true
+  }
+  trap cleanup EXIT
+  ip netns add "$ns"
+  ip netns exec "$ns" ip link set lo up
+  set +e
+  ip netns exec "$ns" unshare --mount --propagation private \
+    env FOLLOWME_SANDBOX_INNER=1 FOLLOWME_NETNS="$ns" bash "$0" "$@"
+  rc=$?
+  exit $rc
+fi
+
+# --- inside the namespaces ---
+work=$(mktemp -d /var/tmp/followme-sandbox.XXXXXX)
+export FOLLOWME_STATE_DIR="${FOLLOWME_STATE_DIR:-$work/state}"
+mkdir -p "$work"/{etc,lib,run,log,cache} "$FOLLOWME_STATE_DIR"
+# libvirt keeps persistent definitions under /etc/libvirt: start from the
+# machine's config files, without its networks, domains or pools.
+cp -a /etc/libvirt/. "$work/etc/"
+rm -rf "$work/etc/qemu/networks" "$work/etc/storage" "$work/etc/qemu/"*.xml "$work/etc/nwfilter" 2>/dev/null || true
+mount --bind "$work/etc" /etc/libvirt
+mount --bind "$work/lib" /var/lib/libvirt
+mount -t tmpfs -o mode=0755 tmpfs /run/libvirt 2>/dev/null || { mkdir -p /run/libvirt; mount -t tmpfs -o mode=0755 tmpfs /run/libvirt; }
+mkdir -p /var/log/libvirt && mount --bind "$work/log" /var/log/libvirt
+mkdir -p /var/cache/libvirt && mount --bind "$work/cache" /var/cache/libvirt
+mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/images
+
+stop_daemons() {
+  for d in $(virsh -q list --name 2>/dev/null); do virsh -q destroy "$d" >/dev/null 2>&1 || true; done
+  [ -f "$work/libvirtd.pid" ] && kill "$(cat "$work/libvirtd.pid")" 2>/dev/null || true
+  [ -f "$work/virtlogd.pid" ] && kill "$(cat "$work/virtlogd.pid")" 2>/dev/null || true
+  sleep 0.5
+  umount -l /var/cache/libvirt /var/log/libvirt /run/libvirt /var/lib/libvirt /etc/libvirt 2>/dev/null || true
+  if [ -z "${FOLLOWME_SANDBOX_KEEP:-}" ]; then rm -rf "$work"; else echo "sandbox: kept $work" >&2; fi
+}
+trap stop_daemons EXIT
+
+virtlogd -d -p "$work/virtlogd.pid"
+libvirtd -d -p "$work/libvirtd.pid"
+for _ in $(seq 1 100); do
+  virsh -c qemu:///system version >/dev/null 2>&1 && break
+  sleep 0.2
+done
+virsh -c qemu:///system version >/dev/null || { echo "sandbox: libvirtd did not start" >&2; exit 1; }
+echo "sandbox: netns $FOLLOWME_NETNS, private libvirtd up, state in $FOLLOWME_STATE_DIR" >&2
+
+set +e
+"$@"

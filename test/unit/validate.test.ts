@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { validateTopology } from '../../provision/topology/validate.js';
+import { ConfigError } from '../../provision/errors.js';
+import { twoVm } from './fixtures.js';
+
+function refusal(data: unknown): ConfigError {
+  try {
+    validateTopology(data, 'cfg');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected the topology to be refused');
+}
+
+describe('topology validation', () => {
+  it('accepts both shipped shapes', () => {
+    expect(validateTopology(twoVm(), 'cfg').nodes).toHaveLength(2);
+  });
+
+  it('refuses an unknown key, naming it and the allowed keys', () => {
+    const e = refusal({ ...twoVm(), defaults: { memoryMiB: 2048, cpus: 2 } });
+    expect(e.key).toBe('cfg.defaults.cpus');
+    expect(e.message).toContain('unknown key "cpus"');
+    expect(e.message).toContain('vcpus');
+  });
+
+  it('refuses a wrong type, naming key and value', () => {
+    const t = twoVm();
+    const e = refusal({ ...t, nodes: [{ ...t.nodes[0], vcpus: 'two' }, t.nodes[1]] });
+    expect(e.key).toBe('cfg.nodes[0].vcpus');
+    expect(e.message).toContain('"two"');
+    expect(e.message).toContain('must be integer');
+  });
+
+  it('refuses too little memory with the minimum', () => {
+    const e = refusal({ ...twoVm(), defaults: { memoryMiB: 128 } });
+    expect(e.key).toBe('cfg.defaults.memoryMiB');
+    expect(e.message).toMatch(/128.*>= 512/);
+  });
+
+  it('refuses a subnet with host bits, or too small for the nodes', () => {
+    expect(refusal(twoVm({ subnet: '10.77.10.7/24' })).key).toBe('cfg.subnet');
+    const five = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, role: 'edge' as const }));
+    expect(refusal(twoVm({ subnet: '10.77.10.0/28', nodes: five })).message).toContain('too small');
+    expect(refusal(twoVm({ subnet: '10.77.10.0/8' })).key).toBe('cfg.subnet');
+  });
+
+  it('refuses duplicate names, two NFS servers, no edge, a bad prefix or image kind', () => {
+    expect(refusal(twoVm({ nodes: [{ name: 'a', role: 'edge' }, { name: 'a', role: 'edge' }] })).key).toBe('cfg.nodes[1].name');
+    expect(refusal(twoVm({ nodes: [{ name: 'a', role: 'edge' }, { name: 'n1', role: 'nfs' }, { name: 'n2', role: 'nfs' }] })).key).toBe('cfg.nodes');
+    expect(refusal(twoVm({ nodes: [{ name: 'n1', role: 'nfs' }] })).message).toContain('role "edge"');
+    expect(refusal(twoVm({ prefix: 'Bad_Prefix' })).key).toBe('cfg.prefix');
+    const e = refusal({ ...twoVm(), image: { kind: 'ubuntu' } });
+    expect(e.key).toMatch(/^cfg\.image/);
+  });
+
+  it('refuses a libvirt URI that is not a QEMU one', () => {
+    const e = refusal({ ...twoVm(), defaults: { libvirtUri: 'xen:///system' } });
+    expect(e.key).toBe('cfg.defaults.libvirtUri');
+  });
+});
