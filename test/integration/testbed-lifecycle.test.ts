@@ -1,0 +1,110 @@
+// Teardown without an inventory, idempotent teardown, never touching foreign
+// objects; and bad configuration refused before anything is created.
+import { existsSync, rmSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testbedStateDir } from '../../provision/paths.js';
+import { followme, writeStackConfig } from './cli.js';
+import { objectsWithPrefix } from './libvirt-objects.js';
+
+const URI = 'qemu:///system';
+const virsh = (...args: string[]) => execa('virsh', ['-q', '-c', URI, ...args]);
+
+function topology(prefix: string, subnet: string, extra: Record<string, unknown> = {}) {
+  return {
+    prefix,
+    subnet,
+    image: { kind: 'debian', suite: 'trixie' },
+    defaults: { memoryMiB: 768 },
+    nodes: [
+      { name: 'edge-a', role: 'edge' },
+      { name: 'edge-b', role: 'edge' },
+    ],
+    ...extra,
+  };
+}
+
+/** An isolated libvirt network that followme did not make. */
+async function defineForeignNetwork(name: string, bridge: string, address: string): Promise<void> {
+  const xml = `<network><name>${name}</name><bridge name="${bridge}"/><ip address="${address}" netmask="255.255.255.0"/></network>`;
+  await execa('virsh', ['-q', '-c', URI, 'net-define', '/dev/stdin'], { input: xml });
+  await virsh('net-start', name);
+}
+
+async function removeNetwork(name: string): Promise<void> {
+  await virsh('net-destroy', name).catch(() => undefined);
+  await virsh('net-undefine', name).catch(() => undefined);
+}
+
+describe('testbed down', () => {
+  afterAll(() => removeNetwork('fmlost-foreign'));
+
+  it('removes everything found by prefix and metadata after the inventory and keys are lost, twice, and leaves foreign objects', async () => {
+    const cfg = writeStackConfig(topology('fmlost', '10.77.30.0/24'));
+    const upRun = await followme(['testbed', 'up', '--config', cfg, '--no-wait']);
+    expect(upRun.exitCode, upRun.stderr).toBe(0);
+    const created = await objectsWithPrefix('fmlost');
+    expect(created).toEqual(expect.arrayContaining(['domain fmlost-edge-a', 'domain fmlost-edge-b', 'network fmlost-net', 'pool fmlost-pool']));
+    expect(created.filter((o) => o.startsWith('volume '))).toHaveLength(7);
+
+    // A network with our prefix in its name that followme did not make.
+    await defineForeignNetwork('fmlost-foreign', 'fmforeign0', '10.77.31.1');
+
+    const state = testbedStateDir('fmlost');
+    expect(existsSync(`${state}/inventory.json`)).toBe(true);
+    rmSync(state, { recursive: true, force: true });
+
+    const downRun = await followme(['testbed', 'down', '--config', cfg]);
+    expect(downRun.exitCode, downRun.stderr).toBe(0);
+    expect(await objectsWithPrefix('fmlost')).toEqual(['network fmlost-foreign']);
+
+    const again = await followme(['testbed', 'down', '--config', cfg]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain('removed 0 domains, 0 volumes, 0 networks, 0 pools');
+  });
+});
+
+describe('bad configuration', () => {
+  afterAll(() => removeNetwork('fmdummy-net'));
+
+  async function refused(args: string[], prefix: string, expected: RegExp[]): Promise<void> {
+    const r = await followme(args);
+    expect(r.exitCode, r.stderr).toBe(2);
+    for (const e of expected) expect(r.stderr).toMatch(e);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for user error
+    expect(await objectsWithPrefix(prefix)).toEqual([]);
+    expect(existsSync(testbedStateDir(prefix))).toBe(false);
+  }
+
+  it('refuses an unknown key, naming it', async () => {
+    const cfg = writeStackConfig(topology('fmbad', '10.77.50.0/24', { defaults: { memoryMiB: 768, cpus: 2 } }));
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.defaults\.cpus/, /unknown key "cpus"/, /allowed keys: .*vcpus/]);
+  });
+
+  it('refuses a wrong type, naming key and value', async () => {
+    const t = topology('fmbad', '10.77.50.0/24');
+    const cfg = writeStackConfig({ ...t, nodes: [{ name: 'edge-a', role: 'edge', vcpus: 'two' }, t.nodes[1]] });
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.nodes\[0\]\.vcpus = "two": must be integer/]);
+  });
+
+  it('refuses too little memory, naming the minimum', async () => {
+    const t = topology('fmbad', '10.77.50.0/24');
+    const cfg = writeStackConfig({ ...t, nodes: [t.nodes[0], { name: 'edge-b', role: 'edge', memoryMiB: 128 }] });
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.nodes\[1\]\.memoryMiB = 128: must be >= 512/]);
+  });
+
+  it('refuses a subnet that overlaps an existing libvirt network', async () => {
+    await defineForeignNetwork('fmdummy-net', 'fmdummy0', '10.77.40.1');
+    const cfg = writeStackConfig(topology('fmbad', '10.77.40.0/25'));
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.subnet = "10\.77\.40\.0\/25": overlaps libvirt network "fmdummy-net"/]);
+  });
+
+  it('refuses an unknown stack, listing the known ones', async () => {
+    await refused(['testbed', 'up', '--stack', 'four-vm'], 'fmbad', [/unknown stack "four-vm"; known stacks: three-vm-nfs, two-vm/]);
+  });
+
+  it('refuses a config file that is not YAML or lacks the topology key', async () => {
+    const cfg = writeStackConfig(undefined);
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/missing key config\."followme:topology"/]);
+  });
+});

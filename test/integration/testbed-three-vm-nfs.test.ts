@@ -1,0 +1,39 @@
+// The three-vm-nfs testbed (shared, from the global setup): the NFS server
+// exports the share and a file written on edge-a's mount reads back on edge-b.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { readInventory } from '../../provision/testbed/inventory.js';
+import { onNode } from './ssh.js';
+
+const inv = () => readInventory(inject('threeVmNfsInventory'));
+
+describe('three-vm-nfs testbed', () => {
+  it('has two edges and an NFS server', () => {
+    const i = inv();
+    expect(i.nodes.map((n) => n.role)).toEqual(['edge', 'edge', 'nfs']);
+    expect(i.nfs).toEqual({ server: '10.77.20.12', export: '/srv/followme', mountPoint: '/mnt/followme' });
+  });
+
+  it('shares files between the edges through the NFS server', async () => {
+    const i = inv();
+    const token = randomBytes(16).toString('hex');
+    const file = `${i.nfs!.mountPoint}/handover-${token}.txt`;
+    await onNode(i, 'edge-a', async (c) => {
+      await c.check(['sh', '-c', 'printf %s "$1" > "$2" && sync', 'sh', token, file]);
+    });
+    const read = await onNode(i, 'edge-b', (c) => c.check(['cat', file]));
+    expect(read.stdout).toBe(token);
+    // It is really on the server's export, not a local directory on the edges.
+    const onServer = await onNode(i, 'nfs', (c) => c.check(['cat', `${i.nfs!.export}/handover-${token}.txt`]));
+    expect(onServer.stdout).toBe(token);
+    await onNode(i, 'edge-b', (c) => c.check(['rm', '-f', file]));
+  });
+
+  it.each(['edge-a', 'edge-b'])('%s: the share is an NFS mount and criu check passes', async (name) => {
+    await onNode(inv(), name, async (c) => {
+      const m = await c.check(['findmnt', '-n', '-o', 'FSTYPE,SOURCE', '/mnt/followme']);
+      expect(m.stdout.trim()).toMatch(/^nfs4?\s+10\.77\.20\.12:\/srv\/followme$/);
+      expect((await c.run(['criu', 'check'], { timeoutMs: 120_000 })).exitCode).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,47 @@
+import { mkdtempSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensureTestbedKeys } from '../../provision/testbed/keys.js';
+import { inventoryFromPlan, readInventory, validateInventory, writeInventory } from '../../provision/testbed/inventory.js';
+import { buildPlan } from '../../provision/plan/plan.js';
+import { ConfigError } from '../../provision/errors.js';
+import { pinnedKeyBlob } from '../../migration/ssh/transport.js';
+import { image, twoVm } from './fixtures.js';
+
+describe('testbed keys', () => {
+  it('creates ed25519 keys once, private ones with mode 0600, and reuses them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-keys-'));
+    const k1 = ensureTestbedKeys(dir, 'fmtest', ['edge-a', 'edge-b']);
+    const k2 = ensureTestbedKeys(dir, 'fmtest', ['edge-a', 'edge-b']);
+    expect(k2).toEqual(k1);
+    for (const p of [k1.client.privateKeyPath, k1.hosts['edge-a']!.privateKeyPath]) {
+      expect(statSync(p).mode & 0o777).toBe(0o600);
+      expect(readFileSync(p, 'utf8')).toContain('OPENSSH PRIVATE KEY');
+    }
+    expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
+    expect(k1.hosts['edge-a']!.publicKey).toMatch(/^ssh-ed25519 /);
+    expect(k1.hosts['edge-a']!.publicKey).not.toBe(k1.hosts['edge-b']!.publicKey);
+    expect(pinnedKeyBlob(k1.hosts['edge-a']!.publicKey).length).toBeGreaterThan(32);
+  });
+});
+
+describe('inventory', () => {
+  it('round-trips through its schema and holds no private key material', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-inv-'));
+    const t = twoVm();
+    const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
+    const inv = inventoryFromPlan(buildPlan({ topology: t, image, keys, hypervisors: { 'qemu:///system': 'qemu' } }), 'two-vm');
+    const path = join(dir, 'inventory.json');
+    writeInventory(path, inv);
+    expect(readInventory(path)).toEqual(inv);
+    expect(readFileSync(path, 'utf8')).not.toContain('PRIVATE KEY');
+    expect(inv.nodes[0]!.privateKeyPath).toBe(keys.client.privateKeyPath);
+  });
+
+  it('refuses a file that is not an inventory, naming the file', () => {
+    expect(() => validateInventory({ version: 1, nodes: [] }, 'x.json')).toThrow(ConfigError);
+    expect(() => validateInventory({ version: 2 }, 'x.json')).toThrow(/x\.json: not a followme inventory/);
+    expect(() => readInventory('/nonexistent/inventory.json')).toThrow(/cannot read inventory \/nonexistent/);
+  });
+});

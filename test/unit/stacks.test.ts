@@ -1,0 +1,74 @@
+// The Pulumi program's resource graph and outputs, under Pulumi's own mocks
+// (no CLI, no engine, no libvirt).
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlan } from '../../provision/plan/plan.js';
+import { validateInventory } from '../../provision/testbed/inventory.js';
+import { loadStack } from '../../provision/topology/stack-config.js';
+import type { Topology } from '../../provision/topology/schema.js';
+import { image, keysFor } from './fixtures.js';
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+const registered: Registered[] = [];
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    'followme',
+    'two-vm',
+    false,
+  );
+});
+
+function outputValue<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+async function testbedFor(stack: string, topology: Topology) {
+  const { Testbed } = await import('../../stacks/testbed.js');
+  const plan = buildPlan({ topology, image, keys: keysFor(topology), hypervisors: { 'qemu:///system': 'qemu' } });
+  const before = registered.length;
+  const tb = new Testbed(topology.prefix, { plan, stack, readPrivateKey: () => 'PRIVATE-KEY-MATERIAL' });
+  const inventory = await outputValue(tb.inventory);
+  return { plan, tb, inventory, mine: () => registered.slice(before) };
+}
+
+describe.each(['two-vm', 'three-vm-nfs'])('Pulumi stack %s', (stack) => {
+  it('registers one libvirt resource per plan item, under the testbed component', async () => {
+    const topology = loadStack(stack);
+    const { plan, mine } = await testbedFor(stack, topology);
+    const resources = mine();
+    const byType = (t: string) => resources.filter((r) => r.type === `pulumi-nodejs:dynamic/followme:libvirt-${t}`);
+    expect(resources.filter((r) => r.type === 'followme:testbed:Testbed')).toHaveLength(1);
+    expect(byType('pool')).toHaveLength(plan.pools.length);
+    expect(byType('network')).toHaveLength(1);
+    expect(byType('volume')).toHaveLength(plan.volumes.length);
+    expect(byType('domain').map((r) => (r.inputs['item'] as { node: string }).node)).toEqual(topology.nodes.map((n) => n.name));
+    // Every libvirt object is named after the prefix.
+    for (const r of resources.filter((x) => x.type.includes('followme:libvirt-'))) {
+      expect((r.inputs['item'] as { name: string }).name.startsWith(`${topology.prefix}-`)).toBe(true);
+      expect(r.inputs['prefix']).toBe(topology.prefix);
+    }
+  });
+
+  it('exports the inventory (same schema as the CLI file) and the key only as a secret', async () => {
+    const topology = loadStack(stack);
+    const { tb, inventory } = await testbedFor(stack, topology);
+    expect(validateInventory(inventory, 'stack output')).toBe(inventory);
+    expect(inventory.nodes.map((n) => n.role)).toEqual(topology.nodes.map((n) => n.role));
+    expect(JSON.stringify(inventory)).not.toContain('PRIVATE-KEY-MATERIAL');
+    expect(await pulumi.isSecret(tb.privateKey)).toBe(true);
+    if (stack === 'three-vm-nfs') expect(inventory.nfs?.server).toBe(inventory.nodes.find((n) => n.role === 'nfs')!.ip);
+    else expect(inventory.nfs).toBeUndefined();
+  });
+});
