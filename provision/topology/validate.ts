@@ -30,7 +30,7 @@ function describe(root: string, data: unknown, e: ErrorObject): { key: string; t
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params['additionalProperty']);
     const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
-    return { key: `${key}.${extra}`, text: `unknown key "${extra}" in ${key}; allowed keys: ${allowed.join(', ')}` };
+    return { key: `${key}.${extra}`, text: `${key}.${extra}: unknown key "${extra}"; allowed keys here: ${allowed.join(', ')}` };
   }
   if (e.keyword === 'required') {
     const missing = String(e.params['missingProperty']);

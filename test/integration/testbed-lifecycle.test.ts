@@ -1,6 +1,8 @@
 // Teardown without an inventory, idempotent teardown, never touching foreign
 // objects; and bad configuration refused before anything is created.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testbedStateDir } from '../../provision/paths.js';
@@ -27,7 +29,9 @@ function topology(prefix: string, subnet: string, extra: Record<string, unknown>
 /** An isolated libvirt network that followme did not make. */
 async function defineForeignNetwork(name: string, bridge: string, address: string): Promise<void> {
   const xml = `<network><name>${name}</name><bridge name="${bridge}"/><ip address="${address}" netmask="255.255.255.0"/></network>`;
-  await execa('virsh', ['-q', '-c', URI, 'net-define', '/dev/stdin'], { input: xml });
+  const file = join(mkdtempSync(join(tmpdir(), 'fm-foreign-')), 'net.xml');
+  writeFileSync(file, xml);
+  await virsh('net-define', file);
   await virsh('net-start', name);
 }
 
@@ -78,7 +82,7 @@ describe('bad configuration', () => {
 
   it('refuses an unknown key, naming it', async () => {
     const cfg = writeStackConfig(topology('fmbad', '10.77.50.0/24', { defaults: { memoryMiB: 768, cpus: 2 } }));
-    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.defaults\.cpus/, /unknown key "cpus"/, /allowed keys: .*vcpus/]);
+    await refused(['testbed', 'up', '--config', cfg], 'fmbad', [/followme:topology\.defaults\.cpus/, /unknown key "cpus"/, /allowed keys here: .*vcpus/]);
   });
 
   it('refuses a wrong type, naming key and value', async () => {

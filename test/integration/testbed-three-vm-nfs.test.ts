@@ -31,7 +31,7 @@ describe('three-vm-nfs testbed', () => {
 
   it.each(['edge-a', 'edge-b'])('%s: the share is an NFS mount and criu check passes', async (name) => {
     await onNode(inv(), name, async (c) => {
-      const m = await c.check(['findmnt', '-n', '-o', 'FSTYPE,SOURCE', '/mnt/followme']);
+      const m = await c.check(['findmnt', '-n', '-t', 'nfs4,nfs', '-o', 'FSTYPE,SOURCE', '/mnt/followme']);
       expect(m.stdout.trim()).toMatch(/^nfs4?\s+10\.77\.20\.12:\/srv\/followme$/);
       expect((await c.run(['criu', 'check'], { timeoutMs: 120_000 })).exitCode).toBe(0);
     });
