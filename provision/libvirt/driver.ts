@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError } from '../errors.js';
 import type { DomainItem, NetworkItem, PoolItem, VolumeItem } from '../plan/types.js';
-import { readNetworkBridge, readOwnership, readPoolPath, readVolumeCapacity } from './inspect.js';
+import { readNetworkAddresses, readNetworkBridge, readNetworkHosts, readOwnership, readPoolPath, readVolumeCapacity } from './inspect.js';
 import { buildSeedIso } from './seed-iso.js';
 import { isNotFound, parseDomState, parseNameList, parseVolList, virsh } from './virsh.js';
 import { domainXml, networkXml, poolXml, volumeXml } from './xml.js';
 
-export type EnsureOutcome = 'created' | 'adopted';
+export type EnsureOutcome = 'created' | 'adopted' | 'updated';
 
 async function withXmlFile<T>(xml: string, fn: (path: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'followme-xml-'));
@@ -78,16 +78,36 @@ export async function ensureNetwork(n: NetworkItem, prefix: string): Promise<Ens
     // libvirt before 9.7 drops network <metadata>; the bridge name is ours too.
     const ours = own ? own.prefix === prefix : readNetworkBridge(xml) === n.bridge;
     if (!ours) throw new ConflictError(`${n.uri}: network ${n.name} exists and was not made by followme (prefix ${prefix}); not touching it`);
-    if (own && own.specHash !== n.specHash) {
-      throw new ConflictError(`${n.uri}: network ${n.name} exists with another spec; run \`followme testbed down\` first`);
+    const addr = readNetworkAddresses(xml)[0];
+    if (readNetworkBridge(xml) !== n.bridge || addr?.address !== n.gateway || `${addr.prefixLength}` !== n.subnet.split('/')[1]) {
+      throw new ConflictError(
+        `${n.uri}: network ${n.name} exists with another bridge or subnet (${addr?.address}/${addr?.prefixLength}); run \`followme testbed down\` first`,
+      );
     }
     const active = parseNameList((await virsh(n.uri, ['net-list', '--name'])).stdout);
     if (!active.includes(n.name)) await virsh(n.uri, ['net-start', n.name]);
-    return 'adopted';
+    // The one change libvirt makes in place: DHCP reservations (nodes added or removed).
+    return (await syncDhcpHosts(n, readNetworkHosts(xml))) ? 'updated' : 'adopted';
   }
   await withXmlFile(networkXml(n, prefix), (f) => virsh(n.uri, ['net-define', f]));
   await virsh(n.uri, ['net-start', n.name]);
   return 'created';
+}
+
+function dhcpHostXml(h: { name: string; mac: string; ip: string }): string {
+  return `<host mac="${h.mac}" name="${h.name}" ip="${h.ip}"/>`;
+}
+
+/** Adds missing and deletes stale reservations, live and in the persistent config. */
+async function syncDhcpHosts(n: NetworkItem, current: { name: string; mac: string; ip: string }[]): Promise<boolean> {
+  const key = (h: { name: string; mac: string; ip: string }) => `${h.mac}|${h.name}|${h.ip}`;
+  const want = new Set(n.hosts.map(key));
+  const have = new Set(current.map(key));
+  const stale = current.filter((h) => !want.has(key(h)));
+  const missing = n.hosts.filter((h) => !have.has(key(h)));
+  for (const h of stale) await virsh(n.uri, ['net-update', n.name, 'delete', 'ip-dhcp-host', dhcpHostXml(h), '--live', '--config']);
+  for (const h of missing) await virsh(n.uri, ['net-update', n.name, 'add-last', 'ip-dhcp-host', dhcpHostXml(h), '--live', '--config']);
+  return stale.length + missing.length > 0;
 }
 
 export async function deleteNetwork(n: Pick<NetworkItem, 'uri' | 'name'>): Promise<boolean> {

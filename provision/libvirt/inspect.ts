@@ -59,3 +59,13 @@ export function readVolumeCapacity(xml: string): number | undefined {
   const v = typeof c === 'object' ? c?.['#text'] : c;
   return v === undefined ? undefined : Number(v);
 }
+
+/** The DHCP reservations (<host mac name ip/>) of a network's first IPv4 range. */
+export function readNetworkHosts(xml: string): { name: string; mac: string; ip: string }[] {
+  const net = (parser.parse(xml) as Node)['network'] as Node | undefined;
+  const ips = net?.['ip'];
+  const first = (Array.isArray(ips) ? ips[0] : ips) as Node | undefined;
+  const hosts = (first?.['dhcp'] as Node | undefined)?.['host'];
+  const list = (Array.isArray(hosts) ? hosts : hosts ? [hosts] : []) as Node[];
+  return list.map((h) => ({ name: String(h['@name'] ?? ''), mac: String(h['@mac'] ?? '').toLowerCase(), ip: String(h['@ip'] ?? '') }));
+}

@@ -38,14 +38,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   log(`testbeds up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
+  // Silent on success, so the run still ends with vitest's summary.
   const teardown = async () => {
     const leftovers: string[] = [];
     for (const t of Object.values(topologies)) {
-      await down(t, log);
+      await down(t);
       leftovers.push(...(await objectsWithPrefix(t.prefix)));
     }
-    if (leftovers.length) throw new Error(`teardown left libvirt objects behind: ${leftovers.join(', ')}`);
-    log('teardown: virsh list/net-list/pool-list/vol-list show no object of either testbed');
+    if (leftovers.length) {
+      throw new Error(`teardown: virsh list/net-list/pool-list/vol-list still show: ${leftovers.join(', ')}`);
+    }
   };
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {

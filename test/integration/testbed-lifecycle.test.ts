@@ -51,6 +51,28 @@ describe('testbed down', () => {
     expect(created).toEqual(expect.arrayContaining(['domain fmlost-edge-a', 'domain fmlost-edge-b', 'network fmlost-net', 'pool fmlost-pool']));
     expect(created.filter((o) => o.startsWith('volume '))).toHaveLength(7);
 
+    // The same spec again: everything is adopted, nothing created.
+    const again = await followme(['testbed', 'up', '--config', cfg, '--no-wait']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain('domains: fmlost-edge-a adopted, fmlost-edge-b adopted');
+    expect(again.stderr).not.toMatch(/ created/);
+
+    // Another spec for an existing domain: refused, and the domain is left as it was.
+    const t = topology('fmlost', '10.77.30.0/24');
+    const bigger = writeStackConfig({ ...t, nodes: [t.nodes[0], { name: 'edge-b', role: 'edge', memoryMiB: 1024 }] });
+    const conflict = await followme(['testbed', 'up', '--config', bigger, '--no-wait']);
+    expect(conflict.exitCode, conflict.stderr).toBe(3);
+    expect(conflict.stderr).toContain('domain fmlost-edge-b exists with another spec');
+    expect((await virsh('dominfo', 'fmlost-edge-b')).stdout).toMatch(/Max memory:\s+786432 KiB/);
+
+    // A node added: the network's DHCP reservations are updated in place.
+    const grown = writeStackConfig({ ...t, nodes: [...t.nodes, { name: 'edge-c', role: 'edge' }] });
+    const grow = await followme(['testbed', 'up', '--config', grown, '--no-wait']);
+    expect(grow.exitCode, grow.stderr).toBe(0);
+    expect(grow.stderr).toContain('networks: fmlost-net updated');
+    expect((await virsh('net-dumpxml', 'fmlost-net')).stdout).toMatch(/<host mac='[^']+' name='edge-c' ip='10\.77\.30\.12'\/>/);
+    expect(await objectsWithPrefix('fmlost')).toContain('domain fmlost-edge-c');
+
     // A network with our prefix in its name that followme did not make.
     await defineForeignNetwork('fmlost-foreign', 'fmforeign0', '10.77.31.1');
 
@@ -58,13 +80,14 @@ describe('testbed down', () => {
     expect(existsSync(`${state}/inventory.json`)).toBe(true);
     rmSync(state, { recursive: true, force: true });
 
+    // The two-node config: down finds edge-c too, by prefix and ownership.
     const downRun = await followme(['testbed', 'down', '--config', cfg]);
     expect(downRun.exitCode, downRun.stderr).toBe(0);
     expect(await objectsWithPrefix('fmlost')).toEqual(['network fmlost-foreign']);
 
-    const again = await followme(['testbed', 'down', '--config', cfg]);
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stderr).toContain('removed 0 domains, 0 volumes, 0 networks, 0 pools');
+    const downAgain = await followme(['testbed', 'down', '--config', grown]);
+    expect(downAgain.exitCode, downAgain.stderr).toBe(0);
+    expect(downAgain.stderr).toContain('removed 0 domains, 0 volumes, 0 networks, 0 pools');
   });
 });
 

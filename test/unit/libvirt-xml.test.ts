@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../provision/plan/plan.js';
 import { domainXml, esc, networkXml, volumeXml } from '../../provision/libvirt/xml.js';
-import { readNetworkAddresses, readNetworkBridge, readOwnership, readPoolPath, readVolumeCapacity } from '../../provision/libvirt/inspect.js';
+import { readNetworkAddresses, readNetworkBridge, readNetworkHosts, readOwnership, readPoolPath, readVolumeCapacity } from '../../provision/libvirt/inspect.js';
 import { image, keysFor, twoVm } from './fixtures.js';
 
 const t = twoVm();
@@ -20,6 +20,7 @@ describe('libvirt XML', () => {
     expect(readOwnership(xml, 'network')).toEqual({ prefix: 'fmtest', kind: 'network', specHash: plan.networks[0]!.specHash });
     expect(readNetworkBridge(xml)).toBe('fm-fmtest');
     expect(readNetworkAddresses(xml)).toEqual([{ address: '10.77.10.1', prefixLength: 24 }]);
+    expect(readNetworkHosts(xml)).toEqual(plan.networks[0]!.hosts);
   });
 
   it('makes a TCG domain booting the image kernel, with disk, seed, NIC, serial log and metadata', () => {
@@ -46,5 +47,9 @@ describe('libvirt XML', () => {
     expect(readPoolPath('<pool type="dir"><name>p</name><target><path>/x/followme-p</path></target></pool>')).toBe('/x/followme-p');
     expect(readVolumeCapacity("<volume><name>v</name><capacity unit='bytes'>8589934592</capacity></volume>")).toBe(8589934592);
     expect(readOwnership('<domain type="kvm"><name>x</name></domain>', 'domain')).toBeUndefined();
+    // As virsh prints it: single quotes, one reservation, a prefix attribute.
+    const live = "<network><name>n</name><ip address='10.1.0.1' prefix='16'><dhcp><host mac='52:54:00:AA:00:01' name='a' ip='10.1.0.10'/></dhcp></ip></network>";
+    expect(readNetworkHosts(live)).toEqual([{ name: 'a', mac: '52:54:00:aa:00:01', ip: '10.1.0.10' }]);
+    expect(readNetworkAddresses(live)).toEqual([{ address: '10.1.0.1', prefixLength: 16 }]);
   });
 });

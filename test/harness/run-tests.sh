@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: vitest (unit + integration) inside the hermetic sandbox, then one
+# plain closing line, "Tests: N passed, N failed, N skipped", read from
+# vitest's JSON report. Exits with vitest's status.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+report=$(mktemp /tmp/followme-vitest.XXXXXX.json)
+bash test/harness/sandbox.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+rc=$?
+node -e '
+  const fs = require("node:fs");
+  let r;
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { console.log("Tests: 0 passed, 1 failed (no vitest report)"); process.exit(0); }
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$report"
+rm -f "$report"
+exit $rc
