@@ -40,7 +40,7 @@ export async function testbedUp(o: TestbedOptions): Promise<void> {
     wait: o.wait !== false,
     log,
   });
-  log(`testbed ${topology.prefix}: ${o.wait === false ? 'created' : 'ready'} in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
+  log(`testbed ${topology.prefix}: ${o.wait === false ? 'applied (readiness not awaited)' : 'ready'} in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
   process.stdout.write(`${r.inventoryPath}\n`);
 }
 

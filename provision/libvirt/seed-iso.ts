@@ -4,7 +4,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { CommandError } from '../errors.js';
-import type { SeedFile } from '../plan/types.js';
+import type { SeedFile, SeedPart } from '../plan/types.js';
+
+async function joinParts(parts: SeedPart[]): Promise<string> {
+  const texts = await Promise.all(
+    parts.map(async (p) => {
+      if ('content' in p) return p.content;
+      const pad = ' '.repeat(p.indent);
+      return (await readFile(p.fromFile, 'utf8')).trimEnd().split('\n').map((l) => pad + l).join('\n') + '\n';
+    }),
+  );
+  return texts.join('');
+}
+
+/** The text of one seed file, secrets read from their files now. */
+export async function renderSeedFile(f: SeedFile): Promise<string> {
+  return 'content' in f ? f.content : 'fromFile' in f ? readFile(f.fromFile, 'utf8') : joinParts(f.parts);
+}
 
 /** Writes the ISO into a fresh temp dir and returns its path; caller removes the dir. */
 export async function buildSeedIso(label: string, files: SeedFile[]): Promise<{ iso: string; dir: string }> {
@@ -14,8 +30,7 @@ export async function buildSeedIso(label: string, files: SeedFile[]): Promise<{ 
   for (const f of files) {
     const target = join(root, f.path);
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const body = 'content' in f ? f.content : await readFile(f.fromFile, 'utf8');
-    await writeFile(target, body, { mode: f.mode });
+    await writeFile(target, await renderSeedFile(f), { mode: f.mode });
   }
   const iso = join(dir, 'seed.iso');
   const argv = ['-as', 'mkisofs', '-quiet', '-output', iso, '-volid', label, '-joliet', '-rock', root];

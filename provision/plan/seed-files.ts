@@ -38,13 +38,23 @@ export function nodeSeedFiles(s: SeedInputs): SeedFile[] {
   const hostsFile = s.hosts.map((h) => `${h.ip} ${h.name} ${s.prefix}-${h.name}`).join('\n') + '\n';
   const files: SeedFile[] = [
     text('meta-data', `instance-id: ${hostname}\nlocal-hostname: ${hostname}\n`),
-    // For stock cloud images: cloud-init installs the authorized key. (Our
-    // image ignores user-data.) Host key pinning on that path uses the key
-    // cloud-init generates; see README "Ubuntu cloud image".
-    text(
-      'user-data',
-      `#cloud-config\nhostname: ${hostname}\ndisable_root: false\nusers:\n  - name: root\n    ssh_authorized_keys:\n      - ${s.clientPublicKey}\n`,
-    ),
+    // For stock cloud images: cloud-init sets the hostname, installs the
+    // controller's key for root and the pinned host key (our image ignores
+    // user-data and reads followme/ below).
+    {
+      path: 'user-data',
+      mode: 0o600,
+      parts: [
+        {
+          content:
+            `#cloud-config\nhostname: ${hostname}\ndisable_root: false\nssh_pwauth: false\n` +
+            `ssh_authorized_keys:\n  - ${s.clientPublicKey}\n` +
+            `ssh_deletekeys: true\nssh_genkeytypes: []\nssh_keys:\n  ed25519_private: |\n`,
+        },
+        { fromFile: s.hostKey.privateKeyPath, indent: 4 },
+        { content: `  ed25519_public: ${s.hostKey.publicKey}\n` },
+      ],
+    },
     text('followme/hostname', `${hostname}\n`),
     text('followme/hosts', hostsFile),
     text('followme/role', `${s.role}\n`),

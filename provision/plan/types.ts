@@ -31,8 +31,11 @@ export interface NetworkItem {
   specHash: string;
 }
 
-/** A file in the seed image: inline text, or a file on the controller (secrets stay in files). */
-export type SeedFile = { path: string; mode: number } & ({ content: string } | { fromFile: string });
+/** A piece of a seed file: inline text, or a controller file's text (indented), so secrets stay in files. */
+export type SeedPart = { content: string } | { fromFile: string; indent: number };
+
+/** A file in the seed image: inline text, a file on the controller, or pieces of both. */
+export type SeedFile = { path: string; mode: number } & ({ content: string } | { fromFile: string } | { parts: SeedPart[] });
 
 export type VolumeItem = {
   kind: 'volume';
