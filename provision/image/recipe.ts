@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
 
-export const RECIPE_VERSION = 1;
+/** Bump when a build step in build.ts changes what lands in the image (the data below is hashed anyway). */
+export const RECIPE_VERSION = 3;
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** What every node needs (issue #2): boot, network, SSH, LXC + CRIU, rsync, NFS. */
@@ -15,7 +16,23 @@ export const GUEST_PACKAGES = [
   'openssh-server', 'iproute2', 'iputils-ping', 'procps', 'netbase', 'less',
   'lxc', 'criu', 'iptables', 'rsync', 'python3',
   'nfs-common', 'nfs-kernel-server',
+  'zstd', // a fast-to-unpack initramfs: every TCG boot decompresses it
 ] as const;
+
+/**
+ * Units in the guest. Edges must not serve NFS (the seed starts it on the NFS
+ * node); LXC's own NAT bridge is not wanted (containers join br0); lxc.service
+ * only autostarts containers (the engine starts its own); the probes for DRM,
+ * pstore and FUSE and the first-boot ldconfig cost seconds of every TCG boot.
+ */
+export const GUEST_UNITS = {
+  enable: ['systemd-networkd.service', 'followme-seed.service', 'followme-report.service'],
+  disable: ['nfs-server.service'],
+  mask: [
+    'systemd-networkd-wait-online.service', 'lxc-net.service', 'lxc.service', 'ldconfig.service',
+    'modprobe@drm.service', 'modprobe@efi_pstore.service', 'modprobe@fuse.service',
+  ],
+} as const;
 
 export interface DebianRecipe {
   version: number;
@@ -26,6 +43,10 @@ export interface DebianRecipe {
   packages: readonly string[];
   rootfsSizeMiB: number;
   cmdline: string;
+  /** systemd units to enable, disable and mask in the guest. */
+  units: { enable: readonly string[]; disable: readonly string[]; mask: readonly string[] };
+  /** Kernel modules in the initramfs (MODULES=list): only what mounts /dev/vda. */
+  initramfsModules: readonly string[];
   /** sha256 of every file copied into the guest (provision/image/guest/). */
   guestFiles: string;
 }
@@ -59,6 +80,8 @@ export function debianRecipe(opts: { mirror?: string | undefined } = {}): Debian
     packages: GUEST_PACKAGES,
     rootfsSizeMiB: 3072,
     cmdline: 'root=/dev/vda rw console=ttyS0,115200 loglevel=4 systemd.show_status=1',
+    units: GUEST_UNITS,
+    initramfsModules: ['virtio_blk', 'ext4'],
     guestFiles: hashGuestFiles(),
   };
 }

@@ -1,24 +1,19 @@
-// npm run bench -- testbed: image build (cold, then warm), `up` of each
-// stack with a warm cache next to one VM booting to SSH alone, `down`, and
-// the controller's peak memory. Figures, not assertions.
+// npm run bench -- testbed: image build (cold, then warm) here, where
+// Debian's archive is reachable; then, in the sandbox, `up` of each stack next
+// to one VM booting to SSH alone, `down`, and the controller's peak memory
+// (testbed-vms.ts). Figures, not assertions.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureImage, recipeFor } from '../../provision/image/build.js';
-import { down, up } from '../../provision/testbed/runner.js';
-import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
-import type { Topology } from '../../provision/topology/schema.js';
+import { execa } from 'execa';
+import { projectRoot } from '../../provision/paths.js';
+import { loadStack } from '../../provision/topology/stack-config.js';
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function log(line: string): void {
   process.stderr.write(`  · ${line}\n`);
-}
-
-async function timeDown(t: Topology): Promise<number> {
-  const started = Date.now();
-  await down(t, log);
-  return Date.now() - started;
 }
 
 export async function benchTestbed(): Promise<Record<string, string>> {
@@ -42,25 +37,15 @@ export async function benchTestbed(): Promise<Record<string, string>> {
   const warm = await ensureImage(recipe, log);
   rows['image build, warm (cache hit)'] = `${warm.durationMs} ms`;
 
-  // One VM alone: the yardstick for parallel boots.
-  const single: Topology = { ...two, prefix: 'fmbench1', subnet: '10.77.60.0/24', nodes: [{ name: 'solo', role: 'edge' }] };
-  const one = await up({ topology: single, source: 'bench single VM', log });
-  const oneToSsh = (one.readiness!['solo']!['address'] ?? 0) + (one.readiness!['solo']!['ssh'] ?? 0);
-  rows['one VM: boot to SSH'] = s(oneToSsh);
-  rows['one VM: up, ready (incl. criu/lxc checks)'] = s(one.timingsMs['total']!);
-  rows['one VM: down'] = s(await timeDown(single));
-
-  for (const stack of ['two-vm', 'three-vm-nfs']) {
-    const t = loadStack(stack);
-    const r = await up({ topology: t, source: stackConfigPath(stack), stack, log });
-    const lastSsh = Math.max(...Object.values(r.readiness!).map((x) => (x['address'] ?? 0) + (x['ssh'] ?? 0)));
-    rows[`${stack}: up, all nodes at SSH`] = `${s(lastSsh + r.timingsMs['prepare']! + r.timingsMs['apply']!)} (${(
-      (lastSsh + r.timingsMs['prepare']! + r.timingsMs['apply']!) /
-      oneToSsh
-    ).toFixed(2)}x one VM's boot; target for two-vm: <= 1.3x)`;
-    rows[`${stack}: up, ready (all stages)`] = s(r.timingsMs['total']!);
-    rows[`${stack}: down`] = s(await timeDown(t));
-  }
-  rows['controller peak memory (RSS)'] = `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (target < 300 MB)`;
+  // The VMs run in the hermetic sandbox (its own libvirtd, no route out).
+  const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', 'dist/test/bench/testbed-vms.js'], {
+    cwd: projectRoot(),
+    stderr: 'inherit',
+    reject: false,
+  });
+  const last = String(inner.stdout).trim().split('\n').pop() ?? '';
+  if (inner.exitCode !== 0 || !last.startsWith('{')) throw new Error(`testbed bench in the sandbox failed (exit ${inner.exitCode})`);
+  Object.assign(rows, JSON.parse(last) as Record<string, string>);
+  rows['image build: peak memory (RSS)'] = `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
   return rows;
 }

@@ -4,6 +4,9 @@
 # vitest's JSON report. Exits with vitest's status.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# The guest image is built (or found in the cache) out here: the sandbox has
+# no route to Debian's archive.
+node dist/cli/main.js image build --stack two-vm || exit $?
 report=$(mktemp /tmp/followme-vitest.XXXXXX.json)
 bash test/harness/sandbox.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 rc=$?
