@@ -9,6 +9,8 @@ import { SshConnection } from '../../migration/ssh/transport.js';
 import { sshTarget } from '../../provision/testbed/readiness.js';
 import { existsSync } from 'node:fs';
 import { domainState } from '../../provision/libvirt/driver.js';
+import { isEmpty } from '../../provision/libvirt/discover.js';
+import { ConfigError } from '../../provision/errors.js';
 import { log } from '../output.js';
 
 export interface TestbedOptions {
@@ -81,6 +83,14 @@ export async function testbedStatus(o: TestbedOptions): Promise<void> {
 /** up, one command over SSH on every node, down: the end-to-end smoke run. */
 export async function testbedCycle(o: TestbedOptions): Promise<void> {
   const { topology, source, stack } = loadTopology(o);
+  // cycle ends with down: never let it take away a testbed someone brought up.
+  const existing = (await findTestbed(topology)).filter((f) => !isEmpty(f));
+  if (existing.length) {
+    throw new ConfigError(
+      `testbed "${topology.prefix}" already exists in libvirt; \`testbed cycle\` only runs on a free prefix (use --prefix, or \`testbed down\` first)`,
+      'prefix',
+    );
+  }
   try {
     const r = await up({ topology, source, ...(stack ? { stack } : {}), log });
     for (const n of r.inventory.nodes) {

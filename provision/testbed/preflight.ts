@@ -14,14 +14,25 @@ import { parseNameList, virsh } from '../libvirt/virsh.js';
  * failure"): libvirt still advertises kvm there, and the domain only pauses.
  */
 export async function kvmBootsKernel(kernel: string, seconds = 6): Promise<boolean> {
-  const r = await execa(
+  const proc = execa(
     'qemu-system-x86_64',
     ['-accel', 'kvm', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1', '-serial', 'stdio',
      '-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults'],
-    { reject: false, timeout: seconds * 1000, stdin: 'ignore', all: true },
+    { reject: false, timeout: seconds * 1000, stdin: 'ignore', all: true, buffer: false },
   );
-  const out = String(r.all ?? '');
-  return /Linux version/.test(out) && !/KVM internal error|emulation failure|failed to initialize kvm/i.test(out);
+  // Decide on the first telling line instead of waiting the whole time out.
+  const verdict = await new Promise<boolean>((resolve) => {
+    let out = '';
+    proc.all?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/KVM internal error|emulation failure|failed to initialize kvm/i.test(out)) resolve(false);
+      else if (/Linux version/.test(out)) resolve(true);
+    });
+    void proc.then(() => resolve(false));
+  });
+  proc.kill('SIGKILL');
+  await proc;
+  return verdict;
 }
 
 /**

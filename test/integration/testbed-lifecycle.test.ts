@@ -57,6 +57,12 @@ describe('testbed down', () => {
     expect(again.stderr).toContain('domains: fmlost-edge-a adopted, fmlost-edge-b adopted');
     expect(again.stderr).not.toMatch(/ created/);
 
+    // `cycle` ends with a teardown, so it refuses a prefix that is in use.
+    const cycle = await followme(['testbed', 'cycle', '--config', cfg]);
+    expect(cycle.exitCode, cycle.stderr).toBe(2);
+    expect(cycle.stderr).toContain('testbed "fmlost" already exists in libvirt');
+    expect(await objectsWithPrefix('fmlost')).toEqual(created);
+
     // Another spec for an existing domain: refused, and the domain is left as it was.
     const t = topology('fmlost', '10.77.30.0/24');
     const bigger = writeStackConfig({ ...t, nodes: [t.nodes[0], { name: 'edge-b', role: 'edge', memoryMiB: 1024 }] });
