@@ -101,8 +101,15 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
 async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void> {
   const root = join(out, 'root');
   log(`  debootstrap ${r.suite} (${r.packages.length} packages) from ${r.mirror}`);
+  // Both debootstraps share one .deb cache: the container's packages are a subset.
+  const debs = join(out, 'debs');
+  await mkdir(debs, { recursive: true });
+  const debootstrap = (target: string, packages: readonly string[]) =>
+    run(log, ['debootstrap', `--variant=${r.variant}`, `--cache-dir=${debs}`, `--include=${packages.join(',')}`, r.suite, target, r.mirror]);
   try {
-    await run(log, ['debootstrap', `--variant=${r.variant}`, `--include=${r.packages.join(',')}`, r.suite, root, r.mirror]);
+    await debootstrap(root, r.packages);
+    log(`  debootstrap the blank container's root file system into ${r.container.template}`);
+    await debootstrap(join(root, r.container.template), r.container.packages);
   } catch (e) {
     if (e instanceof CommandError && /Failed getting release file|Couldn't download|Temporary failure/i.test(e.stderr)) {
       throw new FollowmeError(
@@ -114,6 +121,7 @@ async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void
     }
     throw e;
   }
+  await rm(debs, { recursive: true, force: true });
   await configureGuest(r, root, log);
   const boot = await readdir(join(root, 'boot'));
   const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
@@ -145,6 +153,7 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   await put('20-uplink.network', 'etc/systemd/network/20-uplink.network', 0o644);
   await put('30-br0.network', 'etc/systemd/network/30-br0.network', 0o644);
   await put('sshd-followme.conf', 'etc/ssh/sshd_config.d/followme.conf', 0o644);
+  await put('blank-init', join(r.container.template, 'usr/local/sbin/followme-init').slice(1), 0o755);
   await writeFile(join(root, 'etc/fstab'), '/dev/vda / ext4 defaults,x-systemd.growfs 0 1\n');
   await writeFile(join(root, 'etc/hostname'), 'followme\n');
   await writeFile(join(root, 'etc/machine-id'), ''); // each VM makes its own on first boot
@@ -165,6 +174,7 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   await chroot('systemctl', 'disable', ...r.units.disable);
   await chroot('systemctl', 'mask', ...r.units.mask);
   await chroot('apt-get', 'clean');
+  await run(log, ['chroot', join(root, r.container.template), 'apt-get', 'clean']);
 }
 
 async function sha256File(path: string): Promise<string> {

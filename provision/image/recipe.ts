@@ -47,9 +47,14 @@ export interface DebianRecipe {
   units: { enable: readonly string[]; disable: readonly string[]; mask: readonly string[] };
   /** Kernel modules in the initramfs (MODULES=list): only what mounts /dev/vda. */
   initramfsModules: readonly string[];
+  /** The paper's "blank" container: a Debian root file system, kept in the guest as a template. */
+  container: { template: string; packages: readonly string[] };
   /** sha256 of every file copied into the guest (provision/image/guest/). */
   guestFiles: string;
 }
+
+/** Where each guest keeps the blank container's root file system; the engine copies it per container. */
+export const CONTAINER_TEMPLATE_DIR = '/var/lib/followme/templates/blank';
 
 export interface CloudRecipe {
   version: number;
@@ -82,6 +87,7 @@ export function debianRecipe(opts: { mirror?: string | undefined } = {}): Debian
     cmdline: 'root=/dev/vda rw console=ttyS0,115200 loglevel=4 systemd.show_status=1',
     units: GUEST_UNITS,
     initramfsModules: ['virtio_blk', 'ext4'],
+    container: { template: CONTAINER_TEMPLATE_DIR, packages: ['busybox', 'iproute2'] },
     guestFiles: hashGuestFiles(),
   };
 }

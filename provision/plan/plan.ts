@@ -3,8 +3,8 @@
 // names, addresses and specs for the same input.
 import { createHash } from 'node:crypto';
 import { resolveNode, type Topology } from '../topology/schema.js';
-import { hostAddress, netmask, parseSubnet } from '../topology/net.js';
-import { FIRST_NODE_HOST } from '../topology/validate.js';
+import { hostAddress, hostCount, netmask, parseSubnet } from '../topology/net.js';
+import { CONTAINER_ADDRESSES, FIRST_NODE_HOST } from '../topology/validate.js';
 import type { TestbedKeys } from '../testbed/keys.js';
 import { nodeSeedFiles, NFS_EXPORT, NFS_MOUNT_POINT } from './seed-files.js';
 import type { DomainItem, Hypervisor, NetworkItem, Plan, PlannedNode, PoolItem, VolumeItem } from './types.js';
@@ -171,6 +171,10 @@ export function buildPlan(inp: PlanInputs): Plan {
     sshUser: t.sshUser ?? 'root',
     clientPrivateKeyPath: inp.keys.client.privateKeyPath,
     ...(nfs ? { nfs } : {}),
+    containerAddresses: Array.from({ length: CONTAINER_ADDRESSES }, (_, i) => {
+      const ip = hostAddress(subnet, hostCount(subnet) - CONTAINER_ADDRESSES + 1 + i);
+      return { ip, mac: macFor(prefix, `container/${ip}`) };
+    }),
     pools,
     networks,
     volumes,

@@ -89,6 +89,8 @@ export interface Plan {
   clientPrivateKeyPath: string;
   /** Where edges mount the NFS share (three-vm-nfs), or undefined. */
   nfs?: { server: string; export: string; mountPoint: string };
+  /** Addresses for containers, outside the DHCP reservations; each with a fixed MAC. */
+  containerAddresses: { ip: string; mac: string }[];
   pools: PoolItem[];
   networks: NetworkItem[];
   volumes: VolumeItem[];

@@ -34,6 +34,9 @@ export const InventorySchema = Type.Object(
       Type.Object({ server: Type.String(), export: Type.String(), mountPoint: Type.String() }, { additionalProperties: false }),
     ),
     nodes: Type.Array(InventoryNode, { minItems: 1 }),
+    containerAddresses: Type.Array(
+      Type.Object({ ip: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+\\.\\d+$' }), mac: Type.String() }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,6 +61,7 @@ export function inventoryFromPlan(plan: Plan, stack?: string): Inventory {
     ...(stack ? { stack } : {}),
     subnet: plan.subnet,
     ...(plan.nfs ? { nfs: plan.nfs } : {}),
+    containerAddresses: plan.containerAddresses,
     nodes: plan.nodes.map((n) => ({
       name: n.name,
       role: n.role,

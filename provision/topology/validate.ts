@@ -10,6 +10,8 @@ const checkSchema = ajv.compile<Topology>(TopologySchema);
 
 /** First usable host number given to a node; .1 is the libvirt gateway. */
 export const FIRST_NODE_HOST = 10;
+/** Addresses kept for containers (the last hosts of the subnet): a container keeps its address on any edge. */
+export const CONTAINER_ADDRESSES = 4;
 
 function keyPath(root: string, instancePath: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -71,9 +73,9 @@ export function validateTopology(data: unknown, source = 'topology'): Topology {
       `${source}.subnet`,
     );
   }
-  if (hostCount(subnet) < FIRST_NODE_HOST + t.nodes.length) {
+  if (hostCount(subnet) < FIRST_NODE_HOST + t.nodes.length + CONTAINER_ADDRESSES) {
     throw new ConfigError(
-      `${source}.subnet = ${JSON.stringify(t.subnet)}: too small for ${t.nodes.length} nodes starting at host .${FIRST_NODE_HOST}`,
+      `${source}.subnet = ${JSON.stringify(t.subnet)}: too small for ${t.nodes.length} nodes from host .${FIRST_NODE_HOST} and ${CONTAINER_ADDRESSES} container addresses at the top`,
       `${source}.subnet`,
     );
   }

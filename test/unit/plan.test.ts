@@ -25,6 +25,9 @@ describe('plan', () => {
     ]);
     expect(p.nodes.map((n) => n.ip)).toEqual(['10.77.10.10', '10.77.10.11']);
     expect(p.nfs).toBeUndefined();
+    // Containers get the top of the subnet, never handed out by DHCP, each with a fixed MAC.
+    expect(p.containerAddresses.map((c) => c.ip)).toEqual(['10.77.10.251', '10.77.10.252', '10.77.10.253', '10.77.10.254']);
+    expect(new Set(p.containerAddresses.map((c) => c.mac)).size).toBe(4);
   });
 
   it('gives every domain the same CPU model, kvm or TCG by what the host offers', () => {

@@ -1,0 +1,63 @@
+// The seam to LXC's tools: argv builders (no I/O) and parsers of what they print.
+
+export const LXC_PATH = '/var/lib/lxc';
+
+export const lxc = {
+  /** Start in the background; returns once the container is running. */
+  start: (name: string) => ['lxc-start', '-n', name, '-d'],
+  /** State only, without labels: RUNNING, STOPPED, FROZEN, … */
+  state: (name: string) => ['lxc-info', '-n', name, '-s', '-H'],
+  pid: (name: string) => ['lxc-info', '-n', name, '-p', '-H'],
+  /** Ask init to stop, then kill after `timeoutS`. */
+  stop: (name: string, timeoutS = 10) => ['lxc-stop', '-n', name, '-t', String(timeoutS)],
+  kill: (name: string) => ['lxc-stop', '-n', name, '-k'],
+  destroy: (name: string) => ['lxc-destroy', '-n', name],
+  list: () => ['lxc-ls', '-1'],
+} as const;
+
+export type ContainerState = 'RUNNING' | 'STOPPED' | 'STARTING' | 'STOPPING' | 'ABORTING' | 'FREEZING' | 'FROZEN' | 'THAWED';
+
+export function parseState(stdout: string): ContainerState | undefined {
+  const s = stdout.trim().split('\n')[0]?.trim();
+  const known: ContainerState[] = ['RUNNING', 'STOPPED', 'STARTING', 'STOPPING', 'ABORTING', 'FREEZING', 'FROZEN', 'THAWED'];
+  return known.find((k) => k === s);
+}
+
+export interface ContainerSpec {
+  name: string;
+  rootfs: string;
+  ip: string;
+  prefixLength: number;
+  mac: string;
+  /** The edge's bridge holding its NIC: the container joins the testbed network through it. */
+  bridge: string;
+}
+
+/**
+ * The LXC config of a migratable container: a veth on the edge's bridge with
+ * a static address and MAC (so it answers at one address on any edge), no
+ * console or ttys (pseudo-terminals complicate checkpointing), unconfined
+ * (the guests have no AppArmor user space).
+ */
+export function lxcConfig(c: ContainerSpec): string {
+  return [
+    `# followme container ${c.name}`,
+    'lxc.include = /usr/share/lxc/config/common.conf',
+    'lxc.arch = linux64',
+    `lxc.uts.name = ${c.name}`,
+    `lxc.rootfs.path = dir:${c.rootfs}`,
+    'lxc.init.cmd = /usr/local/sbin/followme-init',
+    'lxc.apparmor.profile = unconfined',
+    'lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed',
+    'lxc.autodev = 1',
+    'lxc.tty.max = 0',
+    'lxc.pty.max = 0',
+    'lxc.console.path = none',
+    'lxc.net.0.type = veth',
+    `lxc.net.0.link = ${c.bridge}`,
+    'lxc.net.0.flags = up',
+    `lxc.net.0.hwaddr = ${c.mac}`,
+    `lxc.net.0.ipv4.address = ${c.ip}/${c.prefixLength}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { lxc, lxcConfig, parseState } from '../../migration/lxc/commands.js';
+
+describe('LXC seam', () => {
+  it('builds argv, never shell strings', () => {
+    expect(lxc.start('svc1')).toEqual(['lxc-start', '-n', 'svc1', '-d']);
+    expect(lxc.state('svc1')).toEqual(['lxc-info', '-n', 'svc1', '-s', '-H']);
+    expect(lxc.stop('svc1', 5)).toEqual(['lxc-stop', '-n', 'svc1', '-t', '5']);
+  });
+
+  it('parses the state lxc-info prints', () => {
+    expect(parseState('RUNNING\n')).toBe('RUNNING');
+    expect(parseState('STOPPED')).toBe('STOPPED');
+    expect(parseState('weird')).toBeUndefined();
+  });
+
+  it('bridges the container onto the edge with a fixed address and MAC, no console', () => {
+    const cfg = lxcConfig({ name: 'svc1', rootfs: '/var/lib/lxc/svc1/rootfs', ip: '10.77.10.251', prefixLength: 24, mac: '52:54:00:aa:bb:cc', bridge: 'br0' });
+    expect(cfg).toContain('lxc.rootfs.path = dir:/var/lib/lxc/svc1/rootfs\n');
+    expect(cfg).toContain('lxc.net.0.link = br0\n');
+    expect(cfg).toContain('lxc.net.0.hwaddr = 52:54:00:aa:bb:cc\n');
+    expect(cfg).toContain('lxc.net.0.ipv4.address = 10.77.10.251/24\n');
+    expect(cfg).toContain('lxc.console.path = none\n');
+    expect(cfg).toContain('lxc.init.cmd = /usr/local/sbin/followme-init\n');
+  });
+});
