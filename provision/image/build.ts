@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runLocal } from '../exec.js';
 import { CommandError, FollowmeError } from '../errors.js';
 import { cacheDir } from '../paths.js';
 import type { GuestImage } from '../plan/plan.js';
@@ -22,29 +22,10 @@ export interface BuildResult {
   durationMs: number;
 }
 
-async function run(log: Log, argv: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<string> {
-  const [cmd, ...args] = argv as [string, ...string[]];
-  const started = Date.now();
-  const r = await execa(cmd, args, {
-    reject: false,
-    timeout: opts.timeoutMs ?? 30 * 60_000,
-    stdin: 'ignore',
-    all: true,
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.exitCode !== 0 || r.timedOut) {
-    throw new CommandError({
-      host: 'localhost',
-      argv,
-      exitCode: r.exitCode,
-      stderr: String(r.all ?? ''),
-      durationMs: Date.now() - started,
-      timedOut: Boolean(r.timedOut),
-    });
-  }
-  log(`  ${cmd} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return String(r.stdout ?? '');
+async function run(log: Log, argv: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+  const r = await runLocal(argv, { timeoutMs: opts.timeoutMs ?? 30 * 60_000, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  log(`  ${argv[0]} done in ${(r.durationMs / 1000).toFixed(1)} s`);
+  return r.stdout;
 }
 
 export function recipeFor(t: Topology): Recipe {

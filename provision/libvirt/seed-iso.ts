@@ -2,8 +2,7 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
-import { CommandError } from '../errors.js';
+import { runLocal } from '../exec.js';
 import type { SeedFile, SeedPart } from '../plan/types.js';
 
 async function joinParts(parts: SeedPart[]): Promise<string> {
@@ -34,18 +33,11 @@ export async function buildSeedIso(label: string, files: SeedFile[]): Promise<{ 
   }
   const iso = join(dir, 'seed.iso');
   const argv = ['-as', 'mkisofs', '-quiet', '-output', iso, '-volid', label, '-joliet', '-rock', root];
-  const started = Date.now();
-  const r = await execa('xorriso', argv, { reject: false, timeout: 60_000, stdin: 'ignore' });
-  if (r.exitCode !== 0) {
+  try {
+    await runLocal(['xorriso', ...argv], { timeoutMs: 60_000 });
+  } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw new CommandError({
-      host: 'localhost',
-      argv: ['xorriso', ...argv],
-      exitCode: r.exitCode,
-      stderr: String(r.stderr),
-      durationMs: Date.now() - started,
-      timedOut: Boolean(r.timedOut),
-    });
+    throw e;
   }
   return { iso, dir };
 }

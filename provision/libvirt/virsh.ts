@@ -1,7 +1,7 @@
 // The one seam to libvirt: virsh, run with execa. Builds argv (never shell
 // strings), bounds every call in time, and parses what virsh prints.
-import { execa } from 'execa';
 import { CommandError } from '../errors.js';
+import { runLocal } from '../exec.js';
 
 export const VIRSH_TIMEOUT_MS = 120_000;
 
@@ -15,31 +15,12 @@ export function virshArgv(uri: string, args: readonly string[]): string[] {
 }
 
 /** Runs `virsh -c uri args…`; throws CommandError on failure. */
-export async function virsh(
-  uri: string,
-  args: readonly string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<VirshResult> {
-  const argv = virshArgv(uri, args);
-  const started = Date.now();
-  const r = await execa('virsh', argv, {
-    reject: false,
-    timeout: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
-    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
-    env: { LC_ALL: 'C' },
+export function virsh(uri: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<VirshResult> {
+  return runLocal(['virsh', ...virshArgv(uri, args)], {
+    timeoutMs: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
+    host: uri,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
   });
-  const durationMs = Date.now() - started;
-  if (r.exitCode !== 0 || r.timedOut) {
-    throw new CommandError({
-      host: uri,
-      argv: ['virsh', ...argv],
-      exitCode: r.exitCode,
-      stderr: String(r.stderr ?? ''),
-      durationMs,
-      timedOut: Boolean(r.timedOut),
-    });
-  }
-  return { stdout: String(r.stdout ?? ''), durationMs };
 }
 
 /** True when virsh failed because the object does not exist. */
