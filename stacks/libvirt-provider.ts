@@ -4,7 +4,7 @@
 // not through module bindings.
 import * as pulumi from '@pulumi/pulumi';
 import { fileURLToPath } from 'node:url';
-import type { DomainItem, NetworkItem, PlanItem, PoolItem, VolumeItem } from '../provision/plan/types.js';
+import type { PlanItem } from '../provision/plan/types.js';
 
 const DRIVER = fileURLToPath(new URL('../provision/libvirt/driver.js', import.meta.url));
 
@@ -13,8 +13,6 @@ const DRIVER = fileURLToPath(new URL('../provision/libvirt/driver.js', import.me
 type DriverModule = typeof import('../provision/libvirt/driver.js');
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importDriver = new Function('path', 'return import(path)') as (path: string) => Promise<DriverModule>;
-
-type Kind = PlanItem['kind'];
 
 /** The inputs every plan resource carries: the item itself and the testbed prefix. */
 export interface PlanItemInputs {
@@ -26,48 +24,55 @@ function idOf(item: PlanItem): string {
   return item.kind === 'volume' ? `${item.uri}#${item.pool}/${item.name}` : `${item.uri}#${item.name}`;
 }
 
-function makeProvider(kind: Kind): pulumi.dynamic.ResourceProvider {
-  const driverPath = DRIVER;
-  return {
-    async create(inputs: PlanItemInputs) {
-      const d = await importDriver(driverPath);
-      const item = inputs.item;
-      if (item.kind === 'pool') await d.ensurePool(item);
-      else if (item.kind === 'network') await d.ensureNetwork(item, inputs.prefix);
-      else if (item.kind === 'volume') await d.ensureVolume(item);
-      else await d.ensureDomain(item, inputs.prefix);
-      return { id: idOf(item), outs: inputs };
-    },
-    async delete(_id: string, props: PlanItemInputs) {
-      const d = await importDriver(driverPath);
-      const item = props.item;
-      if (item.kind === 'pool') await d.deletePool(item);
-      else if (item.kind === 'network') await d.deleteNetwork(item);
-      else if (item.kind === 'volume') await d.deleteVolume(item);
-      else await d.deleteDomain(item);
-    },
-    async diff(_id: string, olds: PlanItemInputs, news: PlanItemInputs) {
-      // libvirt objects of this kind are replaced, not edited in place: a new
-      // spec means a new object (the plan's names stay stable).
-      const changed = JSON.stringify(olds.item) !== JSON.stringify(news.item) || olds.prefix !== news.prefix;
-      return { changes: changed, replaces: changed ? ['item'] : [], deleteBeforeReplace: true };
-    },
-  } satisfies pulumi.dynamic.ResourceProvider & { kind?: Kind };
+/** True when only a network's DHCP reservations differ: libvirt updates those in place. */
+function onlyHostsDiffer(olds: PlanItemInputs, news: PlanItemInputs): boolean {
+  if (olds.item.kind !== 'network' || news.item.kind !== 'network' || olds.prefix !== news.prefix) return false;
+  const strip = (n: PlanItem) => JSON.stringify({ ...n, hosts: [], specHash: '' });
+  return strip(olds.item) === strip(news.item);
 }
 
-const providers: Record<Kind, pulumi.dynamic.ResourceProvider> = {
-  pool: makeProvider('pool'),
-  network: makeProvider('network'),
-  volume: makeProvider('volume'),
-  domain: makeProvider('domain'),
+const driverPath = DRIVER;
+
+/** One provider for every kind of plan item: it dispatches on the item's kind. */
+export const provider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: PlanItemInputs) {
+    const d = await importDriver(driverPath);
+    const item = inputs.item;
+    if (item.kind === 'pool') await d.ensurePool(item);
+    else if (item.kind === 'network') await d.ensureNetwork(item, inputs.prefix);
+    else if (item.kind === 'volume') await d.ensureVolume(item);
+    else await d.ensureDomain(item, inputs.prefix);
+    return { id: idOf(item), outs: inputs };
+  },
+  async update(_id: string, _olds: PlanItemInputs, news: PlanItemInputs) {
+    // Reached only for networks whose reservations changed (see diff).
+    const d = await importDriver(driverPath);
+    if (news.item.kind === 'network') await d.ensureNetwork(news.item, news.prefix);
+    return { outs: news };
+  },
+  async delete(_id: string, props: PlanItemInputs) {
+    const d = await importDriver(driverPath);
+    const item = props.item;
+    if (item.kind === 'pool') await d.deletePool(item);
+    else if (item.kind === 'network') await d.deleteNetwork(item);
+    else if (item.kind === 'volume') await d.deleteVolume(item);
+    else await d.deleteDomain(item);
+  },
+  async diff(_id: string, olds: PlanItemInputs, news: PlanItemInputs) {
+    const changed = JSON.stringify(olds.item) !== JSON.stringify(news.item) || olds.prefix !== news.prefix;
+    if (!changed) return { changes: false };
+    // Reservations change in place; any other change is a new libvirt object
+    // (the plan's names stay stable, so the old one goes first).
+    if (onlyHostsDiffer(olds, news)) return { changes: true, replaces: [] };
+    return { changes: true, replaces: ['item'], deleteBeforeReplace: true };
+  },
 };
 
 /** One Pulumi resource per plan item. */
 export class LibvirtObject extends pulumi.dynamic.Resource {
   declare readonly item: pulumi.Output<PlanItem>;
   constructor(name: string, args: PlanItemInputs, opts?: pulumi.CustomResourceOptions) {
-    super(providers[args.item.kind], name, { ...args }, opts, 'followme', `libvirt-${args.item.kind}`);
+    super(provider, name, { ...args }, opts, 'followme', `libvirt-${args.item.kind}`);
   }
 }
 
-export type { DomainItem, NetworkItem, PoolItem, VolumeItem };

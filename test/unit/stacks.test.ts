@@ -72,3 +72,21 @@ describe.each(['two-vm', 'three-vm-nfs'])('Pulumi stack %s', (stack) => {
     else expect(inventory.nfs).toBeUndefined();
   });
 });
+
+describe('libvirt dynamic provider diff', () => {
+  it('leaves equal items alone, updates reservations in place, replaces anything else', async () => {
+    const { provider } = await import('../../stacks/libvirt-provider.js');
+    const t = loadStack('two-vm');
+    const grown = { ...t, nodes: [...t.nodes, { name: 'edge-c', role: 'edge' as const }] };
+    const hv = { 'qemu:///system': 'qemu' as const };
+    const before = buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: hv });
+    const after = buildPlan({ topology: grown, image, keys: keysFor(grown), hypervisors: hv });
+    const diff = (o: unknown, n: unknown) => provider.diff!('id', { prefix: t.prefix, item: o }, { prefix: t.prefix, item: n });
+    expect(await diff(before.networks[0], before.networks[0])).toEqual({ changes: false });
+    expect(await diff(before.networks[0], after.networks[0])).toEqual({ changes: true, replaces: [] });
+    const bigger = { ...before.domains[0]!, memoryMiB: 4096 };
+    expect(await diff(before.domains[0], bigger)).toEqual({ changes: true, replaces: ['item'], deleteBeforeReplace: true });
+    const otherSubnet = { ...before.networks[0]!, gateway: '10.99.0.1' };
+    expect((await diff(before.networks[0], otherSubnet)).replaces).toEqual(['item']);
+  });
+});
