@@ -1,4 +1,5 @@
 // followme testbed up|status|down|cycle: the CLI-less runner.
+import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { down, findTestbed, up, defaultInventoryPath } from '../../provision/testbed/runner.js';
 import { loadTopologyFile, stackConfigPath, TOPOLOGY_KEY } from '../../provision/topology/stack-config.js';
@@ -7,7 +8,6 @@ import type { Topology } from '../../provision/topology/schema.js';
 import { readInventory } from '../../provision/testbed/inventory.js';
 import { SshConnection } from '../../migration/ssh/transport.js';
 import { sshTarget } from '../../provision/testbed/readiness.js';
-import { existsSync } from 'node:fs';
 import { domainState } from '../../provision/libvirt/driver.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
 import { ConfigError } from '../../provision/errors.js';
@@ -65,9 +65,8 @@ export async function testbedStatus(o: TestbedOptions): Promise<void> {
       let ssh = 'unknown (no inventory)';
       if (inv && node) {
         try {
-          const c = await SshConnection.connect(sshTarget(inv, node), { timeoutMs: 10_000 });
-          ssh = (await c.run(['uname', '-r'], { timeoutMs: 10_000 })).stdout.trim();
-          c.close();
+          const r = await SshConnection.with(sshTarget(inv, node), (c) => c.run(['uname', '-r'], { timeoutMs: 10_000 }), { timeoutMs: 10_000 });
+          ssh = r.stdout.trim();
         } catch (e) {
           ssh = `no answer: ${(e as Error).message}`;
         }
@@ -94,13 +93,10 @@ export async function testbedCycle(o: TestbedOptions): Promise<void> {
   try {
     const r = await up({ topology, source, ...(stack ? { stack } : {}), log });
     for (const n of r.inventory.nodes) {
-      const c = await SshConnection.connect(sshTarget(r.inventory, n));
-      try {
-        const out = await c.check(['sh', '-c', 'echo "$(hostname) $(uname -r) criu $(criu --version | head -1) lxc $(lxc-start --version)"']);
-        log(`${n.name} (${n.ip}): ${out.stdout.trim()}`);
-      } finally {
-        c.close();
-      }
+      const out = await SshConnection.with(sshTarget(r.inventory, n), (c) =>
+        c.check(['sh', '-c', 'echo "$(hostname) $(uname -r) criu $(criu --version | head -1) lxc $(lxc-start --version)"']),
+      );
+      log(`${n.name} (${n.ip}): ${out.stdout.trim()}`);
     }
     log(`testbed ${topology.prefix}: up and ready in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
   } finally {

@@ -73,6 +73,16 @@ export class SshConnection {
     });
   }
 
+  /** Connects, runs `fn` with the connection, and always closes it. */
+  static async with<T>(target: SshTarget, fn: (c: SshConnection) => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+    const c = await SshConnection.connect(target, opts);
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  }
+
   /** Runs argv; resolves with exit code and output, never rejects on non-zero exit. */
   run(argv: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
     const line = commandLine(argv);

@@ -6,10 +6,5 @@ import type { Inventory } from '../../provision/testbed/inventory.js';
 export async function onNode<T>(inv: Inventory, name: string, fn: (c: SshConnection) => Promise<T>): Promise<T> {
   const node = inv.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name} in inventory ${inv.prefix}`);
-  const c = await SshConnection.connect(sshTarget(inv, node));
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
+  return SshConnection.with(sshTarget(inv, node), fn);
 }
