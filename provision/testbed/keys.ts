@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { FollowmeError } from '../errors.js';
 
 export interface KeyPairFiles {
   privateKeyPath: string;
@@ -20,11 +21,29 @@ function writePrivate(path: string, text: string): void {
   chmodSync(path, 0o600); // mode on create is masked by umask; make sure
 }
 
+/** True when both halves parse as SSH keys. */
+export function isUsableKeyPair(pair: { private: string; public: string }): boolean {
+  return !(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private) instanceof Error);
+}
+
+/**
+ * A fresh ed25519 pair. ssh2's generator returns a malformed pair about once
+ * in 180 (a 31-byte key when the first byte is zero: seen here), which would
+ * leave a node unreachable; such a pair is thrown away.
+ */
+export function generateKeyPair(comment: string, attempts = 10): { private: string; public: string } {
+  for (let i = 0; i < attempts; i++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (isUsableKeyPair(pair)) return pair;
+  }
+  throw new FollowmeError(`could not generate a usable ed25519 key pair in ${attempts} attempts`);
+}
+
 /** Returns the key pair at `base` (+ .pub), creating it if absent. */
 export function ensureKeyPair(base: string, comment: string): KeyPairFiles {
   const pubPath = `${base}.pub`;
   if (!existsSync(base) || !existsSync(pubPath)) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const pair = generateKeyPair(comment);
     writePrivate(base, pair.private);
     writeFileSync(pubPath, `${pair.public}\n`, { mode: 0o644 });
   }
