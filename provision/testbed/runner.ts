@@ -65,7 +65,7 @@ export async function prepare(o: UpOptions): Promise<Plan> {
   const uris = topologyUris(t);
   const dir = testbedStateDir(t.prefix);
   if (!hasKeys(dir)) {
-    const leftovers = await Promise.all(uris.map((u) => discover(u, t.prefix)));
+    const leftovers = await findTestbed(t);
     if (leftovers.some((f) => f.domains.length > 0)) {
       throw new ConfigError(
         `testbed "${t.prefix}" has domains in libvirt but its keys (${dir}) are gone, so its VMs cannot be reached; run \`followme testbed down\` first`,
