@@ -36,13 +36,8 @@ const driverPath = DRIVER;
 /** One provider for every kind of plan item: it dispatches on the item's kind. */
 export const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: PlanItemInputs) {
-    const d = await importDriver(driverPath);
-    const item = inputs.item;
-    if (item.kind === 'pool') await d.ensurePool(item);
-    else if (item.kind === 'network') await d.ensureNetwork(item, inputs.prefix);
-    else if (item.kind === 'volume') await d.ensureVolume(item);
-    else await d.ensureDomain(item, inputs.prefix);
-    return { id: idOf(item), outs: inputs };
+    await (await importDriver(driverPath)).ensureItem(inputs.item, inputs.prefix);
+    return { id: idOf(inputs.item), outs: inputs };
   },
   async update(_id: string, _olds: PlanItemInputs, news: PlanItemInputs) {
     // Reached only for networks whose reservations changed (see diff).
@@ -51,12 +46,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     return { outs: news };
   },
   async delete(_id: string, props: PlanItemInputs) {
-    const d = await importDriver(driverPath);
-    const item = props.item;
-    if (item.kind === 'pool') await d.deletePool(item);
-    else if (item.kind === 'network') await d.deleteNetwork(item);
-    else if (item.kind === 'volume') await d.deleteVolume(item);
-    else await d.deleteDomain(item);
+    await (await importDriver(driverPath)).deleteItem(props.item);
   },
   async diff(_id: string, olds: PlanItemInputs, news: PlanItemInputs) {
     const changed = JSON.stringify(olds.item) !== JSON.stringify(news.item) || olds.prefix !== news.prefix;

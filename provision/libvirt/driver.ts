@@ -5,7 +5,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError } from '../errors.js';
-import type { DomainItem, NetworkItem, PoolItem, VolumeItem } from '../plan/types.js';
+import type { DomainItem, NetworkItem, PlanItem, PoolItem, VolumeItem } from '../plan/types.js';
 import { readNetworkAddresses, readNetworkBridge, readNetworkHosts, readOwnership, readPoolPath, readVolumeCapacity } from './inspect.js';
 import { buildSeedIso } from './seed-iso.js';
 import { isNotFound, parseDomState, parseNameList, parseVolList, virsh } from './virsh.js';
@@ -221,4 +221,22 @@ export async function deleteDomain(d: Pick<DomainItem, 'uri' | 'name'>): Promise
   }
   await virsh(d.uri, ['undefine', d.name]);
   return true;
+}
+
+// ---- any plan item ----
+
+/** Ensures one plan item of any kind (the Pulumi provider's entry point). */
+export function ensureItem(item: PlanItem, prefix: string): Promise<EnsureOutcome> {
+  if (item.kind === 'pool') return ensurePool(item);
+  if (item.kind === 'network') return ensureNetwork(item, prefix);
+  if (item.kind === 'volume') return ensureVolume(item);
+  return ensureDomain(item, prefix);
+}
+
+/** Deletes one plan item of any kind; absent is fine. */
+export function deleteItem(item: PlanItem): Promise<boolean> {
+  if (item.kind === 'pool') return deletePool(item);
+  if (item.kind === 'network') return deleteNetwork(item);
+  if (item.kind === 'volume') return deleteVolume(item);
+  return deleteDomain(item);
 }

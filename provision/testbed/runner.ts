@@ -6,19 +6,10 @@ import { join } from 'node:path';
 import { ConfigError, FollowmeError } from '../errors.js';
 import { ensureImage, recipeFor } from '../image/build.js';
 import { buildPlan } from '../plan/plan.js';
-import type { Hypervisor, Plan } from '../plan/types.js';
+import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../paths.js';
-import {
-  deleteDomain,
-  deleteNetwork,
-  deletePool,
-  deleteVolume,
-  ensureDomain,
-  ensureNetwork,
-  ensurePool,
-  ensureVolume,
-} from '../libvirt/driver.js';
+import { deleteDomain, deleteNetwork, deletePool, deleteVolume, ensureItem } from '../libvirt/driver.js';
 import { discover, isEmpty, type FoundObjects } from '../libvirt/discover.js';
 import { checkSubnetFree, probeHypervisor } from './preflight.js';
 import { ensureTestbedKeys, hasKeys } from './keys.js';
@@ -88,12 +79,13 @@ export async function apply(plan: Plan, log: Log): Promise<void> {
     const outcomes = await Promise.all(items.map(async (i) => `${i.name} ${await fn(i)}`));
     log(`${what}: ${outcomes.join(', ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   };
-  await step('pools', plan.pools, ensurePool);
-  await step('networks', plan.networks, (n) => ensureNetwork(n, plan.prefix));
+  const ensure = (i: PlanItem) => ensureItem(i, plan.prefix);
+  await step('pools', plan.pools, ensure);
+  await step('networks', plan.networks, ensure);
   // Base images and kernels first: overlays name them as backing files.
-  await step('images', plan.volumes.filter((v) => v.source === 'upload'), ensureVolume);
-  await step('disks and seeds', plan.volumes.filter((v) => v.source !== 'upload'), ensureVolume);
-  await step('domains', plan.domains, (d) => ensureDomain(d, plan.prefix));
+  await step('images', plan.volumes.filter((v) => v.source === 'upload'), ensure);
+  await step('disks and seeds', plan.volumes.filter((v) => v.source !== 'upload'), ensure);
+  await step('domains', plan.domains, ensure);
 }
 
 export async function up(o: UpOptions): Promise<UpResult> {
