@@ -10,6 +10,8 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof ConflictError) return 3;
   if (e instanceof ReadinessTimeoutError) return 4;
   if (e instanceof CommandError) return 5;
+  // A migration that failed and was rolled back (or not): its record says which.
+  if (e instanceof FollowmeError && e.name === 'MigrationFailedError') return 6;
   if (e instanceof FollowmeError) return 1;
   return 70;
 }
@@ -60,6 +62,37 @@ testbed
   .option(...configOption)
   .option('--prefix <prefix>', 'override the stack prefix')
   .action(async (o) => (await import('./commands/testbed.js')).testbedCycle(o));
+
+const container = program.command('container').description('the blank container on an edge');
+container
+  .command('deploy')
+  .description('copy the blank container from the guest template, bridge it onto the testbed network at a fixed address, start it')
+  .requiredOption('--inventory <file>', 'inventory JSON of the testbed')
+  .requiredOption('--node <edge>', 'edge to deploy on')
+  .option('--name <name>', 'container name', 'blank')
+  .option('--address <index>', "index into the inventory's containerAddresses", '0')
+  .option('--shared', 'put the rootfs on the NFS share (for --strategy shared)')
+  .action(async (o) => (await import('./commands/container.js')).containerDeploy(o));
+container
+  .command('remove')
+  .description('stop and remove a container from an edge (absent is fine)')
+  .requiredOption('--inventory <file>', 'inventory JSON of the testbed')
+  .requiredOption('--node <edge>', 'edge to remove it from')
+  .option('--name <name>', 'container name', 'blank')
+  .option('--shared', 'also remove its rootfs from the NFS share')
+  .action(async (o) => (await import('./commands/container.js')).containerRemove(o));
+
+program
+  .command('migrate')
+  .description('live-migrate a running container between two edges; prints each phase, the summary, and appends the JSON record')
+  .requiredOption('--inventory <file>', 'inventory JSON of the testbed')
+  .requiredOption('--strategy <name>', 'tmpfs, diskless or shared')
+  .requiredOption('--from <edge>', 'source edge')
+  .requiredOption('--to <edge>', 'destination edge')
+  .option('--container <name>', 'container to migrate', 'blank')
+  .option('--predumps <n>', 'pre-dump iterations before the final dump', '2')
+  .option('--out <file>', 'JSON-lines file the record is appended to', 'followme-results/migrations.jsonl')
+  .action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o));
 
 try {
   await program.parseAsync(process.argv);

@@ -24,29 +24,60 @@ export async function waitState(c: SshConnection, name: string, state: Container
   throw new FollowmeError(`${c.target.node}: container ${name} is ${last ?? 'absent'}, not ${state}, after ${timeoutMs / 1000} s`);
 }
 
-/** Copies the template root file system, writes the config, starts it. */
-export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'rootfs'>): Promise<ContainerSpec> {
+/** Where a shared container's rootfs lives on the share. */
+export function sharedRootfs(mountPoint: string, name: string): string {
+  return `${mountPoint}/containers/${name}/rootfs`;
+}
+
+/** The NFS share as a shared container needs it: the server that exports it, and where edges mount it. */
+export interface SharedStorage {
+  /** A connection to the NFS server node, which copies the template into its export locally (fast), not over NFS. */
+  server: SshConnection;
+  exportDir: string;
+  mountPoint: string;
+}
+
+/**
+ * Copies the template root file system, writes the config, starts it. With
+ * `shared` the rootfs goes onto the NFS share (for the shared strategy) and
+ * only the config stays in the edge's LXC directory.
+ */
+export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'rootfs'>, opts: { shared?: SharedStorage } = {}): Promise<ContainerSpec> {
   const dir = `${LXC_PATH}/${spec.name}`;
-  const full: ContainerSpec = { ...spec, rootfs: `${dir}/rootfs` };
-  if ((await c.run(['test', '-e', dir])).exitCode === 0) {
-    throw new FollowmeError(`${c.target.node}: ${dir} exists already; remove container ${spec.name} first`);
+  const shared = opts.shared;
+  const full: ContainerSpec = { ...spec, rootfs: shared ? sharedRootfs(shared.mountPoint, spec.name) : `${dir}/rootfs` };
+  for (const path of [dir, full.rootfs]) {
+    if ((await c.run(['test', '-e', path])).exitCode === 0) {
+      throw new FollowmeError(`${c.target.node}: ${path} exists already; remove container ${spec.name} first`);
+    }
   }
   await c.check(['mkdir', '-p', dir]);
-  await c.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${full.rootfs}/`], { timeoutMs: 300_000 });
+  if (shared) {
+    const onServer = sharedRootfs(shared.exportDir, spec.name);
+    await shared.server.check(['mkdir', '-p', onServer]);
+    await shared.server.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${onServer}/`], { timeoutMs: 300_000 });
+  } else {
+    await c.check(['mkdir', '-p', full.rootfs]);
+    await c.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${full.rootfs}/`], { timeoutMs: 300_000 });
+  }
   await c.check(['tee', `${dir}/config`], { input: lxcConfig(full) });
   await c.check(lxc.start(spec.name), { timeoutMs: 120_000 });
   await waitState(c, spec.name, 'RUNNING');
   return full;
 }
 
-/** Stops (kill after a grace period) and destroys the container; absent is fine. */
-export async function removeContainer(c: SshConnection, name: string): Promise<void> {
+/**
+ * Stops (kill after a grace period) and destroys the container; absent is
+ * fine. With `shared`, its rootfs on the share goes too (removed on the server).
+ */
+export async function removeContainer(c: SshConnection, name: string, opts: { shared?: SharedStorage } = {}): Promise<void> {
   const state = await containerState(c, name);
-  if (state === undefined) {
-    await c.check(['rm', '-rf', `${LXC_PATH}/${name}`]);
-    return;
+  if (state !== undefined && state !== 'STOPPED') {
+    await c.run(lxc.stop(name), { timeoutMs: 60_000 });
+    if ((await containerState(c, name)) !== 'STOPPED') await c.check(lxc.kill(name));
   }
-  if (state !== 'STOPPED') await c.run(lxc.stop(name), { timeoutMs: 60_000 });
-  if ((await containerState(c, name)) !== 'STOPPED') await c.check(lxc.kill(name));
-  await c.check(lxc.destroy(name), { timeoutMs: 120_000 });
+  // lxc-destroy also deletes a rootfs outside the LXC dir; a shared one is
+  // removed only when asked for, below.
+  await c.check(['rm', '-rf', `${LXC_PATH}/${name}`], { timeoutMs: 300_000 });
+  if (opts.shared) await opts.shared.server.check(['rm', '-rf', sharedRootfs(opts.shared.exportDir, name).replace(/\/rootfs$/, '')], { timeoutMs: 300_000 });
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import { CommandError, FollowmeError } from '../../provision/errors.js';
 import { commandLine } from './quote.js';
+import { RemoteShell } from './shell.js';
 
 export interface SshTarget {
   node: string;
@@ -20,7 +21,35 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Wall time on the controller, SSH channel set-up included. */
   durationMs: number;
+  /** With `remoteTiming`: wall time on the node itself, from just before exec to just after exit. */
+  remoteMs?: number;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: string;
+  /** Measure the command's own time on the node (bash's EPOCHREALTIME, no extra process). */
+  remoteTiming?: boolean;
+}
+
+// Constant wrapper text; the command arrives as "$@", never interpolated.
+const TIMING_MARK = '@@followme-timing';
+const TIMING_WRAPPER = `s=$EPOCHREALTIME; "$@"; r=$?; e=$EPOCHREALTIME; printf '\\n${TIMING_MARK} %s %s\\n' "$s" "$e" >&2; exit $r`;
+
+export function withRemoteTiming(argv: readonly string[]): string[] {
+  return ['bash', '-c', TIMING_WRAPPER, 'followme-timed', ...argv];
+}
+
+/** Splits the timing line off stderr; returns the remote duration in ms. */
+export function takeRemoteTiming(stderr: string): { stderr: string; remoteMs?: number } {
+  const at = stderr.lastIndexOf(`\n${TIMING_MARK} `);
+  if (at < 0) return { stderr };
+  const m = new RegExp(`^${TIMING_MARK} ([0-9.]+) ([0-9.]+)`).exec(stderr.slice(at + 1));
+  if (!m) return { stderr };
+  const remoteMs = (Number(m[2]) - Number(m[1])) * 1000;
+  return { stderr: stderr.slice(0, at), remoteMs: Math.max(0, remoteMs) };
 }
 
 export class HostKeyMismatchError extends FollowmeError {
@@ -39,10 +68,30 @@ export function pinnedKeyBlob(publicKeyLine: string): Buffer {
 }
 
 export class SshConnection {
+  private shell: RemoteShell | undefined;
+
   private constructor(
     readonly target: SshTarget,
     private readonly client: ssh2.Client,
   ) {}
+
+  private openChannel(command: string): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel) => {
+        if (err) reject(new FollowmeError(`${this.target.node}: cannot open a channel: ${err.message}`, { cause: err }));
+        else resolve(channel);
+      });
+    });
+  }
+
+  /**
+   * Runs argv in this connection's persistent remote shell (see shell.ts):
+   * much cheaper than run() per command, timed on the node, no stdin.
+   */
+  runInShell(argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult & { remoteMs: number }> {
+    this.shell ??= new RemoteShell(this.target.node, (cmd) => this.openChannel(cmd));
+    return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  }
 
   static connect(target: SshTarget, opts: { timeoutMs?: number } = {}): Promise<SshConnection> {
     const pinned = pinnedKeyBlob(target.hostPublicKey);
@@ -84,8 +133,8 @@ export class SshConnection {
   }
 
   /** Runs argv; resolves with exit code and output, never rejects on non-zero exit. */
-  run(argv: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
-    const line = commandLine(argv);
+  run(argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+    const line = commandLine(opts.remoteTiming ? withRemoteTiming(argv) : argv);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const started = Date.now();
     return new Promise((resolve, reject) => {
@@ -117,11 +166,15 @@ export class SshConnection {
         });
         channel.on('close', () => {
           clearTimeout(timer);
+          const durationMs = Date.now() - started;
+          const rawErr = Buffer.concat(errOut).toString('utf8');
+          const timing = opts.remoteTiming ? takeRemoteTiming(rawErr) : { stderr: rawErr };
           resolve({
             exitCode: exitCode ?? 255,
             stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(errOut).toString('utf8'),
-            durationMs: Date.now() - started,
+            stderr: timing.stderr,
+            durationMs,
+            ...(timing.remoteMs !== undefined ? { remoteMs: Math.min(timing.remoteMs, durationMs) } : {}),
           });
         });
         if (opts.input !== undefined) channel.end(opts.input);
@@ -131,7 +184,7 @@ export class SshConnection {
   }
 
   /** Runs argv and throws CommandError unless it exits 0. */
-  async check(argv: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  async check(argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
     const r = await this.run(argv, opts);
     if (r.exitCode !== 0) {
       throw new CommandError({
@@ -147,6 +200,7 @@ export class SshConnection {
   }
 
   close(): void {
+    this.shell?.close();
     this.client.end();
   }
 }

@@ -1,0 +1,122 @@
+// The seam to CRIU itself: argv builders, no I/O. liblxc's lxc-checkpoint
+// cannot reach the page server, and on cgroup v2 it cannot dump a container
+// it has restored ("Failed getting freezer path"), so pre-dumps and dumps run
+// CRIU directly with the options liblxc itself passes (captured from
+// lxc-checkpoint on the guests: LXC 6.0.4, CRIU 4.1.1). Restores stay with
+// lxc-checkpoint -r, so the restored container has an LXC monitor and is an
+// ordinary container (lxc-info, lxc-stop).
+
+/** What a dump needs to know about the running container, read on the node. */
+export interface ContainerProcess {
+  /** PID of the container's init in the node's PID namespace. */
+  initPid: number;
+  /** cgroup v2 path of the container, relative to /sys/fs/cgroup (e.g. lxc.payload.c1). */
+  cgroup: string;
+  /** Controllers enabled in that cgroup, as LXC lists them for --cgroup-root. */
+  controllers: string[];
+}
+
+export interface PageServerTarget {
+  address: string;
+  port: number;
+}
+
+export interface DumpRequest {
+  container: ContainerProcess;
+  imagesDir: string;
+  /** The previous iteration's images, relative to imagesDir (CRIU's rule), e.g. "../pre-1". */
+  prevImagesDir?: string;
+  /** Stream pages to a page server instead of writing them to imagesDir. */
+  pageServer?: PageServerTarget;
+}
+
+/** LXC's fixed options for every CRIU action on a container. */
+function lxcCommon(action: string, imagesDir: string, c: ContainerProcess): string[] {
+  return [
+    'criu',
+    action,
+    '--tcp-established',
+    '--file-locks',
+    '--link-remap',
+    '--manage-cgroups=full',
+    '--ext-mount-map',
+    'auto',
+    '--enable-external-sharing',
+    '--enable-external-masters',
+    '--enable-fs',
+    'hugetlbfs',
+    '--enable-fs',
+    'tracefs',
+    '-D',
+    imagesDir,
+    '-o',
+    `${imagesDir}/${action}.log`,
+    '--cgroup-root',
+    `${c.controllers.join(',')}:${c.cgroup}`,
+    // common.conf bind-mounts the fuse connections dir; LXC maps it by this key.
+    '--ext-mount-map',
+    '/sys/fs/fuse/connections:sys/fs/fuse/connections',
+  ];
+}
+
+function dumpArgv(action: 'pre-dump' | 'dump', r: DumpRequest): string[] {
+  const argv = [
+    ...lxcCommon(action, r.imagesDir, r.container),
+    '-t',
+    String(r.container.initPid),
+    '--skip-in-flight',
+    '--freeze-cgroup',
+    `/sys/fs/cgroup/${r.container.cgroup}`,
+    // Soft-dirty tracking, so the next iteration writes only pages changed since this one.
+    '--track-mem',
+    '--force-irmap',
+  ];
+  if (r.prevImagesDir) argv.push('--prev-images-dir', r.prevImagesDir);
+  if (r.pageServer) argv.push('--page-server', '--address', r.pageServer.address, '--port', String(r.pageServer.port));
+  return argv;
+}
+
+export const criu = {
+  /** Memory only; the container keeps running. */
+  preDump: (r: DumpRequest) => dumpArgv('pre-dump', r),
+  /** The final dump: the container is frozen, dumped and killed (no --leave-running). */
+  dump: (r: DumpRequest) => dumpArgv('dump', r),
+  /**
+   * A page server for one dump session, daemonized once it listens (so the
+   * dump may connect as soon as this returns); it exits when the dump ends.
+   */
+  pageServer: (o: { imagesDir: string; address: string; port: number; prevImagesDir?: string; pidFile: string }) => {
+    const argv = ['criu', 'page-server', '--images-dir', o.imagesDir, '--address', o.address, '--port', String(o.port), '--daemon', '--pidfile', o.pidFile, '-o', `${o.imagesDir}/page-server.log`];
+    if (o.prevImagesDir) argv.push('--prev-images-dir', o.prevImagesDir);
+    return argv;
+  },
+  version: () => ['criu', '--version'],
+} as const;
+
+/** "Version: 4.1.1\n…" → "4.1.1". */
+export function parseCriuVersion(stdout: string): string {
+  const m = /^Version:\s*(\S+)/m.exec(stdout);
+  return m?.[1] ?? stdout.trim().split('\n')[0] ?? '';
+}
+
+/**
+ * Reads init's PID, its cgroup and the cgroup's controllers in one round trip.
+ * Constant script text; the container name arrives as "$1".
+ */
+export const probeContainerProcess = (name: string): string[] => [
+  'sh',
+  '-c',
+  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers"',
+  'probe',
+  name,
+];
+
+export function parseContainerProcess(stdout: string, what: string): ContainerProcess {
+  const [pidLine, cgLine, ctlLine] = stdout.trim().split('\n');
+  const initPid = Number(pidLine);
+  if (!Number.isInteger(initPid) || initPid <= 1) throw new Error(`${what}: no init PID in ${JSON.stringify(pidLine)}`);
+  const cgroup = (cgLine ?? '').trim().replace(/^\//, '');
+  if (!cgroup) throw new Error(`${what}: init ${initPid} is in no cgroup v2 path (is the node on cgroup v2?)`);
+  const controllers = (ctlLine ?? '').trim().split(/\s+/).filter(Boolean);
+  return { initPid, cgroup, controllers };
+}

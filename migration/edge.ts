@@ -1,0 +1,186 @@
+// An edge as the migration engine sees it: one SSH connection and domain
+// verbs (preDump, dump, restore, push, page server). Every remote command is
+// timed on the node and reported to whoever listens (the engine's current
+// phase), so the record can tell the commands' own time from the engine's.
+import { CommandError, FollowmeError } from '../provision/errors.js';
+import type { ExecResult, SshConnection } from './ssh/transport.js';
+import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
+import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
+import { lxc, parseState, type ContainerState } from './lxc/commands.js';
+import { parseBytesSent, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
+import type { CommandTiming } from './record/schema.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type TimingSink = (t: CommandTiming) => void;
+
+export interface EdgeVersions {
+  kernel: string;
+  criu: string;
+  lxc: string;
+}
+
+/** Bounds of the remote steps; a step that takes longer fails its phase. */
+export const STEP_TIMEOUT_MS = {
+  quick: 30_000,
+  dump: 180_000,
+  restore: 180_000,
+  copy: 900_000,
+} as const;
+
+export class Edge {
+  /** Receives the timing of every command; the engine points it at the running phase. */
+  sink: TimingSink | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly ssh: SshConnection,
+  ) {}
+
+  /** Runs argv on the node, times it there, throws CommandError unless it exits 0. */
+  async exec(label: string, argv: readonly string[], opts: { timeoutMs?: number; input?: string; allowFailure?: boolean } = {}): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
+    // Commands with stdin need a channel of their own; the rest share the persistent shell.
+    const r = opts.input !== undefined ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input }) : await this.ssh.runInShell(argv, { timeoutMs });
+    this.sink?.({ node: this.name, label, remoteMs: r.remoteMs ?? r.durationMs, wallMs: r.durationMs, exitCode: r.exitCode });
+    if (r.exitCode !== 0 && !opts.allowFailure) {
+      throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
+    }
+    return r;
+  }
+
+  async state(name: string): Promise<ContainerState | undefined> {
+    const r = await this.exec('lxc-info state', lxc.state(name), { allowFailure: true });
+    return r.exitCode === 0 ? parseState(r.stdout) : undefined;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.exec('test -e', ['test', '-e', path], { allowFailure: true })).exitCode === 0;
+  }
+
+  async fsType(path: string): Promise<string> {
+    return (await this.exec('stat -f', ['stat', '-f', '-c', '%T', path])).stdout.trim();
+  }
+
+  async versions(): Promise<EdgeVersions> {
+    const r = await this.exec('versions', ['sh', '-c', 'uname -r; criu --version | head -1; lxc-start --version']);
+    const [kernel = '', criuLine = '', lxcVersion = ''] = r.stdout.trim().split('\n');
+    return { kernel, criu: parseCriuVersion(criuLine), lxc: lxcVersion.trim() };
+  }
+
+  async containerProcess(name: string): Promise<ContainerProcess> {
+    const r = await this.exec('probe container', probeContainerProcess(name));
+    try {
+      return parseContainerProcess(r.stdout, `${this.name}: container ${name}`);
+    } catch (e) {
+      throw new FollowmeError((e as Error).message);
+    }
+  }
+
+  async mkdirs(...dirs: string[]): Promise<void> {
+    await this.exec('mkdir', ['mkdir', '-p', ...dirs]);
+  }
+
+  async readFile(path: string, label = 'read file'): Promise<Buffer> {
+    const r = await this.exec(label, ['base64', '-w0', path]);
+    return Buffer.from(r.stdout.trim(), 'base64');
+  }
+
+  async writeFile(path: string, content: string): Promise<void> {
+    await this.exec('write file', ['sh', '-c', 'cat > "$1"', 'write', path], { input: content });
+  }
+
+  async dumpStats(imagesDir: string): Promise<DumpStats> {
+    return parseDumpStats(await this.readFile(`${imagesDir}/stats-dump`, 'read stats-dump'), `${this.name}:${imagesDir}/stats-dump`);
+  }
+
+  async restoreStats(imagesDir: string): Promise<RestoreStats> {
+    return parseRestoreStats(await this.readFile(`${imagesDir}/stats-restore`, 'read stats-restore'), `${this.name}:${imagesDir}/stats-restore`);
+  }
+
+  async preDump(req: DumpRequest): Promise<void> {
+    await this.exec('criu pre-dump', criu.preDump(req), { timeoutMs: STEP_TIMEOUT_MS.dump });
+  }
+
+  async dump(req: DumpRequest): Promise<void> {
+    await this.exec('criu dump', criu.dump(req), { timeoutMs: STEP_TIMEOUT_MS.dump });
+  }
+
+  /** The stats-dump of several image directories in one round trip; undefined where there is none. */
+  async dumpStatsOf(dirs: string[]): Promise<(DumpStats | undefined)[]> {
+    if (!dirs.length) return [];
+    const r = await this.exec('read stats-dump', ['sh', '-c', 'for d; do if [ -f "$d/stats-dump" ]; then base64 -w0 "$d/stats-dump"; else printf -- -; fi; echo; done', 'stats', ...dirs]);
+    const lines = r.stdout.split('\n');
+    return dirs.map((d, i) => {
+      const line = (lines[i] ?? '-').trim();
+      return line === '-' || !line ? undefined : parseDumpStats(Buffer.from(line, 'base64'), `${this.name}:${d}/stats-dump`);
+    });
+  }
+
+  /**
+   * Restores through lxc-checkpoint, so the container gets an LXC monitor.
+   * `setsid -w` gives the monitor its own session with stdio on a log file
+   * (lxc-checkpoint -r would otherwise hold the SSH channel open for the
+   * container's whole life) and still returns lxc-checkpoint's own status.
+   */
+  async restore(name: string, imagesDir: string): Promise<void> {
+    const log = `${imagesDir}/lxc-restore.out`;
+    await this.exec('lxc-checkpoint restore', ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)], {
+      timeoutMs: STEP_TIMEOUT_MS.restore,
+    }).catch(async (e: unknown) => {
+      const out = await this.ssh.run(['tail', '-n', '5', log]).catch(() => undefined);
+      const criuLog = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0"/restore.log | tail -n 3', imagesDir]).catch(() => undefined);
+      throw new FollowmeError(`${this.name}: restore of ${name} from ${imagesDir} failed: ${[out?.stdout, criuLog?.stdout].filter(Boolean).join('').trim() || (e as Error).message}`, { cause: e });
+    });
+    const state = await this.state(name);
+    if (state !== 'RUNNING') throw new FollowmeError(`${this.name}: lxc-checkpoint restored ${name} but lxc-info says ${state ?? 'absent'}`);
+  }
+
+  /** Starts a page server for one dump into `imagesDir`; returns once it listens. */
+  async startPageServer(o: { imagesDir: string; port: number; prevImagesDir?: string; pidFile: string }): Promise<void> {
+    await this.exec('criu page-server', criu.pageServer({ ...o, address: this.address }), { timeoutMs: STEP_TIMEOUT_MS.quick });
+  }
+
+  /** Waits until the process in `pidFile` is gone (a page server finishing its writes). */
+  async waitExited(pidFile: string, timeoutMs = 30_000): Promise<void> {
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], { allowFailure: true });
+      if (r.exitCode === 0) return;
+      await sleep(50);
+    }
+    throw new FollowmeError(`${this.name}: process of ${pidFile} still running after ${timeoutMs / 1000} s`);
+  }
+
+  /** Kills the process of a pid file, if any (cleanup; never throws on absence). */
+  async killPidFile(pidFile: string): Promise<void> {
+    await this.exec('kill', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) && kill -9 "$p" 2>/dev/null; rm -f "$0"; exit 0', pidFile], { allowFailure: true });
+  }
+
+  /** Starts an rsync daemon on this edge that only `allowFrom` may push to. */
+  async startReceiver(r: Omit<RsyncReceiver, 'address'>, allowFrom: string): Promise<RsyncReceiver> {
+    const receiver: RsyncReceiver = { ...r, address: this.address };
+    await this.mkdirs(r.runDir);
+    await this.writeFile(`${r.runDir}/rsyncd.conf`, receiverConfig(receiver, allowFrom));
+    await this.exec('rsync daemon', rsync.daemon(receiver));
+    // The daemon forks before it binds: wait (bounded) until it listens.
+    await this.exec('wait listen', ['sh', '-c', 'for i in $(seq 1 100); do ss -Hltn "sport = :$0" | grep -q . && exit 0; sleep 0.05; done; exit 1', String(r.port)]);
+    return receiver;
+  }
+
+  async stopReceiver(r: RsyncReceiver): Promise<void> {
+    await this.killPidFile(`${r.runDir}/rsyncd.pid`);
+    await this.exec('rm receiver dir', ['rm', '-rf', r.runDir], { allowFailure: true });
+  }
+
+  /** Pushes a directory's contents to the receiver; returns bytes sent. */
+  async push(label: string, src: string, to: RsyncReceiver, destPath: string, opts: { mirror?: boolean } = {}): Promise<number> {
+    const r = await this.exec(label, rsync.push(src, to, destPath, opts), { timeoutMs: STEP_TIMEOUT_MS.copy });
+    return parseBytesSent(r.stdout) ?? 0;
+  }
+
+  close(): void {
+    this.ssh.close();
+  }
+}

@@ -1,0 +1,215 @@
+// The engine: one driver runs any strategy's phases between two edges, times
+// each phase on the controller and each command on its node, and keeps the
+// point of no return explicit: until the container runs on the destination a
+// failure rolls back; after it, cleanup problems are only warnings.
+import { randomBytes } from 'node:crypto';
+import { ConfigError, ConflictError, FollowmeError } from '../../provision/errors.js';
+import type { Inventory, InventoryNode } from '../../provision/testbed/inventory.js';
+import { Edge } from '../edge.js';
+import { LXC_PATH } from '../lxc/commands.js';
+import { SshConnection } from '../ssh/transport.js';
+import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
+import { validateRecord } from '../record/validate.js';
+import { strategyNamed } from '../strategies/index.js';
+import { checkAndPrepare, portsFor } from './setup.js';
+import { cleanupSource, rollback } from './rollback.js';
+import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
+
+export const DEFAULT_PREDUMPS = 2; // as the paper
+const PAGE_SIZE = 4096; // x86-64, the only architecture the testbed builds
+export const MAX_PREDUMPS = 20;
+
+export interface MigrateOptions {
+  inventory: Inventory;
+  strategy: string;
+  container: string;
+  from: string;
+  to: string;
+  predumps?: number;
+  onEvent?: EventListener;
+}
+
+/** A migration that did not complete; `record` says which phase failed and where the container is. */
+export class MigrationFailedError extends FollowmeError {
+  override name = 'MigrationFailedError';
+  constructor(
+    message: string,
+    readonly record: MigrationRecord,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function edgeNode(inv: Inventory, name: string, flag: string): InventoryNode {
+  const n = inv.nodes.find((x) => x.name === name);
+  const edges = inv.nodes.filter((x) => x.role === 'edge').map((x) => x.name);
+  if (!n || n.role !== 'edge') throw new ConfigError(`${flag}: "${name}" is not an edge of testbed ${inv.prefix}; edges: ${edges.join(', ')}`, flag.replace(/^--/, ''));
+  return n;
+}
+
+export function migrationId(strategy: string, container: string, now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${t}-${strategy}-${container}-${randomBytes(3).toString('hex')}`;
+}
+
+async function connect(n: InventoryNode): Promise<Edge> {
+  const ssh = await SshConnection.connect({ node: n.name, host: n.ip, user: n.sshUser, privateKeyPath: n.privateKeyPath, hostPublicKey: n.hostPublicKey });
+  return new Edge(n.name, n.ip, ssh);
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
+  // Input first: a bad flag changes nothing and opens no connection.
+  const strategy = strategyNamed(o.strategy);
+  const predumps = o.predumps ?? DEFAULT_PREDUMPS;
+  if (!Number.isInteger(predumps) || predumps < 0 || predumps > MAX_PREDUMPS) {
+    throw new ConfigError(`--predumps: must be a whole number from 0 to ${MAX_PREDUMPS}, got ${o.predumps}`, 'predumps');
+  }
+  if (!CONTAINER_NAME.test(o.container)) throw new ConfigError(`--container: "${o.container}" is not a container name (letters, digits, _ . -)`, 'container');
+  if (o.from === o.to) throw new ConfigError(`--from and --to are both "${o.from}"; a migration needs two edges`, 'to');
+  const fromNode = edgeNode(o.inventory, o.from, '--from');
+  const toNode = edgeNode(o.inventory, o.to, '--to');
+  const workDirOf = (id: string) => strategy.workDir(o.inventory, id);
+
+  const id = migrationId(strategy.name, o.container);
+  const workDir = workDirOf(id);
+  const startedAt = new Date().toISOString();
+  const emit = async (e: MigrationEvent) => {
+    await o.onEvent?.(e);
+  };
+  const [source, dest] = await Promise.all([connect(fromNode), connect(toNode)]);
+  try {
+    const setupStarted = performance.now();
+    const setup = await checkAndPrepare({ strategy, inventory: o.inventory, container: o.container, source, dest, workDir, iterationDirs: iterationDirs({ workDir }, predumps), id }).catch(async (e: unknown) => {
+      if (!(e instanceof ConfigError) && !(e instanceof ConflictError)) await undoSetup(source, dest, workDir, id);
+      throw e;
+    });
+    const setupMs = performance.now() - setupStarted;
+    await emit({ type: 'setup-done', ms: setupMs });
+
+    const ctx: MigrationContext = {
+      id,
+      container: o.container,
+      inventory: o.inventory,
+      source,
+      dest,
+      lxcDir: `${LXC_PATH}/${o.container}`,
+      workDir,
+      predumps,
+      proc: setup.proc,
+      pageServerPort: portsFor(id).pageServer,
+      ...(setup.receiver ? { receiver: setup.receiver } : {}),
+      dumps: [],
+      destTouched: strategy.storage === 'shared',
+      emit,
+    };
+
+    const phases: PhaseRecord[] = [];
+    const countsPages = new Set<PhaseRecord>();
+    const t0 = performance.now();
+    let finalDumpStart: number | undefined;
+    let failure: { phase: string; error: unknown } | undefined;
+    for (const phase of strategy.phases(predumps)) {
+      const commands: CommandTiming[] = [];
+      source.sink = dest.sink = (t) => commands.push(t);
+      await emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
+      const start = performance.now();
+      if (phase.kind === 'final-dump') finalDumpStart = start;
+      let bytes: number | undefined;
+      try {
+        bytes = (await phase.run(ctx))?.bytes;
+      } catch (e) {
+        failure = { phase: phase.name, error: e };
+      }
+      const rec: PhaseRecord = {
+        name: phase.name,
+        kind: phase.kind,
+        ...(phase.iteration ? { iteration: phase.iteration } : {}),
+        startMs: start - t0,
+        durationMs: performance.now() - start,
+        commands,
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
+      phases.push(rec);
+      if (phase.pagesLeaveSource) countsPages.add(rec);
+      source.sink = dest.sink = undefined;
+      if (failure) break;
+      await emit({ type: 'phase-end', phase: rec });
+    }
+    const end = performance.now();
+    // Outside Ψ: CRIU's own statistics of every dump, in one round trip.
+    const stats = await source.dumpStatsOf(ctx.dumps.map((d) => d.imagesDir)).catch(() => ctx.dumps.map(() => undefined));
+    const iterations = ctx.dumps.flatMap((d, i) => (stats[i] ? [{ ...d, stats: stats[i]! }] : []));
+    for (const p of phases) {
+      if (!countsPages.has(p)) continue;
+      const it = iterations.find((x) => (p.kind === 'final-dump' ? x.kind === 'dump' : x.iteration === p.iteration));
+      if (it) p.bytes = it.stats.pagesWritten * PAGE_SIZE;
+    }
+    const remoteCommandMs = sum(phases.flatMap((p) => p.commands.map((c) => c.remoteMs)));
+    const base = {
+      recordVersion: 1 as const,
+      id,
+      startedAt,
+      strategy: strategy.name,
+      testbed: o.inventory.prefix,
+      container: o.container,
+      containerIp: containerIpOf(setup.config),
+      from: o.from,
+      to: o.to,
+      predumps,
+      phases,
+      setupMs,
+      totalMs: end - t0,
+      iterations,
+      bytesMoved: sum(phases.map((p) => p.bytes ?? 0)),
+      remoteCommandMs,
+      engineOverheadMs: end - t0 - remoteCommandMs,
+      versions: setup.versions,
+    };
+    const last = iterations.find((i) => i.kind === 'dump');
+
+    if (failure) {
+      const message = (failure.error as Error)?.message ?? String(failure.error);
+      await emit({ type: 'rollback-start', phase: failure.phase, error: message });
+      const rb = await rollback(ctx, strategy).catch((e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }));
+      await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
+      const record = validateRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail } });
+      throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, { cause: failure.error });
+    }
+
+    // Point of no return: the container runs on the destination.
+    const restoreStats = await dest.restoreStats(`${workDir}/dump`).catch(() => undefined);
+    const cleanupStarted = performance.now();
+    const warning = await cleanupSource(ctx, strategy);
+    const cleanupMs = performance.now() - cleanupStarted;
+    await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
+    const downtimePhases = phases.filter((p) => p.startMs >= (finalDumpStart ?? end) - t0 - 1e-6);
+    return validateRecord({
+      ...base,
+      outcome: 'migrated',
+      downtimeMs: end - (finalDumpStart ?? end),
+      downtimeRemoteMs: sum(downtimePhases.flatMap((p) => p.commands.map((c) => c.remoteMs))),
+      ...(last ? { lastDumpPagesWritten: last.stats.pagesWritten } : {}),
+      ...(restoreStats ? { restoreStats } : {}),
+      cleanupMs,
+      ...(warning ? { cleanupWarning: warning } : {}),
+    });
+  } finally {
+    source.close();
+    dest.close();
+  }
+}
+
+/** Set-up failed after it began to change things: take back what it made. */
+async function undoSetup(source: Edge, dest: Edge, workDir: string, id: string): Promise<void> {
+  await dest.exec('kill rsync receiver', ['sh', '-c', 'p=$(cat "$0"/rsyncd.pid 2>/dev/null) && kill "$p"; rm -rf "$0"; exit 0', `/run/followme-rsyncd-${id}`], { allowFailure: true }).catch(() => undefined);
+  for (const e of [source, dest]) await e.exec('rm images', ['rm', '-rf', workDir], { allowFailure: true }).catch(() => undefined);
+}
+
+function containerIpOf(config: string): string {
+  return /^\s*lxc\.net\.0\.ipv4\.address\s*=\s*([\d.]+)/m.exec(config)?.[1] ?? '';
+}

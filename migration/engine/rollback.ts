@@ -1,0 +1,93 @@
+// What happens when a phase fails, before the point of no return (the
+// container running on the destination): the container ends up running on
+// the source with its state, and the destination holds nothing of it. And
+// what happens after a success: the source copy is removed.
+import type { MigrationContext, Strategy } from './types.js';
+import { iterationDir } from './types.js';
+
+export interface RollbackOutcome {
+  outcome: 'rolled-back' | 'failed';
+  detail: string;
+}
+
+/** Removes everything of the container and the migration from the destination. */
+async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Promise<void> {
+  const { dest } = ctx;
+  if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
+  await dest.exec('kill page servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir], { allowFailure: true });
+  const state = await dest.state(ctx.container);
+  if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k'], { allowFailure: true });
+  // Only ever the container's own directory: with a shared rootfs it holds the config alone.
+  if (ctx.destTouched) await dest.exec('rm container dir', ['rm', '-rf', ctx.lxcDir]);
+  if (strategy.storage === 'copied') await dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
+}
+
+export async function rollback(ctx: MigrationContext, strategy: Strategy): Promise<RollbackOutcome> {
+  const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
+  const dumped = ctx.dumps.some((i) => i.kind === 'dump');
+  const notes: string[] = [];
+
+  if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
+    // The final dump did not happen or failed (CRIU thaws the tasks then).
+    if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
+    await cleanDestination(ctx, strategy);
+    await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir], { allowFailure: true });
+    return { outcome: 'rolled-back', detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} cleaned` };
+  }
+
+  // The container runs nowhere (or only as a half-restored copy on the
+  // destination): restore it on the source from the final dump's images.
+  if (!dumped) {
+    return { outcome: 'failed', detail: `container ${ctx.container} is ${sourceState ?? 'absent'} on ${ctx.source.name} and no final dump exists; images kept in ${ctx.workDir}` };
+  }
+  const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
+  if (destState === 'RUNNING') {
+    await ctx.dest.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k'], { allowFailure: true });
+    notes.push(`stopped the copy on ${ctx.dest.name}`);
+  }
+  try {
+    if (strategy.recoverImages) await strategy.recoverImages(ctx);
+    await ctx.source.restore(ctx.container, iterationDir(ctx, 'dump'));
+  } catch (e) {
+    // Keep every image: they are the container's only state now.
+    return {
+      outcome: 'failed',
+      detail: `could not restore ${ctx.container} on ${ctx.source.name}: ${(e as Error).message}; images kept in ${ctx.workDir} on ${ctx.source.name}${strategy.storage === 'copied' ? ` and ${ctx.dest.name}` : ''}`,
+    };
+  }
+  notes.push(`restored on ${ctx.source.name} from its final dump`);
+  await cleanDestination(ctx, strategy);
+  await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir], { allowFailure: true });
+  return { outcome: 'rolled-back', detail: `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')}); ${ctx.dest.name} cleaned` };
+}
+
+/**
+ * After the point of no return: remove the stopped source copy and the
+ * images. Errors here are warnings; the migration has succeeded.
+ */
+export async function cleanupSource(ctx: MigrationContext, strategy: Strategy): Promise<string | undefined> {
+  const warnings: string[] = [];
+  const step = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (e) {
+      warnings.push(`${what}: ${(e as Error).message}`);
+    }
+  };
+  if (ctx.receiver) await step('stop rsync receiver', () => ctx.dest.stopReceiver(ctx.receiver!));
+  await step('stop source copy', async () => {
+    const s = await ctx.source.state(ctx.container);
+    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k']);
+  });
+  // A shared rootfs is the live container's: remove only the source's config directory.
+  await step('remove source copy', () =>
+    strategy.storage === 'shared'
+      ? ctx.source.exec('rm config dir', ['rm', '-rf', ctx.lxcDir])
+      : ctx.source.exec('lxc-destroy', ['lxc-destroy', '-n', ctx.container], { timeoutMs: 300_000 }),
+  );
+  await step('remove images', async () => {
+    await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir]);
+    if (strategy.storage === 'copied') await ctx.dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
+  });
+  return warnings.length ? warnings.join('; ') : undefined;
+}

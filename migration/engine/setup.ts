@@ -1,0 +1,93 @@
+// Before the first phase: check that the migration can start, and change
+// nothing if it cannot. Then make the directories and receivers the phases
+// need. Outside Ψ (the record keeps its time as setupMs).
+import { ConfigError, ConflictError, FollowmeError } from '../../provision/errors.js';
+import type { Inventory } from '../../provision/testbed/inventory.js';
+import type { Edge, EdgeVersions } from '../edge.js';
+import { LXC_PATH } from '../lxc/commands.js';
+import type { ContainerProcess } from '../criu/commands.js';
+import type { RsyncReceiver } from '../rsync/commands.js';
+import type { Strategy } from './types.js';
+import { sharedMount } from '../strategies/shared.js';
+
+export interface SetupResult {
+  proc: ContainerProcess;
+  versions: Record<string, EdgeVersions>;
+  receiver?: RsyncReceiver;
+  /** The container's config as found on the source. */
+  config: string;
+}
+
+/** `lxc.rootfs.path = dir:/x/rootfs` → "/x/rootfs". */
+export function rootfsPathOf(config: string): string | undefined {
+  const m = /^\s*lxc\.rootfs\.path\s*=\s*(?:dir:)?(\S+)\s*$/m.exec(config);
+  return m?.[1];
+}
+
+/** Ports of one migration, spread by its id so concurrent migrations do not collide. */
+export function portsFor(id: string): { receiver: number; pageServer: number } {
+  let h = 0;
+  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const slot = h % 5000;
+  return { receiver: 20000 + slot * 2, pageServer: 30000 + slot * 2 };
+}
+
+export async function checkAndPrepare(o: {
+  strategy: Strategy;
+  inventory: Inventory;
+  container: string;
+  source: Edge;
+  dest: Edge;
+  workDir: string;
+  /** Image directories of every iteration, made here so the timed phases need not. */
+  iterationDirs: string[];
+  id: string;
+}): Promise<SetupResult> {
+  const { strategy, source, dest, container } = o;
+  const lxcDir = `${LXC_PATH}/${container}`;
+
+  // Checks first: nothing is changed until they all pass.
+  const state = await source.state(container);
+  if (state !== 'RUNNING') {
+    throw new ConfigError(`container ${container} is ${state ?? 'absent'} on ${source.name}; only a RUNNING container can be migrated`, 'container');
+  }
+  if ((await dest.state(container)) !== undefined || (await dest.exists(lxcDir))) {
+    throw new ConflictError(`container ${container} already exists on ${dest.name} (${lxcDir}); remove it there first`);
+  }
+  const config = (await source.readFile(`${lxcDir}/config`, 'read config')).toString('utf8');
+  const rootfs = rootfsPathOf(config);
+  if (!rootfs) throw new FollowmeError(`${source.name}: ${lxcDir}/config has no lxc.rootfs.path`);
+  if (strategy.storage === 'shared') {
+    const mount = sharedMount(o.inventory);
+    if (!rootfs.startsWith(`${mount}/`)) {
+      throw new ConfigError(
+        `strategy "shared" needs the container's rootfs on the share ${mount}, but ${container} has it at ${rootfs}; deploy it with --shared`,
+        'strategy',
+      );
+    }
+    for (const e of [source, dest]) {
+      const fs = await e.fsType(mount);
+      if (!fs.startsWith('nfs')) throw new FollowmeError(`${e.name}: ${mount} is ${fs}, not the NFS share`);
+    }
+  } else {
+    if (!rootfs.startsWith(`${lxcDir}/`)) {
+      throw new ConfigError(`strategy "${strategy.name}" copies ${lxcDir}, but ${container}'s rootfs is at ${rootfs}; use --strategy shared for a shared rootfs`, 'strategy');
+    }
+  }
+  const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
+  const proc = await source.containerProcess(container);
+
+  // Set-up.
+  await source.mkdirs(...o.iterationDirs);
+  if (strategy.storage === 'copied') {
+    await dest.mkdirs(...o.iterationDirs);
+    const fs = await source.fsType(o.workDir);
+    if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${o.workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
+    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, module: 'followme', runDir: `/run/followme-rsyncd-${o.id}` }, source.address);
+    return { proc, versions, receiver, config };
+  }
+  // Shared rootfs: the destination needs only the config.
+  await dest.mkdirs(lxcDir);
+  await dest.writeFile(`${lxcDir}/config`, config);
+  return { proc, versions, config };
+}

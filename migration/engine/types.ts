@@ -1,0 +1,92 @@
+// The shapes the engine and the strategies share. A strategy is a list of
+// phases over one context; the engine runs them, times them, and rolls back.
+import type { Inventory } from '../../provision/testbed/inventory.js';
+import type { ContainerProcess } from '../criu/commands.js';
+import type { Edge } from '../edge.js';
+import type { RsyncReceiver } from '../rsync/commands.js';
+import type { PhaseKind, PhaseRecord, StrategyName } from '../record/schema.js';
+
+export interface MigrationContext {
+  readonly id: string;
+  readonly container: string;
+  readonly inventory: Inventory;
+  readonly source: Edge;
+  readonly dest: Edge;
+  /** The container's LXC directory (config, and the rootfs unless it is shared). */
+  readonly lxcDir: string;
+  /** Image directories of this migration: the same path on both edges, or on the share. */
+  readonly workDir: string;
+  readonly predumps: number;
+  readonly proc: ContainerProcess;
+  /** Page server port on the destination (diskless). */
+  readonly pageServerPort: number;
+  /** The rsync daemon on the destination, when the strategy copies. */
+  receiver?: RsyncReceiver;
+  /** Every dump done so far, in order; their stats are read after the phases. */
+  readonly dumps: DumpDone[];
+  /** Set once anything of the container exists on the destination. */
+  destTouched: boolean;
+  emit(e: MigrationEvent): Promise<void>;
+}
+
+/** Where one iteration writes its images: pre-1, pre-2, …, dump. */
+export function iterationDir(ctx: Pick<MigrationContext, 'workDir'>, iteration: number | 'dump'): string {
+  return `${ctx.workDir}/${iteration === 'dump' ? 'dump' : `pre-${iteration}`}`;
+}
+
+/** CRIU's --prev-images-dir for the iteration after `previous` pre-dumps (relative to its own dir). */
+export function parentOf(previous: number): string | undefined {
+  return previous > 0 ? `../pre-${previous}` : undefined;
+}
+
+export interface DumpDone {
+  iteration: number;
+  kind: 'pre-dump' | 'dump';
+  imagesDir: string;
+}
+
+/** Every iteration's directory, created in set-up so the timed phases need not. */
+export function iterationDirs(ctx: Pick<MigrationContext, 'workDir'>, predumps: number): string[] {
+  const dirs = Array.from({ length: predumps }, (_, i) => iterationDir(ctx, i + 1));
+  return [...dirs, iterationDir(ctx, 'dump')];
+}
+
+export interface PhaseResult {
+  bytes?: number;
+}
+
+export interface Phase {
+  name: string;
+  kind: PhaseKind;
+  iteration?: number;
+  /** A dump whose pages leave the source (page server, NFS): its pages count as bytes moved. */
+  pagesLeaveSource?: boolean;
+  run(ctx: MigrationContext): Promise<PhaseResult | void>;
+}
+
+export interface Strategy {
+  name: StrategyName;
+  summary: string;
+  /** Copied: rootfs rsynced between the edges. Shared: rootfs and images on the NFS share. */
+  storage: 'copied' | 'shared';
+  /** The image directory of a migration; the same path on both edges. */
+  workDir(inventory: Inventory, id: string): string;
+  phases(predumps: number): Phase[];
+  /**
+   * After the final dump the container runs nowhere; to restore it on the
+   * source, the source needs every image. Strategies whose images are not all
+   * on the source (diskless: pages went to the destination) fetch them here.
+   */
+  recoverImages?(ctx: MigrationContext): Promise<void>;
+}
+
+export type MigrationEvent =
+  | { type: 'setup-done'; ms: number }
+  | { type: 'phase-start'; name: string; kind: PhaseKind; iteration?: number }
+  | { type: 'phase-end'; phase: PhaseRecord }
+  | { type: 'step'; step: 'page-server-started' | 'receiver-started'; node: string; iteration?: number | 'dump' }
+  | { type: 'rollback-start'; phase: string; error: string }
+  | { type: 'rollback-end'; outcome: 'rolled-back' | 'failed'; detail: string }
+  | { type: 'cleanup-done'; ms: number; warning?: string };
+
+export type EventListener = (e: MigrationEvent) => void | Promise<void>;

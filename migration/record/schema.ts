@@ -1,0 +1,127 @@
+// The migration record: one JSON object per migration, the only thing reports
+// are made from. TypeBox gives the JSON Schema that ajv checks and the static
+// type from one definition. Times are milliseconds unless a name says `Us`.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const STRATEGY_NAMES = ['tmpfs', 'diskless', 'shared'] as const;
+
+export const PHASE_KINDS = [
+  'rootfs-copy', // Γ: the root file system copied while the container runs
+  'pre-dump', // γᵢ: one pre-dump, container running
+  'pre-dump-copy', // the copy of that pre-dump's images
+  'final-dump', // container frozen from here on
+  'final-copy', // last images and a last rootfs sync
+  'restore', // the container running on the destination ends it
+] as const;
+
+const Ms = Type.Number({ minimum: 0 });
+const Count = Type.Integer({ minimum: 0 });
+
+export const DumpStatsSchema = Type.Object(
+  {
+    freezingTimeUs: Count,
+    frozenTimeUs: Count,
+    memdumpTimeUs: Count,
+    memwriteTimeUs: Count,
+    pagesScanned: Count,
+    pagesSkippedParent: Count,
+    pagesWritten: Count,
+    pagesLazy: Count,
+  },
+  { additionalProperties: false },
+);
+
+export const RestoreStatsSchema = Type.Object(
+  { pagesCompared: Count, pagesSkippedCow: Count, forkingTimeUs: Count, restoreTimeUs: Count, pagesRestored: Count },
+  { additionalProperties: false },
+);
+
+/** One remote command of a phase, timed on the node that ran it. */
+export const CommandTimingSchema = Type.Object(
+  {
+    node: Type.String(),
+    /** What it was, e.g. "criu pre-dump" or "rsync rootfs": argv[0] plus what it acted on, never secrets. */
+    label: Type.String(),
+    /** Wall time on the node, from just before exec to just after exit. */
+    remoteMs: Ms,
+    /** Wall time on the controller around the same command (includes SSH). */
+    wallMs: Ms,
+    exitCode: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
+export const PhaseSchema = Type.Object(
+  {
+    name: Type.String(),
+    kind: Type.Union(PHASE_KINDS.map((k) => Type.Literal(k))),
+    /** 1-based for pre-dumps and their copies. */
+    iteration: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Offset from the start of the migration. */
+    startMs: Ms,
+    durationMs: Ms,
+    commands: Type.Array(CommandTimingSchema),
+    bytes: Type.Optional(Count),
+  },
+  { additionalProperties: false },
+);
+
+export const IterationSchema = Type.Object(
+  {
+    iteration: Type.Integer({ minimum: 1 }),
+    kind: Type.Union([Type.Literal('pre-dump'), Type.Literal('dump')]),
+    imagesDir: Type.String(),
+    stats: DumpStatsSchema,
+  },
+  { additionalProperties: false },
+);
+
+const Versions = Type.Object({ kernel: Type.String(), criu: Type.String(), lxc: Type.String() }, { additionalProperties: false });
+
+export const MigrationRecordSchema = Type.Object(
+  {
+    recordVersion: Type.Literal(1),
+    id: Type.String({ minLength: 1 }),
+    startedAt: Type.String({ format: 'date-time' }),
+    strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
+    testbed: Type.String(),
+    container: Type.String(),
+    containerIp: Type.String(),
+    from: Type.String(),
+    to: Type.String(),
+    predumps: Count,
+    outcome: Type.Union([Type.Literal('migrated'), Type.Literal('rolled-back'), Type.Literal('failed')]),
+    /** Set unless outcome is "migrated": the phase that failed and why. */
+    error: Type.Optional(Type.Object({ phase: Type.String(), message: Type.String(), rollback: Type.String() }, { additionalProperties: false })),
+    phases: Type.Array(PhaseSchema),
+    /** Checks and set-up before the first phase (receivers, directories, versions); outside Ψ. */
+    setupMs: Ms,
+    /** Ψ: from the first phase's start to the container running on the destination. */
+    totalMs: Ms,
+    /** From the start of the final dump (freeze) to the container running on the destination. */
+    downtimeMs: Type.Optional(Ms),
+    /** The same window counted in remote command time only. */
+    downtimeRemoteMs: Type.Optional(Ms),
+    iterations: Type.Array(IterationSchema),
+    lastDumpPagesWritten: Type.Optional(Count),
+    restoreStats: Type.Optional(RestoreStatsSchema),
+    bytesMoved: Count,
+    /** Sum of all phases' remote command times. */
+    remoteCommandMs: Ms,
+    /** totalMs − remoteCommandMs: what the engine and SSH add. */
+    engineOverheadMs: Type.Number(),
+    /** Removing the source copy after success; outside Ψ. */
+    cleanupMs: Type.Optional(Ms),
+    /** Set when cleanup of the source failed after the point of no return. */
+    cleanupWarning: Type.Optional(Type.String()),
+    versions: Type.Record(Type.String(), Versions),
+  },
+  { additionalProperties: false },
+);
+
+export type MigrationRecord = Static<typeof MigrationRecordSchema>;
+export type PhaseRecord = Static<typeof PhaseSchema>;
+export type PhaseKind = (typeof PHASE_KINDS)[number];
+export type CommandTiming = Static<typeof CommandTimingSchema>;
+export type IterationRecord = Static<typeof IterationSchema>;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];

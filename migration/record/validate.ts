@@ -1,0 +1,52 @@
+// Checks a migration record: the ajv schema, then what a schema cannot say
+// (phases tile the total, downtime inside the total).
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { FollowmeError } from '../../provision/errors.js';
+import { MigrationRecordSchema, type MigrationRecord } from './schema.js';
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+addFormats.default(ajv, ['date-time']);
+const check = ajv.compile<MigrationRecord>(MigrationRecordSchema);
+
+/** Phase times must add up to the measured total within this share. */
+export const PHASE_SUM_TOLERANCE = 0.05;
+
+export class InvalidRecordError extends FollowmeError {
+  override name = 'InvalidRecordError';
+}
+
+/** The consistency problems of a record that passed the schema; empty when sound. */
+export function recordProblems(r: MigrationRecord): string[] {
+  const problems: string[] = [];
+  const sum = r.phases.reduce((s, p) => s + p.durationMs, 0);
+  if (r.outcome === 'migrated') {
+    if (Math.abs(sum - r.totalMs) > PHASE_SUM_TOLERANCE * r.totalMs) {
+      problems.push(`phase times add up to ${sum.toFixed(1)} ms, not within ${PHASE_SUM_TOLERANCE * 100}% of the total ${r.totalMs.toFixed(1)} ms`);
+    }
+    if (r.downtimeMs === undefined) problems.push('a migrated record needs downtimeMs');
+    else if (r.downtimeMs > r.totalMs) problems.push(`downtime ${r.downtimeMs} ms exceeds the total ${r.totalMs} ms`);
+    if (!r.iterations.some((i) => i.kind === 'dump')) problems.push('a migrated record needs the final dump among its iterations');
+    if (r.error) problems.push('a migrated record carries an error');
+  } else if (!r.error) {
+    problems.push(`outcome "${r.outcome}" needs an error`);
+  }
+  const preDumps = r.iterations.filter((i) => i.kind === 'pre-dump').length;
+  if (preDumps > r.predumps) problems.push(`${preDumps} pre-dump iterations, more than the ${r.predumps} asked for`);
+  for (const p of r.phases) {
+    if (p.startMs + p.durationMs > r.totalMs * (1 + PHASE_SUM_TOLERANCE) + 1 && r.outcome === 'migrated') {
+      problems.push(`phase ${p.name} ends after the total`);
+    }
+  }
+  return problems;
+}
+
+export function validateRecord(data: unknown, source = 'migration record'): MigrationRecord {
+  if (!check(data)) {
+    const msg = (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    throw new InvalidRecordError(`${source}: does not match the record schema: ${msg}`);
+  }
+  const problems = recordProblems(data);
+  if (problems.length) throw new InvalidRecordError(`${source}: ${problems.join('; ')}`);
+  return data;
+}

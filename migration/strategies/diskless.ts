@@ -1,0 +1,34 @@
+// diskless (paper III.B, pre-defined path): rsync the rootfs while the
+// container runs; for every iteration a CRIU page server on the destination
+// receives the pages (parent-linked to the previous iteration), so no page
+// touches the source's disk; the remaining small images and a last rootfs
+// sync are copied after the final dump; restore on the destination.
+import { FollowmeError } from '../../provision/errors.js';
+import type { Phase, Strategy } from '../engine/types.js';
+import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
+import { TMPFS_ROOT } from './tmpfs.js';
+
+export const diskless: Strategy = {
+  name: 'diskless',
+  summary: 'rsync rootfs, pre-dumps and final dump streamed to a page server on the destination, restore',
+  storage: 'copied',
+  workDir: (_inventory, id) => `${TMPFS_ROOT}/${id}`,
+  phases(predumps) {
+    const phases: Phase[] = [rootfsCopy()];
+    for (let i = 1; i <= predumps; i++) phases.push(pageServerDump(i));
+    phases.push(pageServerDump('dump'), imagesCopy('dump'), restoreOnDestination());
+    return phases;
+  },
+  // The pages live on the destination: bring the whole image tree back so the
+  // source can restore from it.
+  async recoverImages(ctx) {
+    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, module: 'followme', runDir: `/run/followme-rsyncd-${ctx.id}-back` }, ctx.dest.address);
+    try {
+      await ctx.dest.push('rsync images back', ctx.workDir, receiver, ctx.workDir);
+    } catch (e) {
+      throw new FollowmeError(`could not bring the page server's images back from ${ctx.dest.name}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      await ctx.source.stopReceiver(receiver);
+    }
+  },
+};

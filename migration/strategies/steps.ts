@@ -1,0 +1,112 @@
+// Phases more than one strategy uses, built over the Edge verbs.
+import { iterationDir, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
+import { FollowmeError } from '../../provision/errors.js';
+
+function receiver(ctx: MigrationContext) {
+  if (!ctx.receiver) throw new FollowmeError('no rsync receiver on the destination (set-up did not start one)');
+  return ctx.receiver;
+}
+
+/** Γ: the container's directory (config and rootfs) copied while it runs. */
+export function rootfsCopy(): Phase {
+  return {
+    name: 'rootfs copy',
+    kind: 'rootfs-copy',
+    async run(ctx) {
+      ctx.destTouched = true;
+      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir) };
+    },
+  };
+}
+
+/** Copies one iteration's images to the same path on the destination. */
+export function imagesCopy(iteration: number | 'dump'): Phase {
+  const dump = iteration === 'dump';
+  return {
+    name: dump ? 'final copy' : `pre-dump ${iteration} copy`,
+    kind: dump ? 'final-copy' : 'pre-dump-copy',
+    ...(dump ? {} : { iteration }),
+    async run(ctx) {
+      const dir = iterationDir(ctx, iteration);
+      let bytes = await ctx.source.push(`rsync images ${dump ? 'dump' : `pre-${iteration}`}`, dir, receiver(ctx), dir);
+      // The last rootfs sync: what the container wrote since the first copy.
+      if (dump) bytes += await ctx.source.push('rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { mirror: true });
+      return { bytes };
+    },
+  };
+}
+
+// Stats images are read after the phases, in one command, to keep the
+// timed path to the commands that move the container.
+function record(ctx: MigrationContext, iteration: number | 'dump'): void {
+  ctx.dumps.push({
+    iteration: iteration === 'dump' ? ctx.predumps + 1 : iteration,
+    kind: iteration === 'dump' ? 'dump' : 'pre-dump',
+    imagesDir: iterationDir(ctx, iteration),
+  });
+}
+
+/**
+ * γᵢ or the final dump, written to the iteration's directory (tmpfs on the
+ * source, or the share). Each tracks memory against the one before.
+ */
+export function localDump(iteration: number | 'dump', opts: { onShare?: boolean } = {}): Phase {
+  const dump = iteration === 'dump';
+  return {
+    name: dump ? 'final dump' : `pre-dump ${iteration}`,
+    kind: dump ? 'final-dump' : 'pre-dump',
+    ...(dump ? {} : { iteration }),
+    ...(opts.onShare ? { pagesLeaveSource: true } : {}),
+    async run(ctx) {
+      const imagesDir = iterationDir(ctx, iteration);
+      const prev = parentOf(dump ? ctx.predumps : iteration - 1);
+      const req = { container: ctx.proc, imagesDir, ...(prev ? { prevImagesDir: prev } : {}) };
+      await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
+      record(ctx, iteration);
+    },
+  };
+}
+
+/**
+ * A dump whose pages stream to a page server on the destination, started
+ * for this iteration with a parent link to the previous one. The small
+ * images stay on the source.
+ */
+export function pageServerDump(iteration: number | 'dump'): Phase {
+  const dump = iteration === 'dump';
+  return {
+    name: dump ? 'final dump (page server)' : `pre-dump ${iteration} (page server)`,
+    kind: dump ? 'final-dump' : 'pre-dump',
+    ...(dump ? {} : { iteration }),
+    pagesLeaveSource: true,
+    async run(ctx) {
+      const imagesDir = iterationDir(ctx, iteration);
+      const prev = parentOf(dump ? ctx.predumps : iteration - 1);
+      const pidFile = `${imagesDir}/page-server.pid`;
+      ctx.destTouched = true;
+      await ctx.dest.startPageServer({ imagesDir, port: ctx.pageServerPort, pidFile, ...(prev ? { prevImagesDir: prev } : {}) });
+      await ctx.emit({ type: 'step', step: 'page-server-started', node: ctx.dest.name, iteration });
+      const req = {
+        container: ctx.proc,
+        imagesDir,
+        pageServer: { address: ctx.dest.address, port: ctx.pageServerPort },
+        ...(prev ? { prevImagesDir: prev } : {}),
+      };
+      await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
+      // The server writes its last pages after the dump hangs up.
+      await ctx.dest.waitExited(pidFile);
+      record(ctx, iteration);
+    },
+  };
+}
+
+/** Υ's second half: the container restored by LXC on the destination; it ends Ψ. */
+export function restoreOnDestination(): Phase {
+  return {
+    name: 'restore',
+    kind: 'restore',
+    async run(ctx) {
+      await ctx.dest.restore(ctx.container, iterationDir(ctx, 'dump'));
+    },
+  };
+}
