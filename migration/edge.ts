@@ -10,6 +10,9 @@ import { lxc, parseState, type ContainerState } from './lxc/commands.js';
 import { parseBytesSent, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
 
+/** rsync: "some files vanished before they could be transferred". */
+const RSYNC_VANISHED = 24;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type TimingSink = (t: CommandTiming) => void;
@@ -100,11 +103,23 @@ export class Edge {
   }
 
   async preDump(req: DumpRequest): Promise<void> {
-    await this.exec('criu pre-dump', criu.preDump(req), { timeoutMs: STEP_TIMEOUT_MS.dump });
+    await this.criuStep('pre-dump', criu.preDump(req), req.imagesDir);
   }
 
   async dump(req: DumpRequest): Promise<void> {
-    await this.exec('criu dump', criu.dump(req), { timeoutMs: STEP_TIMEOUT_MS.dump });
+    await this.criuStep('dump', criu.dump(req), req.imagesDir);
+  }
+
+  /** Runs a CRIU action; on failure the error carries CRIU's own last errors (it logs to a file, not stderr). */
+  private async criuStep(action: 'pre-dump' | 'dump', argv: string[], imagesDir: string): Promise<void> {
+    try {
+      await this.exec(`criu ${action}`, argv, { timeoutMs: STEP_TIMEOUT_MS.dump });
+    } catch (e) {
+      const log = `${imagesDir}/${action}.log`;
+      const errors = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0" | tail -n 3', log]).catch(() => undefined);
+      const what = e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
+      throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${errors?.stdout.trim() || '(no errors in its log)'} (log: ${log})`, { cause: e });
+    }
   }
 
   /** The stats-dump of several image directories in one round trip; undefined where there is none. */
@@ -174,9 +189,16 @@ export class Edge {
     await this.exec('rm receiver dir', ['rm', '-rf', r.runDir], { allowFailure: true });
   }
 
-  /** Pushes a directory's contents to the receiver; returns bytes sent. */
-  async push(label: string, src: string, to: RsyncReceiver, destPath: string, opts: { mirror?: boolean } = {}): Promise<number> {
-    const r = await this.exec(label, rsync.push(src, to, destPath, opts), { timeoutMs: STEP_TIMEOUT_MS.copy });
+  /**
+   * Pushes a directory's contents to the receiver; returns bytes sent. With
+   * `live` (the source is in use) files that vanish during the copy are fine
+   * (rsync exit 24): the final sync after the freeze settles them.
+   */
+  async push(label: string, src: string, to: RsyncReceiver, destPath: string, opts: { mirror?: boolean; live?: boolean } = {}): Promise<number> {
+    const r = await this.exec(label, rsync.push(src, to, destPath, opts), { timeoutMs: STEP_TIMEOUT_MS.copy, allowFailure: true });
+    if (r.exitCode !== 0 && !(opts.live && r.exitCode === RSYNC_VANISHED)) {
+      throw new CommandError({ host: this.name, argv: rsync.push(src, to, destPath, opts), exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
+    }
     return parseBytesSent(r.stdout) ?? 0;
   }
 

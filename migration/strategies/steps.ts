@@ -14,7 +14,7 @@ export function rootfsCopy(): Phase {
     kind: 'rootfs-copy',
     async run(ctx) {
       ctx.destTouched = true;
-      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir) };
+      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { live: true }) };
     },
   };
 }
