@@ -63,6 +63,17 @@ testbed
   .option('--prefix <prefix>', 'override the stack prefix')
   .action(async (o) => (await import('./commands/testbed.js')).testbedCycle(o));
 
+program
+  .command('demo')
+  .description('the main job: image, testbed up, blank container migrated by every strategy, results table, testbed down')
+  .option('--stack <name>', 'testbed stack (three-vm-nfs runs all three strategies; two-vm skips shared)', 'three-vm-nfs')
+  .option(...configOption)
+  .option('--prefix <prefix>', 'override the stack prefix')
+  .option('--predumps <n>', 'pre-dump iterations before each final dump', '2')
+  .option('--out <file>', 'JSON-lines file the records are appended to', 'followme-results/migrations.jsonl')
+  .option('--keep', 'leave the testbed and containers up at the end')
+  .action(async (o) => (await import('./commands/demo.js')).demo(o));
+
 const container = program.command('container').description('the blank container on an edge');
 container
   .command('deploy')

@@ -1,8 +1,10 @@
 // npm run bench -- <name>: prints figures for speed and memory targets.
 import { benchTestbed } from './testbed.js';
+import { benchEngine } from './engine.js';
 
 const benches: Record<string, () => Promise<Record<string, string>>> = {
   testbed: benchTestbed,
+  engine: benchEngine,
 };
 
 const wanted = process.argv.slice(2);

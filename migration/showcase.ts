@@ -1,0 +1,112 @@
+// Every strategy once (or R times) on one testbed with the blank container:
+// what `followme demo` and `npm run bench -- engine` run. The count is read
+// before and after each move, so a result table never hides a restarted
+// container.
+import type { Inventory } from '../provision/testbed/inventory.js';
+import { FollowmeError } from '../provision/errors.js';
+import { sshTarget } from '../provision/testbed/readiness.js';
+import { SshConnection } from './ssh/transport.js';
+import { deployBlank, removeContainer, type SharedStorage } from './container.js';
+import { migrate } from './engine/migrate.js';
+import type { EventListener } from './engine/types.js';
+import type { MigrationRecord, StrategyName } from './record/schema.js';
+import { readCountEventually } from './probes/count.js';
+
+export const LOCAL_CONTAINER = 'blank';
+export const SHARED_CONTAINER = 'blank-nfs';
+
+export interface Move {
+  strategy: StrategyName;
+  container: string;
+  from: string;
+  to: string;
+}
+
+/** tmpfs there, diskless back, shared there (and back on the next repetition). */
+export function showcaseMoves(inv: Inventory, repetitions = 1): Move[] {
+  const moves: Move[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    moves.push({ strategy: 'tmpfs', container: LOCAL_CONTAINER, from: 'edge-a', to: 'edge-b' });
+    moves.push({ strategy: 'diskless', container: LOCAL_CONTAINER, from: 'edge-b', to: 'edge-a' });
+    if (inv.nfs) moves.push({ strategy: 'shared', container: SHARED_CONTAINER, from: i % 2 ? 'edge-b' : 'edge-a', to: i % 2 ? 'edge-a' : 'edge-b' });
+  }
+  return moves;
+}
+
+function node(inv: Inventory, name: string) {
+  const n = inv.nodes.find((x) => x.name === name);
+  if (!n) throw new FollowmeError(`testbed ${inv.prefix} has no node ${name}`);
+  return n;
+}
+
+async function withShare<T>(inv: Inventory, fn: (s: SharedStorage | undefined) => Promise<T>): Promise<T> {
+  const server = inv.nodes.find((n) => n.role === 'nfs');
+  if (!server || !inv.nfs) return fn(undefined);
+  const nfs = inv.nfs;
+  return SshConnection.with(sshTarget(inv, server), (c) => fn({ server: c, exportDir: nfs.export, mountPoint: nfs.mountPoint }));
+}
+
+function ipOf(inv: Inventory, container: string): string {
+  const a = inv.containerAddresses[container === LOCAL_CONTAINER ? 0 : 1];
+  if (!a) throw new FollowmeError(`testbed ${inv.prefix} has no container address for ${container}`);
+  return a.ip;
+}
+
+/** The blank container on edge-a, and with an NFS share a second one whose rootfs lives on it. */
+export async function deployShowcase(inv: Inventory, log: (l: string) => void): Promise<void> {
+  const prefixLength = Number(inv.subnet.split('/')[1]);
+  await withShare(inv, (shared) =>
+    SshConnection.with(sshTarget(inv, node(inv, 'edge-a')), async (c) => {
+      const targets: [string, SharedStorage | undefined][] = [[LOCAL_CONTAINER, undefined]];
+      if (shared) targets.push([SHARED_CONTAINER, shared]);
+      for (const [name, share] of targets) {
+        const addr = inv.containerAddresses[name === LOCAL_CONTAINER ? 0 : 1]!;
+        log(`deploying ${name} on edge-a at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
+        await deployBlank(c, { name, ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, share ? { shared: share } : {});
+      }
+    }),
+  );
+}
+
+export async function removeShowcase(inv: Inventory): Promise<void> {
+  await withShare(inv, async (shared) => {
+    for (const e of inv.nodes.filter((n) => n.role === 'edge')) {
+      await SshConnection.with(sshTarget(inv, e), async (c) => {
+        await removeContainer(c, LOCAL_CONTAINER);
+        await removeContainer(c, SHARED_CONTAINER, shared ? { shared } : {});
+      });
+    }
+  });
+}
+
+/**
+ * Runs the moves in order; after each, checks that the count went on (not
+ * restarted) at the same address. Stops at the first failure, after handing
+ * its record to onRecord.
+ */
+export async function runMoves(
+  inv: Inventory,
+  moves: Move[],
+  o: { predumps?: number; log: (l: string) => void; onEvent?: EventListener; onRecord?: (r: MigrationRecord) => void },
+): Promise<MigrationRecord[]> {
+  const records: MigrationRecord[] = [];
+  for (const m of moves) {
+    const ip = ipOf(inv, m.container);
+    const before = await readCountEventually(ip);
+    o.log(`${m.strategy}: ${m.container} ${m.from} → ${m.to} (count ${before})`);
+    let r: MigrationRecord;
+    try {
+      r = await migrate({ inventory: inv, ...m, ...(o.predumps !== undefined ? { predumps: o.predumps } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+    } catch (e) {
+      const rec = (e as { record?: MigrationRecord }).record;
+      if (rec) o.onRecord?.(rec);
+      throw e;
+    }
+    o.onRecord?.(r);
+    const after = await readCountEventually(ip);
+    if (after < before) throw new FollowmeError(`${m.container} counts ${after} after the move, less than ${before} before: it restarted instead of resuming`);
+    o.log(`${m.strategy}: done, downtime ${r.downtimeMs!.toFixed(0)} ms, total ${(r.totalMs / 1000).toFixed(2)} s, count ${before} → ${after} at ${ip}`);
+    records.push(r);
+  }
+  return records;
+}

@@ -1,0 +1,73 @@
+// Test helpers for migrations on a real testbed: the container's in-memory
+// count over HTTP, where it runs, and what a migrated record must show.
+import { expect } from 'vitest';
+import type { Inventory } from '../../provision/testbed/inventory.js';
+import { containerState } from '../../migration/container.js';
+import type { MigrationRecord } from '../../migration/record/schema.js';
+import { validateRecord, PHASE_SUM_TOLERANCE } from '../../migration/record/validate.js';
+import { onNode } from './ssh.js';
+import { httpGetEventually } from './http.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function count(ip: string): Promise<number> {
+  // Right after a start the page may not exist yet (404): bounded retries.
+  let body = '';
+  for (let i = 0; i < 20; i++) {
+    body = (await httpGetEventually(ip, '/count', 20, 500)).body.trim();
+    if (/^\d+$/.test(body)) return Number(body);
+    await sleep(500);
+  }
+  throw new Error(`GET http://${ip}/count returned ${JSON.stringify(body)}`);
+}
+
+/**
+ * Waits (bounded) until the count reaches `atLeast`, so that a counter
+ * restarted from 1 could not reach the value read before a move in the few
+ * seconds between the restore and the next read.
+ */
+export async function countAtLeast(ip: string, atLeast: number, maxWaitS = 90): Promise<number> {
+  let n = await count(ip);
+  for (let i = 0; i < maxWaitS && n < atLeast; i++) {
+    await sleep(1000);
+    n = await count(ip);
+  }
+  expect(n).toBeGreaterThanOrEqual(atLeast);
+  return n;
+}
+
+export async function stateOn(inv: Inventory, node: string, name: string) {
+  return onNode(inv, node, (c) => containerState(c, name));
+}
+
+/** The count goes on from where it was and keeps going. */
+export async function expectCountContinues(ip: string, before: number): Promise<number> {
+  const after = await count(ip);
+  expect(after).toBeGreaterThanOrEqual(before);
+  await sleep(1500);
+  const later = await count(ip);
+  expect(later).toBeGreaterThan(after);
+  return later;
+}
+
+/** What every successful migration's record must show. */
+export function expectSoundRecord(r: MigrationRecord, strategy: string, predumps: number): void {
+  expect(() => validateRecord(JSON.parse(JSON.stringify(r)))).not.toThrow();
+  expect(r.outcome).toBe('migrated');
+  expect(r.strategy).toBe(strategy);
+  const sum = r.phases.reduce((s, p) => s + p.durationMs, 0);
+  expect(Math.abs(sum - r.totalMs)).toBeLessThanOrEqual(PHASE_SUM_TOLERANCE * r.totalMs);
+  expect(r.iterations.filter((i) => i.kind === 'pre-dump')).toHaveLength(predumps);
+  expect(r.iterations.at(-1)?.kind).toBe('dump');
+  expect(r.lastDumpPagesWritten).toBeGreaterThan(0);
+  expect(r.downtimeMs).toBeGreaterThan(0);
+  expect(r.downtimeMs!).toBeLessThan(r.totalMs);
+  expect(r.restoreStats?.pagesRestored).toBeGreaterThan(0);
+  // Later pre-dumps skip pages their parent already holds.
+  if (predumps >= 1) expect(r.iterations.at(-1)!.stats.pagesSkippedParent).toBeGreaterThan(0);
+  for (const v of Object.values(r.versions)) {
+    expect(v.criu).toMatch(/^\d+\.\d+/);
+    expect(v.kernel).toMatch(/^\d+\.\d+/);
+  }
+  expect(r.engineOverheadMs).toBeCloseTo(r.totalMs - r.remoteCommandMs, 3);
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { criu, parseContainerProcess, parseCriuVersion } from '../../migration/criu/commands.js';
+
+const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'] };
+
+describe('CRIU seam', () => {
+  it('pre-dumps with memory tracking, LXC’s options and the container’s cgroup as freezer', () => {
+    const argv = criu.preDump({ container: proc, imagesDir: '/tmp/m/pre-1' });
+    expect(argv.slice(0, 2)).toEqual(['criu', 'pre-dump']);
+    expect(argv).toContain('--track-mem');
+    expect(argv).not.toContain('--prev-images-dir');
+    expect(argv).not.toContain('--leave-running');
+    const at = (flag: string) => argv[argv.indexOf(flag) + 1];
+    expect(at('-t')).toBe('839');
+    expect(at('-D')).toBe('/tmp/m/pre-1');
+    expect(at('-o')).toBe('/tmp/m/pre-1/pre-dump.log');
+    expect(at('--freeze-cgroup')).toBe('/sys/fs/cgroup/lxc.payload.c1');
+    expect(at('--cgroup-root')).toBe('cpuset,cpu,io,memory,pids:lxc.payload.c1');
+    expect(argv).toEqual(expect.arrayContaining(['--tcp-established', '--file-locks', '--link-remap', '--manage-cgroups=full', '--skip-in-flight', '--force-irmap']));
+  });
+
+  it('links a dump to its parent and streams it to a page server', () => {
+    const argv = criu.dump({ container: proc, imagesDir: '/w/dump', prevImagesDir: '../pre-2', pageServer: { address: '10.77.10.11', port: 30002 } });
+    expect(argv[1]).toBe('dump');
+    expect(argv.join(' ')).toContain('--prev-images-dir ../pre-2');
+    expect(argv.join(' ')).toContain('--page-server --address 10.77.10.11 --port 30002');
+  });
+
+  it('runs a page server as a daemon with a pid file and its parent link', () => {
+    expect(criu.pageServer({ imagesDir: '/w/pre-2', address: '10.77.10.11', port: 30002, pidFile: '/w/pre-2/ps.pid', prevImagesDir: '../pre-1' })).toEqual([
+      'criu', 'page-server', '--images-dir', '/w/pre-2', '--address', '10.77.10.11', '--port', '30002', '--daemon', '--pidfile', '/w/pre-2/ps.pid', '-o', '/w/pre-2/page-server.log', '--prev-images-dir', '../pre-1',
+    ]);
+  });
+
+  it('reads the container probe and CRIU’s version', () => {
+    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\n', 'x')).toEqual({ initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory'] });
+    expect(() => parseContainerProcess('\n', 'edge-a: c1')).toThrow(/edge-a: c1: no init PID/);
+    expect(() => parseContainerProcess('839\n\n\n', 'edge-a: c1')).toThrow(/no cgroup v2 path/);
+    expect(parseCriuVersion('Version: 4.1.1\n')).toBe('4.1.1');
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { STRATEGIES, strategyNamed } from '../../migration/strategies/index.js';
+import { iterationDir, iterationDirs, parentOf } from '../../migration/engine/types.js';
+import { portsFor, rootfsPathOf } from '../../migration/engine/setup.js';
+import { migrate, migrationId } from '../../migration/engine/migrate.js';
+import { ConfigError } from '../../provision/errors.js';
+import type { Inventory } from '../../provision/testbed/inventory.js';
+
+const kinds = (name: string, n: number) => strategyNamed(name).phases(n).map((p) => `${p.kind}${p.iteration ? ` ${p.iteration}` : ''}`);
+
+const inventory: Inventory = {
+  version: 1,
+  prefix: 'fmtwo',
+  subnet: '10.77.10.0/24',
+  containerAddresses: [],
+  nodes: ['edge-a', 'edge-b'].map((name, i) => ({
+    name,
+    role: 'edge' as const,
+    ip: `10.77.10.${10 + i}`,
+    mac: '52:54:00:00:00:0' + i,
+    libvirtUri: 'qemu:///system',
+    domain: `fmtwo-${name}`,
+    sshUser: 'root',
+    hostPublicKey: 'ssh-ed25519 AAAA',
+    privateKeyPath: '/nonexistent/key',
+    consoleLog: '/x',
+  })),
+};
+
+describe('strategies', () => {
+  it('tmpfs: rootfs, then each pre-dump and its copy, the final dump, its copy, restore', () => {
+    expect(kinds('tmpfs', 2)).toEqual(['rootfs-copy', 'pre-dump 1', 'pre-dump-copy 1', 'pre-dump 2', 'pre-dump-copy 2', 'final-dump', 'final-copy', 'restore']);
+    expect(kinds('tmpfs', 0)).toEqual(['rootfs-copy', 'final-dump', 'final-copy', 'restore']);
+  });
+
+  it('diskless: pre-dumps stream to the page server, so no copy phase per pre-dump', () => {
+    expect(kinds('diskless', 2)).toEqual(['rootfs-copy', 'pre-dump 1', 'pre-dump 2', 'final-dump', 'final-copy', 'restore']);
+    expect(strategyNamed('diskless').phases(1).filter((p) => p.pagesLeaveSource)).toHaveLength(2);
+  });
+
+  it('shared: nothing copied', () => {
+    expect(kinds('shared', 3)).toEqual(['pre-dump 1', 'pre-dump 2', 'pre-dump 3', 'final-dump', 'restore']);
+    expect(() => STRATEGIES.shared.workDir(inventory, 'x')).toThrow(/strategy "shared" needs a testbed with an NFS server \(stack three-vm-nfs\)/);
+    expect(STRATEGIES.shared.workDir({ ...inventory, nfs: { server: 'x', export: '/srv/followme', mountPoint: '/mnt/followme' } }, 'id1')).toBe('/mnt/followme/migrations/id1');
+  });
+
+  it('names allowed strategies when given an unknown one', () => {
+    expect(() => strategyNamed('teleport')).toThrow(ConfigError);
+    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared');
+  });
+
+  it('links each iteration to the one before, relative to its own directory', () => {
+    expect(iterationDirs({ workDir: '/w' }, 2)).toEqual(['/w/pre-1', '/w/pre-2', '/w/dump']);
+    expect(iterationDir({ workDir: '/w' }, 'dump')).toBe('/w/dump');
+    expect(parentOf(0)).toBeUndefined();
+    expect(parentOf(2)).toBe('../pre-2');
+  });
+});
+
+describe('engine input', () => {
+  it('rejects bad flags before connecting to anything', async () => {
+    const base = { inventory, strategy: 'tmpfs', container: 'c1', from: 'edge-a', to: 'edge-b' };
+    await expect(migrate({ ...base, predumps: -1 })).rejects.toThrow('--predumps: must be a whole number from 0 to 20, got -1');
+    await expect(migrate({ ...base, to: 'edge-a' })).rejects.toThrow('--from and --to are both "edge-a"');
+    await expect(migrate({ ...base, to: 'edge-c' })).rejects.toThrow('--to: "edge-c" is not an edge of testbed fmtwo; edges: edge-a, edge-b');
+    await expect(migrate({ ...base, container: '../etc' })).rejects.toThrow(/--container: "..\/etc" is not a container name/);
+  });
+
+  it('reads the rootfs from an LXC config, spreads ports by id, names migrations sortably', () => {
+    expect(rootfsPathOf('lxc.arch = linux64\nlxc.rootfs.path = dir:/var/lib/lxc/c1/rootfs\n')).toBe('/var/lib/lxc/c1/rootfs');
+    expect(rootfsPathOf('lxc.arch = linux64\n')).toBeUndefined();
+    const p = portsFor('a');
+    expect(p.receiver).toBeGreaterThanOrEqual(20000);
+    expect(p.pageServer).toBeLessThan(40000);
+    expect(portsFor('a')).toEqual(p);
+    expect(migrationId('tmpfs', 'c1', new Date('2026-11-26T10:16:09.123Z'))).toMatch(/^20261126T101609Z-tmpfs-c1-[0-9a-f]{6}$/);
+  });
+});
