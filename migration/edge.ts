@@ -7,7 +7,7 @@ import type { ExecResult, SshConnection } from './ssh/transport.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
-import { parseBytesSent, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
+import { parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
 
 /** rsync: "some files vanished before they could be transferred". */
@@ -42,10 +42,10 @@ export class Edge {
   ) {}
 
   /** Runs argv on the node, times it there, throws CommandError unless it exits 0. */
-  async exec(label: string, argv: readonly string[], opts: { timeoutMs?: number; input?: string; allowFailure?: boolean } = {}): Promise<ExecResult> {
+  async exec(label: string, argv: readonly string[], opts: { timeoutMs?: number; input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
     // Commands with stdin need a channel of their own; the rest share the persistent shell.
-    const r = opts.input !== undefined ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input }) : await this.ssh.runInShell(argv, { timeoutMs });
+    const r = opts.input !== undefined ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input }) : await this.ssh.runInShell(argv, { timeoutMs, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
     this.sink?.({ node: this.name, label, remoteMs: r.remoteMs ?? r.durationMs, wallMs: r.durationMs, exitCode: r.exitCode });
     if (r.exitCode !== 0 && !opts.allowFailure) {
       throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
@@ -194,10 +194,22 @@ export class Edge {
    * `live` (the source is in use) files that vanish during the copy are fine
    * (rsync exit 24): the final sync after the freeze settles them.
    */
-  async push(label: string, src: string, to: RsyncReceiver, destPath: string, opts: { mirror?: boolean; live?: boolean } = {}): Promise<number> {
-    const r = await this.exec(label, rsync.push(src, to, destPath, opts), { timeoutMs: STEP_TIMEOUT_MS.copy, allowFailure: true });
+  async push(
+    label: string,
+    src: string,
+    to: RsyncReceiver,
+    destPath: string,
+    opts: { mirror?: boolean; live?: boolean; onProgress?: (p: { percent: number; rate: string }) => void } = {},
+  ): Promise<number> {
+    const argv = rsync.push(src, to, destPath, { ...(opts.mirror ? { mirror: true } : {}), ...(opts.onProgress ? { progress: true } : {}) });
+    const onProgress = opts.onProgress;
+    const r = await this.exec(label, argv, {
+      timeoutMs: STEP_TIMEOUT_MS.copy,
+      allowFailure: true,
+      ...(onProgress ? { onStdout: (chunk: string) => { const p = parseProgress(chunk); if (p) onProgress(p); } } : {}),
+    });
     if (r.exitCode !== 0 && !(opts.live && r.exitCode === RSYNC_VANISHED)) {
-      throw new CommandError({ host: this.name, argv: rsync.push(src, to, destPath, opts), exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
+      throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
     }
     return parseBytesSent(r.stdout) ?? 0;
   }

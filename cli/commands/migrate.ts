@@ -26,9 +26,17 @@ export function parsePredumps(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-/** Progress lines for the CLI: each phase as it starts and ends. */
+let lastProgress = 0;
+
+/** Progress lines for the CLI: each phase as it starts and ends; copy progress every few seconds. */
 export function logEvent(e: MigrationEvent, say: (line: string) => void = log): void {
   switch (e.type) {
+    case 'progress': {
+      const now = Date.now();
+      if (now - lastProgress < 3000) return;
+      lastProgress = now;
+      return say(`  ${e.phase}: ${e.percent}% at ${e.rate}`);
+    }
     case 'setup-done':
       return say(`set-up done in ${(e.ms / 1000).toFixed(2)} s`);
     case 'phase-start':

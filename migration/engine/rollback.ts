@@ -13,6 +13,7 @@ export interface RollbackOutcome {
 /** Removes everything of the container and the migration from the destination. */
 async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Promise<void> {
   const { dest } = ctx;
+  await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
   await dest.exec('kill page servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir], { allowFailure: true });
   const state = await dest.state(ctx.container);
@@ -22,7 +23,17 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
   if (strategy.storage === 'copied') await dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
 }
 
+/**
+ * A restore that timed out may still be running and bring the container up
+ * later, which would leave it running twice: kill it before deciding where
+ * the container runs.
+ */
+async function stopRestoreOnDestination(ctx: MigrationContext): Promise<void> {
+  await ctx.dest.exec('kill restore', ['pkill', '-9', '-f', `lxc-checkpoint -n ${ctx.container} -D ${ctx.workDir}/`], { allowFailure: true });
+}
+
 export async function rollback(ctx: MigrationContext, strategy: Strategy): Promise<RollbackOutcome> {
+  await stopRestoreOnDestination(ctx).catch(() => undefined);
   const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
   const dumped = ctx.dumps.some((i) => i.kind === 'dump');
   const notes: string[] = [];

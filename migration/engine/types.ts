@@ -85,6 +85,7 @@ export type MigrationEvent =
   | { type: 'phase-start'; name: string; kind: PhaseKind; iteration?: number }
   | { type: 'phase-end'; phase: PhaseRecord }
   | { type: 'step'; step: 'page-server-started' | 'receiver-started'; node: string; iteration?: number | 'dump' }
+  | { type: 'progress'; phase: string; percent: number; rate: string }
   | { type: 'rollback-start'; phase: string; error: string }
   | { type: 'rollback-end'; outcome: 'rolled-back' | 'failed'; detail: string }
   | { type: 'cleanup-done'; ms: number; warning?: string };

@@ -42,12 +42,13 @@ export const rsync = {
    * Copies `src` (a directory; its contents) to the same kind of path on the
    * receiver. `mirror` deletes on the receiver what is gone at the source.
    */
-  push: (src: string, r: RsyncReceiver, destPath: string, opts: { mirror?: boolean } = {}) => [
+  push: (src: string, r: RsyncReceiver, destPath: string, opts: { mirror?: boolean; progress?: boolean } = {}) => [
     'rsync',
     '-a',
     '--numeric-ids',
     '--stats',
     ...(opts.mirror ? ['--delete'] : []),
+    ...(opts.progress ? ['--info=progress2'] : []),
     `${src.replace(/\/+$/, '')}/`,
     `rsync://${r.address}:${r.port}/${r.module}${destPath.replace(/\/+$/, '')}/`,
   ],
@@ -59,4 +60,11 @@ export function parseBytesSent(stdout: string): number | undefined {
   if (!m) return undefined;
   const n = Number(m[1]!.replace(/[,.]/g, ''));
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** The latest "45%   10.50MB/s" of `--info=progress2` output in a chunk. */
+export function parseProgress(chunk: string): { percent: number; rate: string } | undefined {
+  const all = [...chunk.matchAll(/\s(\d{1,3})%\s+(\S+\/s)/g)];
+  const m = all.at(-1);
+  return m ? { percent: Number(m[1]), rate: m[2]! } : undefined;
 }

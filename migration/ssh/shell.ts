@@ -19,6 +19,8 @@ export interface ShellResult {
 
 interface Pending {
   marker: string;
+  /** Streams stdout as it arrives (long commands: progress). */
+  onStdout?: (chunk: string) => void;
   out: string;
   err: string;
   resolve(r: { exitCode: number; stdout: string; stderr: string; remoteMs: number }): void;
@@ -86,6 +88,7 @@ export class RemoteShell {
     if (!p) return;
     p.out += out;
     p.err += err;
+    if (out && p.onStdout) p.onStdout(out);
     const r = parseFramed(p.out, p.err, p.marker);
     if (r) {
       this.pending = undefined;
@@ -93,13 +96,13 @@ export class RemoteShell {
     }
   }
 
-  run(argv: readonly string[], timeoutMs: number): Promise<ShellResult> {
-    const next = this.queue.then(() => this.runNow(argv, timeoutMs));
+  run(argv: readonly string[], timeoutMs: number, onStdout?: (chunk: string) => void): Promise<ShellResult> {
+    const next = this.queue.then(() => this.runNow(argv, timeoutMs, onStdout));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow(argv: readonly string[], timeoutMs: number): Promise<ShellResult> {
+  private async runNow(argv: readonly string[], timeoutMs: number, onStdout?: (chunk: string) => void): Promise<ShellResult> {
     const ch = await this.ensure();
     const marker = `@@fm-${randomBytes(8).toString('hex')}`;
     const started = performance.now();
@@ -115,6 +118,7 @@ export class RemoteShell {
       }, timeoutMs);
       this.pending = {
         marker,
+        ...(onStdout ? { onStdout } : {}),
         out: '',
         err: '',
         resolve: (v) => {

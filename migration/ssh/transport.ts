@@ -88,9 +88,9 @@ export class SshConnection {
    * Runs argv in this connection's persistent remote shell (see shell.ts):
    * much cheaper than run() per command, timed on the node, no stdin.
    */
-  runInShell(argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult & { remoteMs: number }> {
+  runInShell(argv: readonly string[], opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult & { remoteMs: number }> {
     this.shell ??= new RemoteShell(this.target.node, (cmd) => this.openChannel(cmd));
-    return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+    return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, opts.onStdout);
   }
 
   static connect(target: SshTarget, opts: { timeoutMs?: number } = {}): Promise<SshConnection> {

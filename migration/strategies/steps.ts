@@ -14,7 +14,8 @@ export function rootfsCopy(): Phase {
     kind: 'rootfs-copy',
     async run(ctx) {
       ctx.destTouched = true;
-      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { live: true }) };
+      const onProgress = (p: { percent: number; rate: string }) => void ctx.emit({ type: 'progress', phase: 'rootfs copy', ...p });
+      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { live: true, onProgress }) };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBytesSent, receiverConfig, rsync } from '../../migration/rsync/commands.js';
+import { parseBytesSent, parseProgress, receiverConfig, rsync } from '../../migration/rsync/commands.js';
 
 const r = { address: '10.77.10.11', port: 20010, module: 'followme', runDir: '/run/followme-rsyncd-x' };
 
@@ -21,5 +21,11 @@ describe('rsync seam', () => {
   it('reads the bytes sent from --stats', () => {
     expect(parseBytesSent('Number of files: 3\nTotal bytes sent: 190,294,701\nTotal bytes received: 95,642\n')).toBe(190294701);
     expect(parseBytesSent('nothing')).toBeUndefined();
+  });
+
+  it('reads the latest progress of --info=progress2 from a streamed chunk', () => {
+    expect(parseProgress('\r     12,345,678  45%   10.50MB/s    0:00:05 (xfr#12, ir-chk=1000/2000)\r     20,000,000  73%   11.02MB/s    0:00:08')).toEqual({ percent: 73, rate: '11.02MB/s' });
+    expect(parseProgress('sending incremental file list')).toBeUndefined();
+    expect(rsync.push('/a', r, '/a', { progress: true })).toContain('--info=progress2');
   });
 });
