@@ -156,6 +156,25 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   await chroot('systemctl', 'mask', ...r.units.mask);
   await chroot('apt-get', 'clean');
   await run(log, ['chroot', join(root, r.container.template), 'apt-get', 'clean']);
+  await slimContainerTemplate(join(root, r.container.template));
+}
+
+/**
+ * The blank container is copied edge to edge by every rsync-based migration:
+ * drop what a running container never reads (apt lists, docs, man pages,
+ * translations; 192 MB → about 80 MB), the way Debian's "slim" images do,
+ * and keep dpkg from putting them back.
+ */
+async function slimContainerTemplate(template: string): Promise<void> {
+  const dropped = ['var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/info'];
+  for (const d of dropped) {
+    await rm(join(template, d), { recursive: true, force: true });
+    await mkdir(join(template, d), { recursive: true });
+  }
+  await writeFile(
+    join(template, 'etc/dpkg/dpkg.cfg.d/followme-slim'),
+    ['path-exclude /usr/share/doc/*', 'path-include /usr/share/doc/*/copyright', 'path-exclude /usr/share/man/*', 'path-exclude /usr/share/locale/*', 'path-exclude /usr/share/info/*', ''].join('\n'),
+  );
 }
 
 async function sha256File(path: string): Promise<string> {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
 
 /** Bump when a build step in build.ts changes what lands in the image (the data below is hashed anyway). */
-export const RECIPE_VERSION = 3;
+export const RECIPE_VERSION = 4;
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** What every node needs (issue #2): boot, network, SSH, LXC + CRIU, rsync, NFS. */
