@@ -60,6 +60,14 @@ async function connect(n: InventoryNode): Promise<Edge> {
   return new Edge(n.name, n.ip, ssh);
 }
 
+/** Both edges or neither: a connection that did open is closed when the other fails. */
+async function connectBoth(a: InventoryNode, b: InventoryNode): Promise<[Edge, Edge]> {
+  const [ra, rb] = await Promise.allSettled([connect(a), connect(b)]);
+  if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
+  for (const r of [ra, rb]) if (r.status === 'fulfilled') r.value.close();
+  throw (ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason) as Error;
+}
+
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
@@ -73,15 +81,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   if (o.from === o.to) throw new ConfigError(`--from and --to are both "${o.from}"; a migration needs two edges`, 'to');
   const fromNode = edgeNode(o.inventory, o.from, '--from');
   const toNode = edgeNode(o.inventory, o.to, '--to');
-  const workDirOf = (id: string) => strategy.workDir(o.inventory, id);
-
   const id = migrationId(strategy.name, o.container);
-  const workDir = workDirOf(id);
+  const workDir = strategy.workDir(o.inventory, id);
   const startedAt = new Date().toISOString();
   const emit = async (e: MigrationEvent) => {
     await o.onEvent?.(e);
   };
-  const [source, dest] = await Promise.all([connect(fromNode), connect(toNode)]);
+  const [source, dest] = await connectBoth(fromNode, toNode);
   try {
     const setupStarted = performance.now();
     const setup = await checkAndPrepare({ strategy, inventory: o.inventory, container: o.container, source, dest, workDir, iterationDirs: iterationDirs({ workDir }, predumps), id }).catch(async (e: unknown) => {
