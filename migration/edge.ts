@@ -46,7 +46,14 @@ export class Edge {
     const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
     // Commands with stdin need a channel of their own; the rest share the persistent shell.
     const r = opts.input !== undefined ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input }) : await this.ssh.runInShell(argv, { timeoutMs, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
-    this.sink?.({ node: this.name, label, remoteMs: r.remoteMs ?? r.durationMs, wallMs: r.durationMs, exitCode: r.exitCode });
+    this.sink?.({
+      node: this.name,
+      label,
+      remoteMs: r.remoteMs ?? r.durationMs,
+      wallMs: r.durationMs,
+      ...(r.remoteStartMs !== undefined ? { remoteStartMs: r.remoteStartMs } : {}),
+      exitCode: r.exitCode,
+    });
     if (r.exitCode !== 0 && !opts.allowFailure) {
       throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
     }

@@ -46,6 +46,8 @@ export const CommandTimingSchema = Type.Object(
     remoteMs: Ms,
     /** Wall time on the controller around the same command (includes SSH). */
     wallMs: Ms,
+    /** When it started, on the node's clock (ms since the epoch). */
+    remoteStartMs: Type.Optional(Ms),
     exitCode: Type.Integer(),
   },
   { additionalProperties: false },

@@ -15,7 +15,12 @@ export interface ShellResult {
   stderr: string;
   durationMs: number;
   remoteMs: number;
+  /** Start and end on the node's clock (ms since the epoch). */
+  remoteStartMs: number;
+  remoteEndMs: number;
 }
+
+type Framed = { exitCode: number; stdout: string; stderr: string; remoteMs: number; remoteStartMs: number; remoteEndMs: number };
 
 interface Pending {
   marker: string;
@@ -23,7 +28,7 @@ interface Pending {
   onStdout?: (chunk: string) => void;
   out: string;
   err: string;
-  resolve(r: { exitCode: number; stdout: string; stderr: string; remoteMs: number }): void;
+  resolve(r: Framed): void;
   reject(e: Error): void;
 }
 
@@ -33,17 +38,21 @@ export function framedLine(argv: readonly string[], marker: string): string {
 }
 
 /** Splits a framed result off the accumulated streams, or undefined if not complete yet. */
-export function parseFramed(out: string, err: string, marker: string): { exitCode: number; stdout: string; stderr: string; remoteMs: number } | undefined {
+export function parseFramed(out: string, err: string, marker: string): Framed | undefined {
   const outAt = out.indexOf(`\n${marker} `);
   const errAt = err.indexOf(`\n${marker}\n`);
   if (outAt < 0 || errAt < 0) return undefined;
   const m = new RegExp(`^\\n${marker} (\\d+) ([0-9.]+) ([0-9.]+)\\n`).exec(out.slice(outAt));
   if (!m) return undefined;
+  const remoteStartMs = Number(m[2]) * 1000;
+  const remoteEndMs = Number(m[3]) * 1000;
   return {
     exitCode: Number(m[1]),
     stdout: out.slice(0, outAt),
     stderr: err.slice(0, errAt),
-    remoteMs: Math.max(0, (Number(m[3]) - Number(m[2])) * 1000),
+    remoteMs: Math.max(0, remoteEndMs - remoteStartMs),
+    remoteStartMs,
+    remoteEndMs,
   };
 }
 
@@ -106,7 +115,7 @@ export class RemoteShell {
     const ch = await this.ensure();
     const marker = `@@fm-${randomBytes(8).toString('hex')}`;
     const started = performance.now();
-    const r = await new Promise<{ exitCode: number; stdout: string; stderr: string; remoteMs: number }>((resolve, reject) => {
+    const r = await new Promise<Framed>((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.pending;
         this.pending = undefined;

@@ -25,6 +25,9 @@ export interface ExecResult {
   durationMs: number;
   /** With `remoteTiming`: wall time on the node itself, from just before exec to just after exit. */
   remoteMs?: number;
+  /** With `remoteTiming` or in the persistent shell: start and end on the node's clock, ms since the epoch. */
+  remoteStartMs?: number;
+  remoteEndMs?: number;
 }
 
 export interface RunOptions {
@@ -43,13 +46,14 @@ export function withRemoteTiming(argv: readonly string[]): string[] {
 }
 
 /** Splits the timing line off stderr; returns the remote duration in ms. */
-export function takeRemoteTiming(stderr: string): { stderr: string; remoteMs?: number } {
+export function takeRemoteTiming(stderr: string): { stderr: string; remoteMs?: number; remoteStartMs?: number; remoteEndMs?: number } {
   const at = stderr.lastIndexOf(`\n${TIMING_MARK} `);
   if (at < 0) return { stderr };
   const m = new RegExp(`^${TIMING_MARK} ([0-9.]+) ([0-9.]+)`).exec(stderr.slice(at + 1));
   if (!m) return { stderr };
-  const remoteMs = (Number(m[2]) - Number(m[1])) * 1000;
-  return { stderr: stderr.slice(0, at), remoteMs: Math.max(0, remoteMs) };
+  const remoteStartMs = Number(m[1]) * 1000;
+  const remoteEndMs = Number(m[2]) * 1000;
+  return { stderr: stderr.slice(0, at), remoteMs: Math.max(0, remoteEndMs - remoteStartMs), remoteStartMs, remoteEndMs };
 }
 
 export class HostKeyMismatchError extends FollowmeError {
@@ -88,7 +92,7 @@ export class SshConnection {
    * Runs argv in this connection's persistent remote shell (see shell.ts):
    * much cheaper than run() per command, timed on the node, no stdin.
    */
-  runInShell(argv: readonly string[], opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult & { remoteMs: number }> {
+  runInShell(argv: readonly string[], opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult & { remoteMs: number; remoteStartMs: number; remoteEndMs: number }> {
     this.shell ??= new RemoteShell(this.target.node, (cmd) => this.openChannel(cmd));
     return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, opts.onStdout);
   }
@@ -174,7 +178,7 @@ export class SshConnection {
             stdout: Buffer.concat(out).toString('utf8'),
             stderr: timing.stderr,
             durationMs,
-            ...(timing.remoteMs !== undefined ? { remoteMs: Math.min(timing.remoteMs, durationMs) } : {}),
+            ...(timing.remoteMs !== undefined ? { remoteMs: Math.min(timing.remoteMs, durationMs), remoteStartMs: timing.remoteStartMs!, remoteEndMs: timing.remoteEndMs! } : {}),
           });
         });
         if (opts.input !== undefined) channel.end(opts.input);

@@ -20,6 +20,8 @@ describe('persistent shell framing', () => {
     expect(r.stderr).toBe('warn');
     expect(r.exitCode).toBe(3);
     expect(r.remoteMs).toBeCloseTo(250, 3);
+    expect(r.remoteStartMs).toBeCloseTo(1700000000100, 0);
+    expect(r.remoteEndMs).toBeCloseTo(1700000000350, 0);
   });
 
   it('is not fooled by output that mentions another marker', () => {
