@@ -15,20 +15,18 @@ import { readCountEventually } from './probes/count.js';
 export const LOCAL_CONTAINER = 'blank';
 export const SHARED_CONTAINER = 'blank-nfs';
 
+/** One migration of a container to the other edge, wherever it runs then. */
 export interface Move {
   strategy: StrategyName;
   container: string;
-  from: string;
-  to: string;
 }
 
-/** tmpfs there, diskless back, shared there (and back on the next repetition). */
+/** tmpfs, diskless, shared (with an NFS share), `repetitions` times. */
 export function showcaseMoves(inv: Inventory, repetitions = 1): Move[] {
   const moves: Move[] = [];
   for (let i = 0; i < repetitions; i++) {
-    moves.push({ strategy: 'tmpfs', container: LOCAL_CONTAINER, from: 'edge-a', to: 'edge-b' });
-    moves.push({ strategy: 'diskless', container: LOCAL_CONTAINER, from: 'edge-b', to: 'edge-a' });
-    if (inv.nfs) moves.push({ strategy: 'shared', container: SHARED_CONTAINER, from: i % 2 ? 'edge-b' : 'edge-a', to: i % 2 ? 'edge-a' : 'edge-b' });
+    moves.push({ strategy: 'tmpfs', container: LOCAL_CONTAINER }, { strategy: 'diskless', container: LOCAL_CONTAINER });
+    if (inv.nfs) moves.push({ strategy: 'shared', container: SHARED_CONTAINER });
   }
   return moves;
 }
@@ -80,9 +78,11 @@ export async function removeShowcase(inv: Inventory): Promise<void> {
 }
 
 /**
- * Runs the moves in order; after each, checks that the count went on (not
- * restarted) at the same address. Stops at the first failure, after handing
- * its record to onRecord.
+ * Runs the moves in order, each from the edge the container runs on to the
+ * other one (both start on edge-a). After each it checks that the count went
+ * on (not restarted) at the same address. A migration that fails and is
+ * rolled back is recorded and the run goes on (the container stays where it
+ * was); anything worse stops the run.
  */
 export async function runMoves(
   inv: Inventory,
@@ -90,19 +90,27 @@ export async function runMoves(
   o: { predumps?: number; log: (l: string) => void; onEvent?: EventListener; onRecord?: (r: MigrationRecord) => void },
 ): Promise<MigrationRecord[]> {
   const records: MigrationRecord[] = [];
+  const where = new Map<string, string>();
   for (const m of moves) {
     const ip = ipOf(inv, m.container);
+    const from = where.get(m.container) ?? 'edge-a';
+    const to = from === 'edge-a' ? 'edge-b' : 'edge-a';
     const before = await readCountEventually(ip);
-    o.log(`${m.strategy}: ${m.container} ${m.from} → ${m.to} (count ${before})`);
+    o.log(`${m.strategy}: ${m.container} ${from} → ${to} (count ${before})`);
     let r: MigrationRecord;
     try {
-      r = await migrate({ inventory: inv, ...m, ...(o.predumps !== undefined ? { predumps: o.predumps } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+      r = await migrate({ inventory: inv, ...m, from, to, ...(o.predumps !== undefined ? { predumps: o.predumps } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
     } catch (e) {
       const rec = (e as { record?: MigrationRecord }).record;
-      if (rec) o.onRecord?.(rec);
-      throw e;
+      if (!rec) throw e;
+      o.onRecord?.(rec);
+      records.push(rec);
+      if (rec.outcome !== 'rolled-back') throw e;
+      o.log(`${m.strategy}: failed in ${rec.error?.phase}, rolled back: ${m.container} still runs on ${from}`);
+      continue;
     }
     o.onRecord?.(r);
+    where.set(m.container, to);
     const after = await readCountEventually(ip);
     if (after < before) throw new FollowmeError(`${m.container} counts ${after} after the move, less than ${before} before: it restarted instead of resuming`);
     o.log(`${m.strategy}: done, downtime ${r.downtimeMs!.toFixed(0)} ms, total ${(r.totalMs / 1000).toFixed(2)} s, count ${before} → ${after} at ${ip}`);

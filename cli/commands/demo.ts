@@ -3,7 +3,7 @@
 // every strategy, print the results table, tear everything down.
 import { down, findTestbed, up } from '../../provision/testbed/runner.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
-import { ConfigError } from '../../provision/errors.js';
+import { ConfigError, FollowmeError } from '../../provision/errors.js';
 import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../migration/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
@@ -30,7 +30,7 @@ export async function demo(o: DemoOptions): Promise<void> {
     if (!r.inventory.nfs) log('this testbed has no NFS server: the shared strategy is skipped (use --stack three-vm-nfs)');
     await deployShowcase(r.inventory, log);
     try {
-      await runMoves(r.inventory, showcaseMoves(r.inventory), {
+      const done = await runMoves(r.inventory, showcaseMoves(r.inventory), {
         ...(predumps !== undefined ? { predumps } : {}),
         log,
         onEvent: (e) => logEvent(e, (l) => log(`  ${l}`)),
@@ -39,6 +39,10 @@ export async function demo(o: DemoOptions): Promise<void> {
           appendRecord(o.out, rec);
         },
       });
+      const failed = done.filter((x) => x.outcome !== 'migrated');
+      if (failed.length) {
+        throw new FollowmeError(`${failed.length} of ${done.length} migrations failed and were rolled back: ${failed.map((x) => `${x.strategy} in ${x.error?.phase}`).join(', ')}`);
+      }
     } finally {
       if (records.length) process.stdout.write(`\n${formatResultsTable(records)}\n\nrecords appended to ${o.out}\n`);
       if (!o.keep) await removeShowcase(r.inventory).catch((e: unknown) => log(`removing the containers: ${(e as Error).message}`));

@@ -162,7 +162,7 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
 /**
  * The blank container is copied edge to edge by every rsync-based migration:
  * drop what a running container never reads (apt lists, docs, man pages,
- * translations; 192 MB → about 80 MB), the way Debian's "slim" images do,
+ * translations; 192 MB → 89 MB), the way Debian's "slim" images do,
  * and keep dpkg from putting them back.
  */
 async function slimContainerTemplate(template: string): Promise<void> {

@@ -25,7 +25,9 @@ try {
 
 rows['runs'] = `${REPS} per strategy, blank container, 2 pre-dumps, TCG guests`;
 for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
-  const rs = records.filter((r) => r.strategy === strategy);
+  const all = records.filter((r) => r.strategy === strategy);
+  const rs = all.filter((r) => r.outcome === 'migrated');
+  if (all.length > rs.length) rows[`${strategy}: failed and rolled back`] = `${all.length - rs.length} of ${all.length}: ${all.filter((r) => r.error).map((r) => r.error!.message.split('\n')[0]).join(' | ')}`;
   if (!rs.length) continue;
   const overhead = rs.map((r) => r.engineOverheadMs);
   const share = rs.map((r) => (100 * r.engineOverheadMs) / r.totalMs);
