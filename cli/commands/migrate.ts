@@ -43,6 +43,8 @@ export function logEvent(e: MigrationEvent, say: (line: string) => void = log): 
       return say(`${e.name} …`);
     case 'phase-end':
       return say(formatPhase(e.phase));
+    case 'retry':
+      return say(`  ${e.phase} failed (${e.error.split('\n')[0]}); the container still runs, trying once more`);
     case 'step':
       return say(`  ${e.step} on ${e.node}`);
     case 'rollback-start':

@@ -86,6 +86,7 @@ export type MigrationEvent =
   | { type: 'phase-end'; phase: PhaseRecord }
   | { type: 'step'; step: 'page-server-started' | 'receiver-started'; node: string; iteration?: number | 'dump' }
   | { type: 'progress'; phase: string; percent: number; rate: string }
+  | { type: 'retry'; phase: string; error: string }
   | { type: 'rollback-start'; phase: string; error: string }
   | { type: 'rollback-end'; outcome: 'rolled-back' | 'failed'; detail: string }
   | { type: 'cleanup-done'; ms: number; warning?: string };

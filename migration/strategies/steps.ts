@@ -1,6 +1,7 @@
 // Phases more than one strategy uses, built over the Edge verbs.
 import { iterationDir, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
 import { FollowmeError } from '../../provision/errors.js';
+import type { Edge } from '../edge.js';
 
 function receiver(ctx: MigrationContext) {
   if (!ctx.receiver) throw new FollowmeError('no rsync receiver on the destination (set-up did not start one)');
@@ -37,6 +38,31 @@ export function imagesCopy(iteration: number | 'dump'): Phase {
   };
 }
 
+/** Empties an iteration's image directory (keeping it) before a second attempt. */
+async function freshDir(edge: Edge, dir: string): Promise<void> {
+  await edge.exec('empty images dir', ['sh', '-c', 'rm -rf "$0" && mkdir -p "$0"', dir]);
+}
+
+/**
+ * A CRIU dump that fails leaves the container running (CRIU thaws it): on a
+ * loaded TCG host the cgroup freeze can time out now and then. Such a dump
+ * gets one more attempt, on a clean directory, and only if the container
+ * still runs; the failed attempt stays in the phase's commands with its exit
+ * code. A second failure goes to rollback. The second attempt dumps all
+ * memory, without the parent link: the failed one may already have reset
+ * the soft-dirty bits that say which pages changed since the parent.
+ */
+async function withOneRetry(ctx: MigrationContext, what: string, attempt: (withParent: boolean) => Promise<void>, reset: () => Promise<void>): Promise<void> {
+  try {
+    await attempt(true);
+  } catch (e) {
+    if ((await ctx.source.state(ctx.container)) !== 'RUNNING') throw e;
+    await ctx.emit({ type: 'retry', phase: what, error: (e as Error).message });
+    await reset();
+    await attempt(false);
+  }
+}
+
 // Stats images are read after the phases, in one command, to keep the
 // timed path to the commands that move the container.
 function record(ctx: MigrationContext, iteration: number | 'dump'): void {
@@ -61,8 +87,15 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
     async run(ctx) {
       const imagesDir = iterationDir(ctx, iteration);
       const prev = parentOf(dump ? ctx.predumps : iteration - 1);
-      const req = { container: ctx.proc, imagesDir, ...(prev ? { prevImagesDir: prev } : {}) };
-      await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
+      await withOneRetry(
+        ctx,
+        dump ? 'final dump' : `pre-dump ${iteration}`,
+        (parent) => {
+          const req = { container: ctx.proc, imagesDir, ...(parent && prev ? { prevImagesDir: prev } : {}) };
+          return dump ? ctx.source.dump(req) : ctx.source.preDump(req);
+        },
+        () => freshDir(ctx.source, imagesDir),
+      );
       record(ctx, iteration);
     },
   };
@@ -85,17 +118,21 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
       const prev = parentOf(dump ? ctx.predumps : iteration - 1);
       const pidFile = `${imagesDir}/page-server.pid`;
       ctx.destTouched = true;
-      await ctx.dest.startPageServer({ imagesDir, port: ctx.pageServerPort, pidFile, ...(prev ? { prevImagesDir: prev } : {}) });
-      await ctx.emit({ type: 'step', step: 'page-server-started', node: ctx.dest.name, iteration });
-      const req = {
-        container: ctx.proc,
-        imagesDir,
-        pageServer: { address: ctx.dest.address, port: ctx.pageServerPort },
-        ...(prev ? { prevImagesDir: prev } : {}),
+      const attempt = async (parent: boolean) => {
+        const link = parent && prev ? { prevImagesDir: prev } : {};
+        const req = { container: ctx.proc, imagesDir, pageServer: { address: ctx.dest.address, port: ctx.pageServerPort }, ...link };
+        await ctx.dest.startPageServer({ imagesDir, port: ctx.pageServerPort, pidFile, ...link });
+        await ctx.emit({ type: 'step', step: 'page-server-started', node: ctx.dest.name, iteration });
+        await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
+        // The server writes its last pages after the dump hangs up.
+        await ctx.dest.waitExited(pidFile);
       };
-      await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
-      // The server writes its last pages after the dump hangs up.
-      await ctx.dest.waitExited(pidFile);
+      const reset = async () => {
+        await ctx.dest.killPidFile(pidFile);
+        await freshDir(ctx.dest, imagesDir);
+        await freshDir(ctx.source, imagesDir);
+      };
+      await withOneRetry(ctx, dump ? 'final dump' : `pre-dump ${iteration}`, attempt, reset);
       record(ctx, iteration);
     },
   };

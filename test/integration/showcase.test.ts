@@ -17,7 +17,9 @@ describe('the demo between up and down', () => {
     await deployShowcase(inv, (l) => lines.push(l));
     try {
       const records = await runMoves(inv, showcaseMoves(inv), { log: (l) => lines.push(l), onRecord: (r) => seen.push(r) });
-      expect(records.map((r) => `${r.strategy} ${r.from}→${r.to} ${r.outcome}`)).toEqual([
+      // On failure, say why: the log and each failed record's error.
+      const why = [...lines, ...records.filter((r) => r.error).map((r) => JSON.stringify(r.error))].join('\n');
+      expect(records.map((r) => `${r.strategy} ${r.from}→${r.to} ${r.outcome}`), why).toEqual([
         'tmpfs edge-a→edge-b migrated',
         'diskless edge-b→edge-a migrated',
         'shared edge-a→edge-b migrated',
