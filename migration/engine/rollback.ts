@@ -35,7 +35,6 @@ async function stopRestoreOnDestination(ctx: MigrationContext): Promise<void> {
 export async function rollback(ctx: MigrationContext, strategy: Strategy): Promise<RollbackOutcome> {
   await stopRestoreOnDestination(ctx).catch(() => undefined);
   const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
-  const dumped = ctx.dumps.some((i) => i.kind === 'dump');
   const notes: string[] = [];
 
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
@@ -48,7 +47,8 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
 
   // The container runs nowhere (or only as a half-restored copy on the
   // destination): restore it on the source from the final dump's images.
-  if (!dumped) {
+  // The final dump's own images say whether it finished, even if a step after it failed.
+  if (!(await ctx.source.exists(`${iterationDir(ctx, 'dump')}/inventory.img`))) {
     return { outcome: 'failed', detail: `container ${ctx.container} is ${sourceState ?? 'absent'} on ${ctx.source.name} and no final dump exists; images kept in ${ctx.workDir}` };
   }
   const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
