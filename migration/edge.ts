@@ -101,10 +101,6 @@ export class Edge {
     await this.exec('write file', ['sh', '-c', 'cat > "$1"', 'write', path], { input: content });
   }
 
-  async dumpStats(imagesDir: string): Promise<DumpStats> {
-    return parseDumpStats(await this.readFile(`${imagesDir}/stats-dump`, 'read stats-dump'), `${this.name}:${imagesDir}/stats-dump`);
-  }
-
   async restoreStats(imagesDir: string): Promise<RestoreStats> {
     return parseRestoreStats(await this.readFile(`${imagesDir}/stats-restore`, 'read stats-restore'), `${this.name}:${imagesDir}/stats-restore`);
   }
@@ -191,7 +187,7 @@ export class Edge {
     return receiver;
   }
 
-  async stopReceiver(r: RsyncReceiver): Promise<void> {
+  async stopReceiver(r: Pick<RsyncReceiver, 'runDir'>): Promise<void> {
     await this.killPidFile(`${r.runDir}/rsyncd.pid`);
     await this.exec('rm receiver dir', ['rm', '-rf', r.runDir], { allowFailure: true });
   }

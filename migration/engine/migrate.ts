@@ -11,7 +11,7 @@ import { SshConnection } from '../ssh/transport.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { validateRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
-import { checkAndPrepare, portsFor } from './setup.js';
+import { checkAndPrepare, portsFor, receiverRunDir } from './setup.js';
 import { cleanupSource, rollback } from './rollback.js';
 import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
 
@@ -212,7 +212,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
 
 /** Set-up failed after it began to change things: take back what it made. */
 async function undoSetup(source: Edge, dest: Edge, workDir: string, id: string): Promise<void> {
-  await dest.exec('kill rsync receiver', ['sh', '-c', 'p=$(cat "$0"/rsyncd.pid 2>/dev/null) && kill "$p"; rm -rf "$0"; exit 0', `/run/followme-rsyncd-${id}`], { allowFailure: true }).catch(() => undefined);
+  await dest.stopReceiver({ runDir: receiverRunDir(id) }).catch(() => undefined);
   for (const e of [source, dest]) await e.exec('rm images', ['rm', '-rf', workDir], { allowFailure: true }).catch(() => undefined);
 }
 

@@ -2,6 +2,7 @@
 // container running on the destination): the container ends up running on
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
+import { lxc } from '../lxc/commands.js';
 import type { MigrationContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -17,7 +18,7 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
   await dest.exec('kill page servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir], { allowFailure: true });
   const state = await dest.state(ctx.container);
-  if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k'], { allowFailure: true });
+  if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
   if (ctx.destTouched) await dest.exec('rm container dir', ['rm', '-rf', ctx.lxcDir]);
   if (strategy.storage === 'copied') await dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
@@ -53,7 +54,7 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
   }
   const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
   if (destState === 'RUNNING') {
-    await ctx.dest.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k'], { allowFailure: true });
+    await ctx.dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
     notes.push(`stopped the copy on ${ctx.dest.name}`);
   }
   try {
@@ -88,13 +89,13 @@ export async function cleanupSource(ctx: MigrationContext, strategy: Strategy): 
   if (ctx.receiver) await step('stop rsync receiver', () => ctx.dest.stopReceiver(ctx.receiver!));
   await step('stop source copy', async () => {
     const s = await ctx.source.state(ctx.container);
-    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec('lxc-stop -k', ['lxc-stop', '-n', ctx.container, '-k']);
+    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec('lxc-stop -k', lxc.kill(ctx.container));
   });
   // A shared rootfs is the live container's: remove only the source's config directory.
   await step('remove source copy', () =>
     strategy.storage === 'shared'
       ? ctx.source.exec('rm config dir', ['rm', '-rf', ctx.lxcDir])
-      : ctx.source.exec('lxc-destroy', ['lxc-destroy', '-n', ctx.container], { timeoutMs: 300_000 }),
+      : ctx.source.exec('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }),
   );
   await step('remove images', async () => {
     await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir]);

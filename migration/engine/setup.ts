@@ -24,6 +24,11 @@ export function rootfsPathOf(config: string): string | undefined {
   return m?.[1];
 }
 
+/** Where a migration's rsync daemon keeps its config and pid file on the destination. */
+export function receiverRunDir(id: string): string {
+  return `/run/followme-rsyncd-${id}`;
+}
+
 /** Ports of one migration, spread by its id so concurrent migrations do not collide. */
 export function portsFor(id: string): { receiver: number; pageServer: number } {
   let h = 0;
@@ -83,7 +88,7 @@ export async function checkAndPrepare(o: {
     await dest.mkdirs(...o.iterationDirs);
     const fs = await source.fsType(o.workDir);
     if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${o.workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
-    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, module: 'followme', runDir: `/run/followme-rsyncd-${o.id}` }, source.address);
+    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, module: 'followme', runDir: receiverRunDir(o.id) }, source.address);
     return { proc, versions, receiver, config };
   }
   // Shared rootfs: the destination needs only the config.

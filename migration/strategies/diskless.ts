@@ -5,6 +5,7 @@
 // sync are copied after the final dump; restore on the destination.
 import { FollowmeError } from '../../provision/errors.js';
 import type { Phase, Strategy } from '../engine/types.js';
+import { receiverRunDir } from '../engine/setup.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
 import { TMPFS_ROOT } from './tmpfs.js';
 
@@ -22,7 +23,7 @@ export const diskless: Strategy = {
   // The pages live on the destination: bring the whole image tree back so the
   // source can restore from it.
   async recoverImages(ctx) {
-    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, module: 'followme', runDir: `/run/followme-rsyncd-${ctx.id}-back` }, ctx.dest.address);
+    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, module: 'followme', runDir: `${receiverRunDir(ctx.id)}-back` }, ctx.dest.address);
     try {
       await ctx.dest.push('rsync images back', ctx.workDir, receiver, ctx.workDir);
     } catch (e) {
