@@ -4,16 +4,8 @@
 // (Ψ minus the time the remote commands themselves took) as a share of Ψ and
 // in ms, next to the downtime and the raw CRIU/rsync command time of the
 // same runs. Figures, not assertions.
-import { execa } from 'execa';
-import { projectRoot } from '../../provision/paths.js';
+import { runSandboxed } from './sandboxed.js';
 
-export async function benchEngine(): Promise<Record<string, string>> {
-  const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', 'dist/test/bench/engine-vms.js'], {
-    cwd: projectRoot(),
-    stderr: 'inherit',
-    reject: false,
-  });
-  const last = String(inner.stdout).trim().split('\n').pop() ?? '';
-  if (inner.exitCode !== 0 || !last.startsWith('{')) throw new Error(`engine bench in the sandbox failed (exit ${inner.exitCode})`);
-  return JSON.parse(last) as Record<string, string>;
+export function benchEngine(): Promise<Record<string, string>> {
+  return runSandboxed('dist/test/bench/engine-vms.js', 'engine');
 }

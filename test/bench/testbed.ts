@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureImage, recipeFor } from '../../provision/image/build.js';
-import { execa } from 'execa';
-import { projectRoot } from '../../provision/paths.js';
+import { runSandboxed } from './sandboxed.js';
 import { loadStack } from '../../provision/topology/stack-config.js';
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -38,14 +37,7 @@ export async function benchTestbed(): Promise<Record<string, string>> {
   rows['image build, warm (cache hit)'] = `${warm.durationMs} ms`;
 
   // The VMs run in the hermetic sandbox (its own libvirtd, no route out).
-  const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', 'dist/test/bench/testbed-vms.js'], {
-    cwd: projectRoot(),
-    stderr: 'inherit',
-    reject: false,
-  });
-  const last = String(inner.stdout).trim().split('\n').pop() ?? '';
-  if (inner.exitCode !== 0 || !last.startsWith('{')) throw new Error(`testbed bench in the sandbox failed (exit ${inner.exitCode})`);
-  Object.assign(rows, JSON.parse(last) as Record<string, string>);
+  Object.assign(rows, await runSandboxed('dist/test/bench/testbed-vms.js', 'testbed'));
   rows['image build: peak memory (RSS)'] = `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
   return rows;
 }
