@@ -6,19 +6,13 @@ import { containerState } from '../../migration/container.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 import { validateRecord, PHASE_SUM_TOLERANCE } from '../../migration/record/validate.js';
 import { onNode } from './ssh.js';
-import { httpGetEventually } from './http.js';
+import { readCountEventually } from '../../migration/probes/count.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function count(ip: string): Promise<number> {
-  // Right after a start the page may not exist yet (404): bounded retries.
-  let body = '';
-  for (let i = 0; i < 20; i++) {
-    body = (await httpGetEventually(ip, '/count', 20, 500)).body.trim();
-    if (/^\d+$/.test(body)) return Number(body);
-    await sleep(500);
-  }
-  throw new Error(`GET http://${ip}/count returned ${JSON.stringify(body)}`);
+/** The count, read by the engine's own probe (bounded retries: right after a start the page may not exist yet). */
+export function count(ip: string): Promise<number> {
+  return readCountEventually(ip, 60, 500);
 }
 
 /**
