@@ -4,6 +4,7 @@
 // phase), so the record can tell the commands' own time from the engine's.
 import { CommandError, FollowmeError } from '../provision/errors.js';
 import type { ExecResult, SshConnection } from './ssh/transport.js';
+import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
@@ -119,10 +120,22 @@ export class Edge {
       await this.exec(`criu ${action}`, argv, { timeoutMs: STEP_TIMEOUT_MS.dump });
     } catch (e) {
       const log = `${imagesDir}/${action}.log`;
-      const errors = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0" | tail -n 3', log]).catch(() => undefined);
+      // The last errors for the message; the first unseizable task, which may come before them, for the reason.
+      const errors = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"', log]).catch(() => undefined);
       const what = e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
-      throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${errors?.stdout.trim() || '(no errors in its log)'} (log: ${log})`, { cause: e });
+      const [lines = '', unseizable = ''] = (errors?.stdout ?? '').split(/^---$/m).map((t) => t.trim());
+      const why = await this.whyUnseizable(unseizable);
+      throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${lines || '(no errors in its log)'} (log: ${log})${why ? `\n${why}` : ''}`, { cause: e });
     }
+  }
+
+  /** Names the task CRIU could not stop, and the likely reason, if its errors name one. */
+  private async whyUnseizable(errorLines: string): Promise<string | undefined> {
+    const task = findUnseizableTask(errorLines);
+    if (!task) return undefined;
+    // Off the timed path: this runs only after a failed dump.
+    const comm = await this.ssh.run(['cat', `/proc/${task.pid}/comm`]).catch(() => undefined);
+    return explainUnseizable(task, comm?.exitCode === 0 ? comm.stdout.trim() : undefined);
   }
 
   /** The stats-dump of several image directories in one round trip; undefined where there is none. */
