@@ -3,10 +3,10 @@
 // page server killed mid-migration, and a restore that fails on the
 // destination. One container goes through all of it, so its count must
 // never start over.
-import { readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { scratchDir } from '../scratch.js';
 import { readInventory } from '../../provision/testbed/inventory.js';
 import { deployBlank, removeContainer, containerState } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
@@ -56,7 +56,7 @@ describe('migration between the edges of two-vm', () => {
       const onB = await expectCountContinues(ip, before);
 
       // And back, through the CLI this time: the record lands in the JSON-lines file.
-      const out = join(mkdtempSync(join(tmpdir(), 'followme-rec-')), 'migrations.jsonl');
+      const out = join(scratchDir('followme-rec-'), 'migrations.jsonl');
       const cli = await followme(['migrate', '--inventory', inject('twoVmInventory'), '--strategy', strategy, '--from', 'edge-b', '--to', 'edge-a', '--container', NAME, '--out', out]);
       expect(cli.exitCode, cli.stderr).toBe(0);
       expect(cli.stderr).toMatch(/final dump.*: \d+\.\d+ s/);

@@ -1,13 +1,13 @@
 // Teardown without an inventory, idempotent teardown, never touching foreign
 // objects; and bad configuration refused before anything is created.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testbedStateDir } from '../../provision/paths.js';
 import { followme, writeStackConfig } from './cli.js';
 import { objectsWithPrefix } from './libvirt-objects.js';
+import { scratchDir } from '../scratch.js';
 
 const URI = 'qemu:///system';
 const virsh = (...args: string[]) => execa('virsh', ['-q', '-c', URI, ...args]);
@@ -29,7 +29,7 @@ function topology(prefix: string, subnet: string, extra: Record<string, unknown>
 /** An isolated libvirt network that followme did not make. */
 async function defineForeignNetwork(name: string, bridge: string, address: string): Promise<void> {
   const xml = `<network><name>${name}</name><bridge name="${bridge}"/><ip address="${address}" netmask="255.255.255.0"/></network>`;
-  const file = join(mkdtempSync(join(tmpdir(), 'fm-foreign-')), 'net.xml');
+  const file = join(scratchDir('fm-foreign-'), 'net.xml');
   writeFileSync(file, xml);
   await virsh('net-define', file);
   await virsh('net-start', name);

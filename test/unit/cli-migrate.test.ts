@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appendRecord, logEvent, parsePredumps } from '../../cli/commands/migrate.js';
 import { validateRecord } from '../../migration/record/validate.js';
 import { record } from './fixtures-record.js';
+import { scratchDir } from '../scratch.js';
 
 describe('followme migrate (pure parts)', () => {
   it('takes --predumps as a whole number and names the flag otherwise', () => {
@@ -29,7 +29,7 @@ describe('followme migrate (pure parts)', () => {
   });
 
   it('appends one JSON line per record, each valid on its own', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'followme-unit-')), 'sub', 'migrations.jsonl');
+    const file = join(scratchDir('followme-unit-'), 'sub', 'migrations.jsonl');
     appendRecord(file, record());
     appendRecord(file, record({ strategy: 'diskless' }));
     const lines = readFileSync(file, 'utf8').trim().split('\n');

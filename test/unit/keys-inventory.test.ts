@@ -1,5 +1,4 @@
-import { mkdtempSync, statSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureTestbedKeys, generateKeyPair, isUsableKeyPair } from '../../provision/testbed/keys.js';
@@ -8,10 +7,11 @@ import { buildPlan } from '../../provision/plan/plan.js';
 import { ConfigError } from '../../provision/errors.js';
 import { pinnedKeyBlob } from '../../migration/ssh/transport.js';
 import { image, twoVm } from './fixtures.js';
+import { scratchDir } from '../scratch.js';
 
 describe('testbed keys', () => {
   it('creates ed25519 keys once, private ones with mode 0600, and reuses them', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fm-keys-'));
+    const dir = scratchDir('fm-keys-');
     const k1 = ensureTestbedKeys(dir, 'fmtest', ['edge-a', 'edge-b']);
     const k2 = ensureTestbedKeys(dir, 'fmtest', ['edge-a', 'edge-b']);
     expect(k2).toEqual(k1);
@@ -40,7 +40,7 @@ describe('key generation', () => {
 
 describe('inventory', () => {
   it('round-trips through its schema and holds no private key material', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fm-inv-'));
+    const dir = scratchDir('fm-inv-');
     const t = twoVm();
     const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
     const inv = inventoryFromPlan(buildPlan({ topology: t, image, keys, hypervisors: { 'qemu:///system': 'qemu' } }), 'two-vm');

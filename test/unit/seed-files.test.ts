@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildPlan } from '../../provision/plan/plan.js';
 import { renderSeedFile } from '../../provision/libvirt/seed-iso.js';
@@ -11,6 +11,7 @@ import { image, twoVm } from './fixtures.js';
 
 describe('seed files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fm-seed-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const t = twoVm();
   const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
   const plan = buildPlan({ topology: t, image, keys, hypervisors: { 'qemu:///system': 'qemu' } });
