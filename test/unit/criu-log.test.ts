@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { explainUnseizable, findUnseizableTask } from '../../migration/criu/log.js';
 
-// Error lines as CRIU 4.1.1 wrote them on a testbed edge (CI run of 2026-11-26).
+// Error lines as CRIU 4.1.1 wrote them on the testbed edges: the CI failure of
+// 2026-11-26 (the last two) and its reproduction on a dev testbed (the first).
 const stuckInit = [
   'Error (criu/cr-dump.c:1791): Timeout reached. Try to interrupt: 0',
   'Error (compel/src/lib/infect.c:263): Unseizable non-zombie 1539 found, state D, err -1/4',
