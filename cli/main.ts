@@ -3,7 +3,7 @@
 // module is loaded only when used. Expected errors (FollowmeError) print one
 // message and map to an exit code; anything else is a bug and shows its stack.
 import { Command } from 'commander';
-import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../provision/errors.js';
+import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../common/errors.js';
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof ConfigError) return 2;

@@ -1,7 +1,7 @@
 // Checkpoint and restore of a container on one edge through lxc-checkpoint,
 // with CRIU's own statistics read back as typed values. The strategies build
 // on these (dump on the source, restore on the destination).
-import type { SshConnection } from './ssh/transport.js';
+import type { SshConnection } from '../common/ssh/transport.js';
 import { detached, lxc } from './lxc/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { waitState } from './container.js';

@@ -1,8 +1,8 @@
 // A container on an edge, in domain verbs: deploy the blank container from
 // the guest's template, wait until it runs, remove it.
-import { CONTAINER_TEMPLATE_DIR } from '../provision/image/recipe.js';
-import { FollowmeError } from '../provision/errors.js';
-import type { SshConnection } from './ssh/transport.js';
+import { CONTAINER_TEMPLATE_DIR } from '../common/guest.js';
+import { FollowmeError } from '../common/errors.js';
+import type { SshConnection } from '../common/ssh/transport.js';
 import { LXC_PATH, lxc, lxcConfig, parseState, type ContainerSpec, type ContainerState } from './lxc/commands.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

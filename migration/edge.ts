@@ -2,8 +2,8 @@
 // verbs (preDump, dump, restore, push, page server). Every remote command is
 // timed on the node and reported to whoever listens (the engine's current
 // phase), so the record can tell the commands' own time from the engine's.
-import { CommandError, FollowmeError } from '../provision/errors.js';
-import type { ExecResult, SshConnection } from './ssh/transport.js';
+import { CommandError, FollowmeError } from '../common/errors.js';
+import type { ExecResult, SshConnection } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';

@@ -2,10 +2,10 @@
 // what `followme demo` and `npm run bench -- engine` run. The count is read
 // before and after each move, so a result table never hides a restarted
 // container.
-import type { Inventory } from '../provision/testbed/inventory.js';
-import { FollowmeError } from '../provision/errors.js';
-import { sshTarget } from '../provision/testbed/readiness.js';
-import { SshConnection } from './ssh/transport.js';
+import type { Inventory } from '../common/inventory.js';
+import { FollowmeError } from '../common/errors.js';
+import { sshTarget } from '../common/ssh/target.js';
+import { SshConnection } from '../common/ssh/transport.js';
 import { deployBlank, removeContainer, type SharedStorage } from './container.js';
 import { migrate } from './engine/migrate.js';
 import type { EventListener } from './engine/types.js';

@@ -4,7 +4,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import { readFileSync } from 'node:fs';
 import type { Plan } from '../provision/plan/types.js';
-import { inventoryFromPlan, type Inventory } from '../provision/testbed/inventory.js';
+import type { Inventory } from '../common/inventory.js';
+import { inventoryFromPlan } from '../provision/testbed/inventory.js';
 import { LibvirtObject } from './libvirt-provider.js';
 
 export interface TestbedArgs {

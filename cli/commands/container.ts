@@ -1,8 +1,8 @@
 // followme container deploy|remove: the blank container on one edge.
-import { readInventory, type Inventory } from '../../provision/testbed/inventory.js';
-import { ConfigError } from '../../provision/errors.js';
-import { SshConnection } from '../../migration/ssh/transport.js';
-import { sshTarget } from '../../provision/testbed/readiness.js';
+import { readInventory, type Inventory } from '../../common/inventory.js';
+import { ConfigError } from '../../common/errors.js';
+import { SshConnection } from '../../common/ssh/transport.js';
+import { sshTarget } from '../../common/ssh/target.js';
 import { deployBlank, removeContainer } from '../../migration/container.js';
 import { sharedMount } from '../../migration/strategies/shared.js';
 import { log } from '../output.js';

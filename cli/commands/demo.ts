@@ -3,7 +3,7 @@
 // every strategy, print the results table, tear everything down.
 import { down, findTestbed, up } from '../../provision/testbed/runner.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
-import { ConfigError, FollowmeError } from '../../provision/errors.js';
+import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../migration/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';

@@ -2,8 +2,8 @@
 // with the record appended to a JSON-lines file whatever the outcome.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { readInventory } from '../../provision/testbed/inventory.js';
-import { ConfigError } from '../../provision/errors.js';
+import { readInventory } from '../../common/inventory.js';
+import { ConfigError } from '../../common/errors.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';

@@ -5,12 +5,12 @@ import { down, findTestbed, up, defaultInventoryPath } from '../../provision/tes
 import { loadTopologyFile, stackConfigPath, TOPOLOGY_KEY } from '../../provision/topology/stack-config.js';
 import { validateTopology } from '../../provision/topology/validate.js';
 import type { Topology } from '../../provision/topology/schema.js';
-import { readInventory } from '../../provision/testbed/inventory.js';
-import { SshConnection } from '../../migration/ssh/transport.js';
-import { sshTarget } from '../../provision/testbed/readiness.js';
+import { readInventory } from '../../common/inventory.js';
+import { SshConnection } from '../../common/ssh/transport.js';
+import { sshTarget } from '../../common/ssh/target.js';
 import { domainState } from '../../provision/libvirt/driver.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
-import { ConfigError } from '../../provision/errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { log } from '../output.js';
 
 export interface TestbedOptions {

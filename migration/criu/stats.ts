@@ -2,7 +2,7 @@
 // u32 IMG_SERVICE_MAGIC, a u32 STATS_MAGIC, then one entry (u32 length +
 // protobuf StatsEntry, CRIU's images/stats.proto). Times are microseconds.
 import protobuf from 'protobufjs';
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 
 export const IMG_SERVICE_MAGIC = 0x55105940;
 export const STATS_MAGIC = 0x57093306;

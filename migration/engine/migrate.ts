@@ -3,11 +3,11 @@
 // point of no return explicit: until the container runs on the destination a
 // failure rolls back; after it, cleanup problems are only warnings.
 import { randomBytes } from 'node:crypto';
-import { ConfigError, ConflictError, FollowmeError } from '../../provision/errors.js';
-import type { Inventory, InventoryNode } from '../../provision/testbed/inventory.js';
+import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
-import { SshConnection } from '../ssh/transport.js';
+import { SshConnection } from '../../common/ssh/transport.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { validateRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';

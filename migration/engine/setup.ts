@@ -1,8 +1,8 @@
 // Before the first phase: check that the migration can start, and change
 // nothing if it cannot. Then make the directories and receivers the phases
 // need. Outside Ψ (the record keeps its time as setupMs).
-import { ConfigError, ConflictError, FollowmeError } from '../../provision/errors.js';
-import type { Inventory } from '../../provision/testbed/inventory.js';
+import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
+import type { Inventory } from '../../common/inventory.js';
 import type { Edge, EdgeVersions } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import type { ContainerProcess } from '../criu/commands.js';

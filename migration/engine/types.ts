@@ -1,6 +1,6 @@
 // The shapes the engine and the strategies share. A strategy is a list of
 // phases over one context; the engine runs them, times them, and rolls back.
-import type { Inventory } from '../../provision/testbed/inventory.js';
+import type { Inventory } from '../../common/inventory.js';
 import type { ContainerProcess } from '../criu/commands.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';

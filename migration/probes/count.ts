@@ -1,7 +1,7 @@
 // The blank container's in-memory count, read over HTTP from the controller:
 // one bounded GET, or a bounded number of them.
 import { request } from 'node:http';
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 
 export function readCount(ip: string, timeoutMs = 3000): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@
 // (phases tile the total, downtime inside the total).
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 import { MigrationRecordSchema, type MigrationRecord } from './schema.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });

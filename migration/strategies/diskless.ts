@@ -3,7 +3,7 @@
 // receives the pages (parent-linked to the previous iteration), so no page
 // touches the source's disk; the remaining small images and a last rootfs
 // sync are copied after the final dump; restore on the destination.
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 import type { Phase, Strategy } from '../engine/types.js';
 import { receiverRunDir } from '../engine/setup.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';

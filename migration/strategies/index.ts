@@ -1,5 +1,5 @@
 // The strategy registry: adding a strategy is one file and one line here.
-import { ConfigError } from '../../provision/errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { STRATEGY_NAMES, type StrategyName } from '../record/schema.js';
 import type { Strategy } from '../engine/types.js';
 import { diskless } from './diskless.js';

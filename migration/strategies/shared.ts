@@ -2,7 +2,7 @@
 // nothing is copied; pre-dumps and the final dump are written into the share
 // and the destination restores straight from it. Needs the three-vm-nfs
 // testbed and a container deployed onto the share.
-import { ConfigError } from '../../provision/errors.js';
+import { ConfigError } from '../../common/errors.js';
 import type { Phase, Strategy } from '../engine/types.js';
 import { localDump, restoreOnDestination } from './steps.js';
 

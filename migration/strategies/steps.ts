@@ -1,6 +1,6 @@
 // Phases more than one strategy uses, built over the Edge verbs.
 import { iterationDir, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 import type { Edge } from '../edge.js';
 
 function receiver(ctx: MigrationContext) {

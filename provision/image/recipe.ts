@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
+import { CONTAINER_TEMPLATE_DIR } from '../../common/guest.js';
 
 /** Bump when a build step in build.ts changes what lands in the image (the data below is hashed anyway). */
 export const RECIPE_VERSION = 4;
@@ -52,9 +53,6 @@ export interface DebianRecipe {
   /** sha256 of every file copied into the guest (provision/image/guest/). */
   guestFiles: string;
 }
-
-/** Where each guest keeps the blank container's root file system; the engine copies it per container. */
-export const CONTAINER_TEMPLATE_DIR = '/var/lib/followme/templates/blank';
 
 export interface CloudRecipe {
   version: number;

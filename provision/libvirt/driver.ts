@@ -4,7 +4,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConflictError } from '../errors.js';
+import { ConflictError } from '../../common/errors.js';
 import type { DomainItem, NetworkItem, PlanItem, PoolItem, VolumeItem } from '../plan/types.js';
 import { readNetworkAddresses, readNetworkBridge, readNetworkHosts, readOwnership, readPoolPath, readVolumeCapacity } from './inspect.js';
 import { buildSeedIso } from './seed-iso.js';

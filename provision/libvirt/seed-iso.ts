@@ -2,7 +2,7 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runLocal } from '../exec.js';
+import { runLocal } from '../../common/exec.js';
 import type { SeedFile, SeedPart } from '../plan/types.js';
 
 async function joinParts(parts: SeedPart[]): Promise<string> {

@@ -1,7 +1,7 @@
 // The one seam to libvirt: virsh, run with execa. Builds argv (never shell
 // strings), bounds every call in time, and parses what virsh prints.
-import { CommandError } from '../errors.js';
-import { runLocal } from '../exec.js';
+import { CommandError } from '../../common/errors.js';
+import { runLocal } from '../../common/exec.js';
 
 export const VIRSH_TIMEOUT_MS = 120_000;
 

@@ -3,7 +3,7 @@
 // names, addresses and specs for the same input.
 import { createHash } from 'node:crypto';
 import { resolveNode, type Topology } from '../topology/schema.js';
-import { hostAddress, hostCount, netmask, parseSubnet } from '../topology/net.js';
+import { hostAddress, hostCount, netmask, parseSubnet } from '../../common/net.js';
 import { CONTAINER_ADDRESSES, FIRST_NODE_HOST } from '../topology/validate.js';
 import type { TestbedKeys } from '../testbed/keys.js';
 import { nodeSeedFiles, NFS_EXPORT, NFS_MOUNT_POINT } from './seed-files.js';

@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { FollowmeError } from '../errors.js';
+import { FollowmeError } from '../../common/errors.js';
 
 export interface KeyPairFiles {
   privateKeyPath: string;

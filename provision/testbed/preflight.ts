@@ -1,10 +1,10 @@
 // Checks made against the hosts before anything is created: what the
 // hypervisor can run, and that the testbed subnet is free.
 import { execa } from 'execa';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import type { Hypervisor, Plan } from '../plan/types.js';
 import { names } from '../plan/plan.js';
-import { parseSubnet, subnetFromAddress, subnetsOverlap } from '../topology/net.js';
+import { parseSubnet, subnetFromAddress, subnetsOverlap } from '../../common/net.js';
 import { readNetworkAddresses, readOwnership, readNetworkBridge } from '../libvirt/inspect.js';
 import { parseNameList, virsh } from '../libvirt/virsh.js';
 

@@ -2,11 +2,12 @@
 //   address → ssh (pinned host key) → edge tools (criu check, lxc-checkconfig)
 //   → nfs (server exports, edges mounted), on testbeds with an NFS node.
 // A stage that does not pass names the VM, the stage and its console log.
-import { FollowmeError, ReadinessTimeoutError } from '../errors.js';
+import { FollowmeError, ReadinessTimeoutError } from '../../common/errors.js';
 import { domainState } from '../libvirt/driver.js';
-import { SshConnection } from '../../migration/ssh/transport.js';
+import { SshConnection } from '../../common/ssh/transport.js';
+import { sshTarget } from '../../common/ssh/target.js';
 import { parseDhcpLeases, virsh } from '../libvirt/virsh.js';
-import type { Inventory, InventoryNode } from './inventory.js';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
 
 export type Stage = 'address' | 'ssh' | 'edge-tools' | 'nfs';
 
@@ -61,10 +62,6 @@ export async function waitFor(
     }
     await sleep(limits.intervalMs);
   }
-}
-
-export function sshTarget(inv: Inventory, n: InventoryNode) {
-  return { node: n.name, host: n.ip, user: n.sshUser, privateKeyPath: n.privateKeyPath, hostPublicKey: n.hostPublicKey };
 }
 
 /** The VM is not running (paused by a hypervisor error, crashed, shut off): waiting cannot help. */

@@ -3,7 +3,7 @@
 // pools → networks → volumes → domains (in parallel) → inventory → readiness.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, FollowmeError } from '../errors.js';
+import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { ensureImage, recipeFor } from '../image/build.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
@@ -13,7 +13,8 @@ import { deleteDomain, deleteNetwork, deletePool, deleteVolume, ensureItem } fro
 import { discover, isEmpty, type FoundObjects } from '../libvirt/discover.js';
 import { checkSubnetFree, probeHypervisor } from './preflight.js';
 import { ensureTestbedKeys, hasKeys } from './keys.js';
-import { inventoryFromPlan, writeInventory, type Inventory } from './inventory.js';
+import type { Inventory } from '../../common/inventory.js';
+import { inventoryFromPlan, writeInventory } from './inventory.js';
 import { waitTestbedReady } from './readiness.js';
 
 export type Log = (line: string) => void;

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { projectRoot } from '../paths.js';
 import type { Topology } from './schema.js';
 import { validateTopology } from './validate.js';

@@ -1,9 +1,9 @@
 // Validates a topology: JSON schema first (ajv), then the rules a schema
 // cannot say (unique names, subnet arithmetic). Every error names the key.
 import { Ajv, type ErrorObject } from 'ajv';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { TopologySchema, type Topology } from './schema.js';
-import { hostCount, parseSubnet } from './net.js';
+import { hostCount, parseSubnet } from '../../common/net.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const checkSchema = ajv.compile<Topology>(TopologySchema);

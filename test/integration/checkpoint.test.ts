@@ -2,7 +2,7 @@
 // (two-vm, edge-b): CRIU's statistics are read back, and the in-memory count
 // goes on after the restore instead of starting over.
 import { describe, expect, inject, it } from 'vitest';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { containerState, deployBlank, removeContainer } from '../../migration/container.js';
 import { checkpointAndStop, restore } from '../../migration/checkpoint.js';
 import { onNode } from './ssh.js';

@@ -2,7 +2,7 @@
 // template, bridged onto the testbed network at a fixed address, reachable
 // from the controller, counting in memory; then removed.
 import { describe, expect, inject, it } from 'vitest';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { deployBlank, containerState, removeContainer } from '../../migration/container.js';
 import { onNode } from './ssh.js';
 import { httpGetEventually } from './http.js';

@@ -1,7 +1,7 @@
 // Test helpers for migrations on a real testbed: the container's in-memory
 // count over HTTP, where it runs, and what a migrated record must show.
 import { expect } from 'vitest';
-import type { Inventory } from '../../provision/testbed/inventory.js';
+import type { Inventory } from '../../common/inventory.js';
 import { containerState } from '../../migration/container.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 import { validateRecord, PHASE_SUM_TOLERANCE } from '../../migration/record/validate.js';

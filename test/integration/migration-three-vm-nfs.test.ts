@@ -2,11 +2,11 @@
 // NFS share, pre-dumps and the dump are written into it, the destination
 // restores from it. There and back, then a failing restore rolled back.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readInventory, type Inventory } from '../../provision/testbed/inventory.js';
+import { readInventory, type Inventory } from '../../common/inventory.js';
 import { deployBlank, removeContainer, type SharedStorage } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
-import { SshConnection } from '../../migration/ssh/transport.js';
-import { sshTarget } from '../../provision/testbed/readiness.js';
+import { SshConnection } from '../../common/ssh/transport.js';
+import { sshTarget } from '../../common/ssh/target.js';
 import { onNode } from './ssh.js';
 import { count, countAtLeast, expectCountContinues, expectSoundRecord, stateOn } from './migration-helpers.js';
 

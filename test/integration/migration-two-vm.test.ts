@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scratchDir } from '../scratch.js';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { deployBlank, removeContainer, containerState } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';

@@ -3,7 +3,7 @@
 // moved once by every strategy with the count checked around each move, the
 // results table, the containers removed.
 import { describe, expect, inject, it } from 'vitest';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { deployShowcase, LOCAL_CONTAINER, removeShowcase, runMoves, SHARED_CONTAINER, showcaseMoves } from '../../migration/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';

@@ -2,7 +2,7 @@
 // exports the share and a file written on edge-a's mount reads back on edge-b.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { onNode } from './ssh.js';
 
 const inv = () => readInventory(inject('threeVmNfsInventory'));

@@ -2,9 +2,9 @@
 // SSH with their pinned host keys and can checkpoint (criu check) and run LXC.
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
-import { readInventory } from '../../provision/testbed/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { lxcCheckconfigProblems } from '../../provision/testbed/readiness.js';
-import { HostKeyMismatchError, SshConnection } from '../../migration/ssh/transport.js';
+import { HostKeyMismatchError, SshConnection } from '../../common/ssh/transport.js';
 import { onNode } from './ssh.js';
 
 const inv = () => readInventory(inject('twoVmInventory'));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDumpStats, parseRestoreStats } from '../../migration/criu/stats.js';
-import { FollowmeError } from '../../provision/errors.js';
+import { FollowmeError } from '../../common/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/criu/${name}`, import.meta.url));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runLocal } from '../../provision/exec.js';
-import { CommandError } from '../../provision/errors.js';
+import { runLocal } from '../../common/exec.js';
+import { CommandError } from '../../common/errors.js';
 
 describe('local commands', () => {
   it('returns stdout of a command that succeeds', async () => {

@@ -2,10 +2,11 @@ import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureTestbedKeys, generateKeyPair, isUsableKeyPair } from '../../provision/testbed/keys.js';
-import { inventoryFromPlan, readInventory, validateInventory, writeInventory } from '../../provision/testbed/inventory.js';
+import { readInventory, validateInventory } from '../../common/inventory.js';
+import { inventoryFromPlan, writeInventory } from '../../provision/testbed/inventory.js';
 import { buildPlan } from '../../provision/plan/plan.js';
-import { ConfigError } from '../../provision/errors.js';
-import { pinnedKeyBlob } from '../../migration/ssh/transport.js';
+import { ConfigError } from '../../common/errors.js';
+import { pinnedKeyBlob } from '../../common/ssh/transport.js';
 import { image, twoVm } from './fixtures.js';
 import { scratchDir } from '../scratch.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostAddress, hostCount, netmask, parseIpv4, parseSubnet, subnetFromAddress, subnetsOverlap } from '../../provision/topology/net.js';
+import { hostAddress, hostCount, netmask, parseIpv4, parseSubnet, subnetFromAddress, subnetsOverlap } from '../../common/net.js';
 
 describe('IPv4 subnets', () => {
   it('parses network addresses and rejects host bits or bad octets', () => {

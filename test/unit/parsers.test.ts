@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isNotFound, parseDhcpLeases, parseDomState, parseNameList, parseVolList, virshArgv } from '../../provision/libvirt/virsh.js';
-import { CommandError } from '../../provision/errors.js';
+import { CommandError } from '../../common/errors.js';
 import { lxcCheckconfigProblems } from '../../provision/testbed/readiness.js';
-import { commandLine, shellQuote } from '../../migration/ssh/quote.js';
+import { commandLine, shellQuote } from '../../common/ssh/quote.js';
 import { linkShapingDropIn } from '../../provision/plan/seed-files.js';
 
 describe('virsh output parsers', () => {

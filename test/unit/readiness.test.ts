@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor, NodeDownError } from '../../provision/testbed/readiness.js';
-import { ReadinessTimeoutError } from '../../provision/errors.js';
-import type { InventoryNode } from '../../provision/testbed/inventory.js';
+import { ReadinessTimeoutError } from '../../common/errors.js';
+import type { InventoryNode } from '../../common/inventory.js';
 
 const node: InventoryNode = {
   name: 'edge-a',

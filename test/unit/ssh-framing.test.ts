@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { framedLine, parseFramed } from '../../migration/ssh/shell.js';
-import { takeRemoteTiming, withRemoteTiming } from '../../migration/ssh/transport.js';
+import { framedLine, parseFramed } from '../../common/ssh/shell.js';
+import { takeRemoteTiming, withRemoteTiming } from '../../common/ssh/transport.js';
 
 describe('persistent shell framing', () => {
   const marker = '@@fm-0123456789abcdef';

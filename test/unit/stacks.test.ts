@@ -3,7 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../../provision/plan/plan.js';
-import { validateInventory } from '../../provision/testbed/inventory.js';
+import { validateInventory } from '../../common/inventory.js';
 import { loadStack } from '../../provision/topology/stack-config.js';
 import type { Topology } from '../../provision/topology/schema.js';
 import { image, keysFor } from './fixtures.js';

@@ -3,8 +3,8 @@ import { STRATEGIES, strategyNamed } from '../../migration/strategies/index.js';
 import { iterationDir, iterationDirs, parentOf } from '../../migration/engine/types.js';
 import { portsFor, rootfsPathOf } from '../../migration/engine/setup.js';
 import { migrate, migrationId } from '../../migration/engine/migrate.js';
-import { ConfigError } from '../../provision/errors.js';
-import type { Inventory } from '../../provision/testbed/inventory.js';
+import { ConfigError } from '../../common/errors.js';
+import type { Inventory } from '../../common/inventory.js';
 
 const kinds = (name: string, n: number) => strategyNamed(name).phases(n).map((p) => `${p.kind}${p.iteration ? ` ${p.iteration}` : ''}`);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateTopology } from '../../provision/topology/validate.js';
-import { ConfigError } from '../../provision/errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { twoVm } from './fixtures.js';
 
 function refusal(data: unknown): ConfigError {

@@ -6,7 +6,7 @@
 // result is framed by a per-command random marker on stdout and on stderr.
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
-import { CommandError, FollowmeError } from '../../provision/errors.js';
+import { CommandError, FollowmeError } from '../errors.js';
 import { commandLine } from './quote.js';
 
 export interface ShellResult {

@@ -3,7 +3,7 @@
 // command bounded in time.
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
-import { CommandError, FollowmeError } from '../../provision/errors.js';
+import { CommandError, FollowmeError } from '../errors.js';
 import { commandLine } from './quote.js';
 import { RemoteShell } from './shell.js';
 
