@@ -1,4 +1,5 @@
 // IPv4 arithmetic for subnets: parsing, overlap, nth host. Pure.
+import { IPV4_PATTERN } from './input/patterns.js';
 
 export interface Ipv4Subnet {
   cidr: string;
@@ -6,12 +7,13 @@ export interface Ipv4Subnet {
   prefixLength: number;
 }
 
+const IPV4 = new RegExp(IPV4_PATTERN);
+
+/** A dotted quad as an unsigned 32-bit number; undefined unless every part is 0–255 without leading zeros. */
 export function parseIpv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0);
+  if (!IPV4.test(text)) return undefined;
+  const parts = text.split('.').map(Number);
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
 export function formatIpv4(n: number): string {
@@ -25,7 +27,7 @@ function mask(prefixLength: number): number {
 /** Parses "a.b.c.d/n"; the address must be the network address itself. */
 export function parseSubnet(cidr: string): Ipv4Subnet | undefined {
   const [addr, len, ...rest] = cidr.split('/');
-  if (rest.length || addr === undefined || len === undefined || !/^\d{1,2}$/.test(len)) return undefined;
+  if (rest.length || addr === undefined || len === undefined || !/^(?:[0-9]|[12][0-9]|3[0-2])$/.test(len)) return undefined;
   const ip = parseIpv4(addr);
   const prefixLength = Number(len);
   if (ip === undefined || prefixLength > 32) return undefined;

@@ -2,10 +2,9 @@
 // the guest's template, wait until it runs, remove it.
 import { CONTAINER_TEMPLATE_DIR } from '../common/guest.js';
 import { FollowmeError } from '../common/errors.js';
+import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
 import type { SshConnection } from '../common/ssh/transport.js';
 import { LXC_PATH, lxc, lxcConfig, parseState, type ContainerSpec, type ContainerState } from './lxc/commands.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function containerState(c: SshConnection, name: string): Promise<ContainerState | undefined> {
   const r = await c.run(lxc.state(name), { timeoutMs: 30_000 });
@@ -14,14 +13,18 @@ export async function containerState(c: SshConnection, name: string): Promise<Co
 
 /** Polls until the container has `state`, at most `timeoutMs`. */
 export async function waitState(c: SshConnection, name: string, state: ContainerState, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  let last: ContainerState | undefined;
-  while (Date.now() - started < timeoutMs) {
-    last = await containerState(c, name);
-    if (last === state) return;
-    await sleep(250);
+  try {
+    await poll(
+      async () => {
+        const now = await containerState(c, name);
+        if (now !== state) throw new NotYet(now ?? 'absent');
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  } catch (e) {
+    if (!(e instanceof PollTimeoutError)) throw e;
+    throw new FollowmeError(`${c.target.node}: container ${name} is ${e.lastReason}, not ${state}, after ${timeoutMs / 1000} s`);
   }
-  throw new FollowmeError(`${c.target.node}: container ${name} is ${last ?? 'absent'}, not ${state}, after ${timeoutMs / 1000} s`);
 }
 
 /** Where a shared container's rootfs lives on the share. */

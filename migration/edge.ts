@@ -3,6 +3,7 @@
 // timed on the node and reported to whoever listens (the engine's current
 // phase), so the record can tell the commands' own time from the engine's.
 import { CommandError, FollowmeError } from '../common/errors.js';
+import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
 import type { ExecResult, SshConnection } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
@@ -13,8 +14,6 @@ import type { CommandTiming } from './record/schema.js';
 
 /** rsync: "some files vanished before they could be transferred". */
 const RSYNC_VANISHED = 24;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type TimingSink = (t: CommandTiming) => void;
 
@@ -175,13 +174,18 @@ export class Edge {
 
   /** Waits until the process in `pidFile` is gone (a page server finishing its writes). */
   async waitExited(pidFile: string, timeoutMs = 30_000): Promise<void> {
-    const started = Date.now();
-    while (Date.now() - started < timeoutMs) {
-      const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], { allowFailure: true });
-      if (r.exitCode === 0) return;
-      await sleep(50);
+    try {
+      await poll(
+        async () => {
+          const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], { allowFailure: true });
+          if (r.exitCode !== 0) throw new NotYet('still running');
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
+    } catch (e) {
+      if (!(e instanceof PollTimeoutError)) throw e;
+      throw new FollowmeError(`${this.name}: process of ${pidFile} still running after ${timeoutMs / 1000} s`);
     }
-    throw new FollowmeError(`${this.name}: process of ${pidFile} still running after ${timeoutMs / 1000} s`);
   }
 
   /** Kills the process of a pid file, if any (cleanup; never throws on absence). */

@@ -13,22 +13,12 @@ export const lxc = {
   kill: (name: string) => ['lxc-stop', '-n', name, '-k'],
   destroy: (name: string) => ['lxc-destroy', '-n', name],
   list: () => ['lxc-ls', '-1'],
-  /** Checkpoint into `dir` and stop the container (CRIU dump through liblxc). */
-  checkpointAndStop: (name: string, dir: string) => ['lxc-checkpoint', '-n', name, '-D', dir, '-s'],
   /**
    * Restore from `dir`. lxc-checkpoint -r keeps the caller's stdio open for as
-   * long as the container lives, so it must run detached (see `detached`).
+   * long as the container lives, so the edge runs it in its own session (Edge.restore).
    */
   restore: (name: string, dir: string) => ['lxc-checkpoint', '-n', name, '-D', dir, '-r'],
 } as const;
-
-/**
- * Runs argv in its own session with stdio on `logFile`, so the SSH command
- * returns at once. The shell text is constant; argv is passed as "$@".
- */
-export function detached(argv: readonly string[], logFile: string): string[] {
-  return ['setsid', '-f', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', logFile, ...argv];
-}
 
 export type ContainerState = 'RUNNING' | 'STOPPED' | 'STARTING' | 'STOPPING' | 'ABORTING' | 'FREEZING' | 'FROZEN' | 'THAWED';
 

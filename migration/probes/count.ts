@@ -2,6 +2,7 @@
 // one bounded GET, or a bounded number of them.
 import { request } from 'node:http';
 import { FollowmeError } from '../../common/errors.js';
+import { poll, PollTimeoutError } from '../../common/poll.js';
 
 export function readCount(ip: string, timeoutMs = 3000): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,14 +24,9 @@ export function readCount(ip: string, timeoutMs = 3000): Promise<number> {
 
 /** At most `attempts` GETs, `intervalMs` apart; the last error if none answers. */
 export async function readCountEventually(ip: string, attempts = 20, intervalMs = 500): Promise<number> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return await readCount(ip);
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
+  try {
+    return (await poll(() => readCount(ip), { attempts, intervalMs, timeoutMs: attempts * (intervalMs + 3000) })).value;
+  } catch (e) {
+    throw e instanceof PollTimeoutError && e.cause instanceof Error ? e.cause : e;
   }
-  throw last;
 }

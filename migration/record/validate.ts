@@ -1,13 +1,10 @@
 // Checks a migration record: the ajv schema, then what a schema cannot say
 // (phases tile the total, downtime inside the total).
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
 import { FollowmeError } from '../../common/errors.js';
+import { formatProblems, newAjv, schemaProblems } from '../../common/input/ajv.js';
 import { MigrationRecordSchema, type MigrationRecord } from './schema.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats.default(ajv, ['date-time']);
-const check = ajv.compile<MigrationRecord>(MigrationRecordSchema);
+const check = newAjv().compile<MigrationRecord>(MigrationRecordSchema);
 
 /** Phase times must add up to the measured total within this share. */
 export const PHASE_SUM_TOLERANCE = 0.05;
@@ -43,8 +40,7 @@ export function recordProblems(r: MigrationRecord): string[] {
 
 export function validateRecord(data: unknown, source = 'migration record'): MigrationRecord {
   if (!check(data)) {
-    const msg = (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new InvalidRecordError(`${source}: does not match the record schema: ${msg}`);
+    throw new InvalidRecordError(`${source}: does not match the record schema:\n${formatProblems(schemaProblems('record', check.errors))}`);
   }
   const problems = recordProblems(data);
   if (problems.length) throw new InvalidRecordError(`${source}: ${problems.join('; ')}`);

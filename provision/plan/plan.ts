@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { hostAddress, hostCount, netmask, parseSubnet } from '../../common/net.js';
-import { CONTAINER_ADDRESSES, FIRST_NODE_HOST } from '../topology/validate.js';
+import { CONTAINER_ADDRESSES, firstNodeHost } from '../topology/validate.js';
 import type { TestbedKeys } from '../testbed/keys.js';
 import { nodeSeedFiles, NFS_EXPORT, NFS_MOUNT_POINT } from './seed-files.js';
 import type { DomainItem, Hypervisor, NetworkItem, Plan, PlannedNode, PoolItem, VolumeItem } from './types.js';
@@ -63,7 +63,7 @@ export function buildPlan(inp: PlanInputs): Plan {
   if (!subnet) throw new Error(`unvalidated topology: bad subnet ${t.subnet}`);
   const poolRoot = inp.poolRoot ?? DEFAULT_POOL_ROOT;
   const nodes = t.nodes.map((n) => resolveNode(t, n));
-  const addr = new Map(nodes.map((n, i) => [n.name, hostAddress(subnet, FIRST_NODE_HOST + i)]));
+  const addr = new Map(nodes.map((n, i) => [n.name, hostAddress(subnet, firstNodeHost(subnet) + i)]));
   const nfsNode = nodes.find((n) => n.role === 'nfs');
   const nfs = nfsNode ? { server: addr.get(nfsNode.name)!, export: NFS_EXPORT, mountPoint: NFS_MOUNT_POINT } : undefined;
 

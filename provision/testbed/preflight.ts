@@ -2,6 +2,7 @@
 // hypervisor can run, and that the testbed subnet is free.
 import { execa } from 'execa';
 import { ConfigError } from '../../common/errors.js';
+import { isLocalUri } from '../../common/input/libvirt-uri.js';
 import type { Hypervisor, Plan } from '../plan/types.js';
 import { names } from '../plan/plan.js';
 import { parseSubnet, subnetFromAddress, subnetsOverlap } from '../../common/net.js';
@@ -44,10 +45,6 @@ export async function probeHypervisor(uri: string, kernel?: string): Promise<Hyp
   if (!/<domain type=['"]kvm['"]/.test(caps)) return 'qemu';
   if (isLocalUri(uri) && kernel && !(await kvmBootsKernel(kernel))) return 'qemu';
   return 'kvm';
-}
-
-export function isLocalUri(uri: string): boolean {
-  return /^qemu:\/\/\/(system|session)/.test(uri);
 }
 
 /** Refuses a subnet that overlaps another libvirt network or, on this machine, an interface. */

@@ -3,6 +3,7 @@
 //   → nfs (server exports, edges mounted), on testbeds with an NFS node.
 // A stage that does not pass names the VM, the stage and its console log.
 import { FollowmeError, ReadinessTimeoutError } from '../../common/errors.js';
+import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
 import { domainState } from '../libvirt/driver.js';
 import { SshConnection } from '../../common/ssh/transport.js';
 import { sshTarget } from '../../common/ssh/target.js';
@@ -26,9 +27,7 @@ export const STAGE_LIMITS: Record<Stage, StageLimits> = {
 
 export type Progress = (line: string) => void;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Retries `attempt` until it returns true or the stage's time is up. */
+/** Retries `attempt` until it returns true or the stage's time is up; progress every 15 s. */
 export async function waitFor(
   node: InventoryNode,
   stage: Stage,
@@ -36,31 +35,28 @@ export async function waitFor(
   progress: Progress,
   limits: StageLimits = STAGE_LIMITS[stage],
 ): Promise<number> {
-  const started = Date.now();
-  let last = '';
-  let lastReport = started;
-  for (let i = 0; ; i++) {
-    let outcome: true | string;
-    try {
-      outcome = await attempt();
-    } catch (e) {
-      if (e instanceof NodeDownError) throw e;
-      outcome = (e as Error).message;
-    }
-    const elapsed = Date.now() - started;
-    if (outcome === true) {
-      progress(`${node.name}: ${stage} ok (${(elapsed / 1000).toFixed(1)} s)`);
-      return elapsed;
-    }
-    last = outcome;
-    if (elapsed + limits.intervalMs > limits.timeoutMs) {
-      throw new ReadinessTimeoutError(node.name, stage, node.consoleLog, last, limits.timeoutMs);
-    }
-    if (Date.now() - lastReport >= 15_000) {
-      progress(`${node.name}: waiting for ${stage} (${Math.round(elapsed / 1000)} s, attempt ${i + 1}${last ? `: ${last.split('\n')[0]}` : ''})`);
-      lastReport = Date.now();
-    }
-    await sleep(limits.intervalMs);
+  let lastReport = performance.now();
+  try {
+    const r = await poll(
+      async () => {
+        const outcome = await attempt();
+        if (outcome !== true) throw new NotYet(outcome);
+      },
+      limits,
+      {
+        isFatal: (e) => e instanceof NodeDownError,
+        onWait: (reason, n, elapsed) => {
+          if (performance.now() - lastReport < 15_000) return;
+          progress(`${node.name}: waiting for ${stage} (${Math.round(elapsed / 1000)} s, attempt ${n}${reason ? `: ${reason.split('\n')[0]}` : ''})`);
+          lastReport = performance.now();
+        },
+      },
+    );
+    progress(`${node.name}: ${stage} ok (${(r.elapsedMs / 1000).toFixed(1)} s)`);
+    return r.elapsedMs;
+  } catch (e) {
+    if (e instanceof PollTimeoutError) throw new ReadinessTimeoutError(node.name, stage, node.consoleLog, e.lastReason, limits.timeoutMs);
+    throw e;
   }
 }
 

@@ -1,14 +1,20 @@
 // The one configuration surface of a testbed. The JSON schema and the
 // TypeScript type come from the same TypeBox declaration, so they cannot drift.
 import { Type, type Static } from '@sinclair/typebox';
+import { CIDR_PATTERN, NODE_NAME_PATTERN, PREFIX_PATTERN } from '../../common/input/patterns.js';
+
+/** An http(s) URL of plain characters (it reaches debootstrap's and curl's argv). */
+const HTTP_URL_PATTERN = "^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/+-]*)?$";
 
 const NodeName = Type.String({
-  pattern: '^[a-z][a-z0-9-]{0,14}$',
+  pattern: NODE_NAME_PATTERN,
   description: 'lower-case letters, digits and dashes, starting with a letter, at most 15 characters',
 });
 
+/** The shape only; validate.ts applies the allow-list of schemes and parameters (common/input/libvirt-uri.ts). */
 export const LibvirtUri = Type.String({
-  pattern: '^(qemu|qemu\\+ssh|qemu\\+tcp|qemu\\+tls|qemu\\+unix)://[^\\s]*/(system|session)(\\?[^\\s]*)?$',
+  minLength: 1,
+  maxLength: 2048,
   description: 'a libvirt QEMU URI such as qemu:///system or qemu+ssh://lab2/system',
 });
 
@@ -35,7 +41,7 @@ export const DebianImage = Type.Object(
   {
     kind: Type.Literal('debian'),
     suite: Type.Literal('trixie'),
-    mirror: Type.Optional(Type.String({ pattern: '^https?://', description: 'a Debian archive URL' })),
+    mirror: Type.Optional(Type.String({ pattern: HTTP_URL_PATTERN, maxLength: 2048, description: 'a Debian archive URL' })),
   },
   { additionalProperties: false },
 );
@@ -43,7 +49,7 @@ export const DebianImage = Type.Object(
 export const CloudImage = Type.Object(
   {
     kind: Type.Literal('cloud-image'),
-    url: Type.String({ pattern: '^https?://' }),
+    url: Type.String({ pattern: HTTP_URL_PATTERN, maxLength: 2048, description: 'an http(s) URL of plain characters' }),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   },
   { additionalProperties: false },
@@ -52,11 +58,12 @@ export const CloudImage = Type.Object(
 export const TopologySchema = Type.Object(
   {
     prefix: Type.String({
-      pattern: '^[a-z][a-z0-9]{1,11}$',
+      pattern: PREFIX_PATTERN,
       description: 'lower-case letters and digits, 2 to 12 characters: every libvirt object is named after it',
     }),
     subnet: Type.String({
-      pattern: '^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}/(1[6-9]|2[0-8])$',
+      pattern: CIDR_PATTERN,
+      maxLength: 18,
       description: 'an IPv4 network address with a prefix length from 16 to 28, e.g. 10.77.10.0/24',
     }),
     image: Type.Union([DebianImage, CloudImage]),

@@ -1,10 +1,12 @@
 // Reads a testbed topology from a Pulumi stack config file
 // (stacks/Pulumi.<stack>.yaml, key `followme:topology`), so the Pulumi
 // program and the CLI-less runner read the very same file.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '../../common/errors.js';
+import { clip, shown } from '../../common/input/clip.js';
+import { readInputFile } from '../../common/input/read.js';
 import { projectRoot } from '../paths.js';
 import type { Topology } from './schema.js';
 import { validateTopology } from './validate.js';
@@ -25,27 +27,23 @@ export function knownStacks(): string[] {
 export function stackConfigPath(stack: string): string {
   const stacks = knownStacks();
   if (!stacks.includes(stack)) {
-    throw new ConfigError(`unknown stack "${stack}"; known stacks: ${stacks.join(', ')}`, 'stack');
+    throw new ConfigError(`--stack: unknown stack ${shown(stack)}; known stacks: ${stacks.join(', ')}`, 'stack');
   }
   return join(stacksDir(), `Pulumi.${stack}.yaml`);
 }
 
 /** Loads and validates the topology in a stack config file. */
 export function loadTopologyFile(path: string): Topology {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new ConfigError(`cannot read config file ${path}: ${(cause as Error).message}`, 'config', { cause });
-  }
+  const text = readInputFile(path, { what: 'config file', key: 'config' });
   let doc: unknown;
   try {
-    doc = parse(text);
+    // No aliases: a small file must not expand into a huge document ("billion laughs").
+    doc = parse(text, { maxAliasCount: 0 });
   } catch (cause) {
-    throw new ConfigError(`${path}: not valid YAML: ${(cause as Error).message}`, 'config', { cause });
+    throw new ConfigError(`--config: ${path}: not valid YAML: ${clip((cause as Error).message)}`, 'config', { cause });
   }
   const config = (doc as { config?: Record<string, unknown> } | null)?.config;
-  if (!config || typeof config !== 'object' || !(TOPOLOGY_KEY in config)) {
+  if (!config || typeof config !== 'object' || Array.isArray(config) || !Object.hasOwn(config, TOPOLOGY_KEY)) {
     throw new ConfigError(`${path}: missing key config."${TOPOLOGY_KEY}"`, TOPOLOGY_KEY);
   }
   const shown = relative(process.cwd(), path) || path;

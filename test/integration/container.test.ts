@@ -6,6 +6,7 @@ import { readInventory } from '../../common/inventory.js';
 import { deployBlank, containerState, removeContainer } from '../../migration/container.js';
 import { onNode } from './ssh.js';
 import { httpGetEventually } from './http.js';
+import { sleep } from '../../common/poll.js';
 
 const inv = () => readInventory(inject('twoVmInventory'));
 
@@ -19,7 +20,7 @@ describe('blank container', () => {
         await deployBlank(c, { name: 'blank-it', ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' });
         expect(await containerState(c, 'blank-it')).toBe('RUNNING');
         const first = Number((await httpGetEventually(addr.ip, '/count')).body);
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
         const second = Number((await httpGetEventually(addr.ip, '/count')).body);
         expect(first).toBeGreaterThan(0);
         expect(second).toBeGreaterThan(first);

@@ -1,5 +1,6 @@
 // Test helper: one bounded HTTP GET from the controller (inside the sandbox).
 import { request } from 'node:http';
+import { poll } from '../../common/poll.js';
 
 export function httpGet(host: string, path: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -17,14 +18,5 @@ export function httpGet(host: string, path: string, timeoutMs = 3000): Promise<{
 
 /** Retries a GET at most `attempts` times, `intervalMs` apart. */
 export async function httpGetEventually(host: string, path: string, attempts = 30, intervalMs = 1000): Promise<{ status: number; body: string }> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return await httpGet(host, path);
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-  throw last;
+  return (await poll(() => httpGet(host, path), { attempts, intervalMs, timeoutMs: attempts * (intervalMs + 3000) })).value;
 }

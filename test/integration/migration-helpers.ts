@@ -7,8 +7,7 @@ import type { MigrationRecord } from '../../migration/record/schema.js';
 import { validateRecord, PHASE_SUM_TOLERANCE } from '../../migration/record/validate.js';
 import { onNode } from './ssh.js';
 import { readCountEventually } from '../../migration/probes/count.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { NotYet, poll, sleep } from '../../common/poll.js';
 
 /** The count, read by the engine's own probe (bounded retries: right after a start the page may not exist yet). */
 export function count(ip: string): Promise<number> {
@@ -21,13 +20,16 @@ export function count(ip: string): Promise<number> {
  * seconds between the restore and the next read.
  */
 export async function countAtLeast(ip: string, atLeast: number, maxWaitS = 90): Promise<number> {
-  let n = await count(ip);
-  for (let i = 0; i < maxWaitS && n < atLeast; i++) {
-    await sleep(1000);
-    n = await count(ip);
-  }
-  expect(n).toBeGreaterThanOrEqual(atLeast);
-  return n;
+  const { value } = await poll(
+    async () => {
+      const n = await count(ip);
+      if (n < atLeast) throw new NotYet(`count ${n}`);
+      return n;
+    },
+    { timeoutMs: maxWaitS * 1000, intervalMs: 1000 },
+  );
+  expect(value).toBeGreaterThanOrEqual(atLeast);
+  return value;
 }
 
 export async function stateOn(inv: Inventory, node: string, name: string) {

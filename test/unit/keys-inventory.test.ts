@@ -54,7 +54,7 @@ describe('inventory', () => {
 
   it('refuses a file that is not an inventory, naming the file', () => {
     expect(() => validateInventory({ version: 1, nodes: [] }, 'x.json')).toThrow(ConfigError);
-    expect(() => validateInventory({ version: 2 }, 'x.json')).toThrow(/x\.json: not a followme inventory/);
+    expect(() => validateInventory({ version: 2 }, 'x.json')).toThrow(/x\.json: not a usable followme inventory/);
     expect(() => readInventory('/nonexistent/inventory.json')).toThrow(/cannot read inventory \/nonexistent/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detached, lxc, lxcConfig, parseState } from '../../migration/lxc/commands.js';
+import { lxc, lxcConfig, parseState } from '../../migration/lxc/commands.js';
 
 describe('LXC seam', () => {
   it('builds argv, never shell strings', () => {
@@ -22,12 +22,5 @@ describe('LXC seam', () => {
     expect(cfg).toContain('lxc.net.0.ipv4.address = 10.77.10.251/24\n');
     expect(cfg).toContain('lxc.console.path = none\n');
     expect(cfg).toContain('lxc.init.cmd = /usr/local/sbin/followme-init\n');
-  });
-});
-
-describe('detached commands', () => {
-  it('passes argv to a constant shell text, stdio to the log file', () => {
-    const argv = detached(lxc.restore('svc1', '/tmp/ck'), '/tmp/ck/out.log');
-    expect(argv).toEqual(['setsid', '-f', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', '/tmp/ck/out.log', 'lxc-checkpoint', '-n', 'svc1', '-D', '/tmp/ck', '-r']);
   });
 });

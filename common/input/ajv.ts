@@ -1,0 +1,62 @@
+// One way to turn ajv's errors into messages that name the key, the value
+// (cut short) and what is allowed: for stack configs, inventories and records.
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import { shown } from './clip.js';
+
+export function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+  addFormats.default(ajv, ['date-time']);
+  return ajv;
+}
+
+export interface SchemaProblem {
+  /** The offending key as a user writes it, e.g. `cfg.nodes[0].vcpus`. */
+  key: string;
+  text: string;
+}
+
+/** At most this many problems are listed; the rest are counted. */
+export const MAX_PROBLEMS_SHOWN = 10;
+
+export function keyPath(root: string, instancePath: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), root);
+}
+
+function describe(root: string, e: ErrorObject): SchemaProblem {
+  const key = keyPath(root, e.instancePath);
+  if (e.keyword === 'additionalProperties') {
+    const extra = String(e.params['additionalProperty']);
+    const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+    return { key: `${key}.${extra}`, text: `${key}.${shown(extra).slice(1, -1)}: unknown key ${shown(extra)}; allowed keys here: ${allowed.join(', ')}` };
+  }
+  if (e.keyword === 'required') {
+    const missing = String(e.params['missingProperty']);
+    return { key: `${key}.${missing}`, text: `${key}.${missing} is required` };
+  }
+  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  const allowed = e.keyword === 'const' ? `must be ${JSON.stringify(e.params['allowedValue'])}` : (e.message ?? 'is invalid');
+  return { key, text: `${key} = ${shown(e.data)}: ${allowed}${description ? ` (${description})` : ''}` };
+}
+
+/** Problems in order, one per key and message; union branches (anyOf) collapse to their members' errors. */
+export function schemaProblems(root: string, errors: readonly ErrorObject[] | null | undefined): SchemaProblem[] {
+  const seen = new Set<string>();
+  const out: SchemaProblem[] = [];
+  for (const e of errors ?? []) {
+    if (e.keyword === 'anyOf') continue;
+    const d = describe(root, e);
+    if (seen.has(d.text)) continue;
+    seen.add(d.text);
+    out.push(d);
+  }
+  return out;
+}
+
+/** The problems as an indented list, at most MAX_PROBLEMS_SHOWN of them. */
+export function formatProblems(problems: readonly SchemaProblem[]): string {
+  const lines = problems.slice(0, MAX_PROBLEMS_SHOWN).map((p) => p.text);
+  if (problems.length > MAX_PROBLEMS_SHOWN) lines.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more`);
+  return lines.map((l) => `  ${l}`).join('\n');
+}
