@@ -3,6 +3,7 @@
 import { CONTAINER_TEMPLATE_DIR } from '../common/guest.js';
 import { FollowmeError } from '../common/errors.js';
 import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
+import { underBase } from '../common/input/remote-path.js';
 import type { SshConnection } from '../common/ssh/transport.js';
 import { LXC_PATH, lxc, lxcConfig, parseState, type ContainerSpec, type ContainerState } from './lxc/commands.js';
 
@@ -29,7 +30,7 @@ export async function waitState(c: SshConnection, name: string, state: Container
 
 /** Where a shared container's rootfs lives on the share. */
 export function sharedRootfs(mountPoint: string, name: string): string {
-  return `${mountPoint}/containers/${name}/rootfs`;
+  return underBase(mountPoint, 'containers', name, 'rootfs');
 }
 
 /** The NFS share as a shared container needs it: the server that exports it, and where edges mount it. */
@@ -46,9 +47,11 @@ export interface SharedStorage {
  * only the config stays in the edge's LXC directory.
  */
 export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'rootfs'>, opts: { shared?: SharedStorage } = {}): Promise<ContainerSpec> {
-  const dir = `${LXC_PATH}/${spec.name}`;
+  const dir = underBase(LXC_PATH, spec.name);
   const shared = opts.shared;
   const full: ContainerSpec = { ...spec, rootfs: shared ? sharedRootfs(shared.mountPoint, spec.name) : `${dir}/rootfs` };
+  // Built first: a value the config cannot hold stops the deploy before anything is made.
+  const config = lxcConfig(full);
   for (const path of [dir, full.rootfs]) {
     if ((await c.run(['test', '-e', path])).exitCode === 0) {
       throw new FollowmeError(`${c.target.node}: ${path} exists already; remove container ${spec.name} first`);
@@ -63,7 +66,7 @@ export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'r
     await c.check(['mkdir', '-p', full.rootfs]);
     await c.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${full.rootfs}/`], { timeoutMs: 300_000 });
   }
-  await c.check(['tee', `${dir}/config`], { input: lxcConfig(full) });
+  await c.check(['tee', `${dir}/config`], { input: config });
   await c.check(lxc.start(spec.name), { timeoutMs: 120_000 });
   await waitState(c, spec.name, 'RUNNING');
   return full;
@@ -81,6 +84,6 @@ export async function removeContainer(c: SshConnection, name: string, opts: { sh
   }
   // lxc-destroy also deletes a rootfs outside the LXC dir; a shared one is
   // removed only when asked for, below.
-  await c.check(['rm', '-rf', `${LXC_PATH}/${name}`], { timeoutMs: 300_000 });
-  if (opts.shared) await opts.shared.server.check(['rm', '-rf', sharedRootfs(opts.shared.exportDir, name).replace(/\/rootfs$/, '')], { timeoutMs: 300_000 });
+  await c.check(['rm', '-rf', '--one-file-system', underBase(LXC_PATH, name)], { timeoutMs: 300_000 });
+  if (opts.shared) await opts.shared.server.check(['rm', '-rf', '--one-file-system', underBase(opts.shared.exportDir, 'containers', name)], { timeoutMs: 300_000 });
 }

@@ -4,6 +4,7 @@
 // phase), so the record can tell the commands' own time from the engine's.
 import { CommandError, FollowmeError } from '../common/errors.js';
 import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
+import { assertUnder } from '../common/input/remote-path.js';
 import type { ExecResult, SshConnection } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
@@ -11,6 +12,9 @@ import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } 
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
 import { parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
+
+/** Where rsync daemons keep their config and pid file. */
+export const RECEIVER_RUN_BASE = '/run';
 
 /** rsync: "some files vanished before they could be transferred". */
 const RSYNC_VANISHED = 24;
@@ -206,7 +210,12 @@ export class Edge {
 
   async stopReceiver(r: Pick<RsyncReceiver, 'runDir'>): Promise<void> {
     await this.killPidFile(`${r.runDir}/rsyncd.pid`);
-    await this.exec('rm receiver dir', ['rm', '-rf', r.runDir], { allowFailure: true });
+    await this.removeUnder('rm receiver dir', RECEIVER_RUN_BASE, r.runDir, { allowFailure: true });
+  }
+
+  /** `rm -rf path`, only for a path strictly below `base` (the last check before anything is deleted). */
+  async removeUnder(label: string, base: string, path: string, opts: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return this.exec(label, ['rm', '-rf', '--one-file-system', assertUnder(base, path)], opts);
   }
 
   /**
@@ -218,10 +227,10 @@ export class Edge {
     label: string,
     src: string,
     to: RsyncReceiver,
-    destPath: string,
+    dest: { module: string; subpath?: string },
     opts: { mirror?: boolean; live?: boolean; onProgress?: (p: { percent: number; rate: string }) => void } = {},
   ): Promise<number> {
-    const argv = rsync.push(src, to, destPath, { ...(opts.mirror ? { mirror: true } : {}), ...(opts.onProgress ? { progress: true } : {}) });
+    const argv = rsync.push(src, to, dest.module, dest.subpath ?? '', { ...(opts.mirror ? { mirror: true } : {}), ...(opts.onProgress ? { progress: true } : {}) });
     const onProgress = opts.onProgress;
     const r = await this.exec(label, argv, {
       timeoutMs: STEP_TIMEOUT_MS.copy,

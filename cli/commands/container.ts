@@ -1,61 +1,47 @@
 // followme container deploy|remove: the blank container on one edge.
-import { readInventory, type Inventory } from '../../common/inventory.js';
 import { ConfigError } from '../../common/errors.js';
+import { readInventory, type Inventory } from '../../common/inventory.js';
 import { SshConnection } from '../../common/ssh/transport.js';
 import { sshTarget } from '../../common/ssh/target.js';
 import { deployBlank, removeContainer } from '../../migration/container.js';
 import { sharedMount } from '../../migration/strategies/shared.js';
+import { containerName, edgeOf, wholeNumber } from '../flags.js';
 import { log } from '../output.js';
-
-export interface ContainerCliOptions {
-  inventory: string;
-  node: string;
-  name: string;
-  address?: string;
-  shared?: boolean;
-}
-
-function nodeOf(inv: Inventory, name: string) {
-  const n = inv.nodes.find((x) => x.name === name && x.role === 'edge');
-  if (!n) throw new ConfigError(`--node: "${name}" is not an edge of testbed ${inv.prefix}; edges: ${inv.nodes.filter((x) => x.role === 'edge').map((x) => x.name).join(', ')}`, 'node');
-  return n;
-}
+import type { ContainerDeployFlags, ContainerRemoveFlags } from '../program.js';
 
 function nfsServerOf(inv: Inventory) {
   const n = inv.nodes.find((x) => x.role === 'nfs');
-  if (!n) throw new ConfigError(`--shared: testbed ${inv.prefix} has no NFS server node`, 'shared');
-  return n;
+  if (!n || !inv.nfs) throw new ConfigError(`--shared: testbed ${inv.prefix} has no NFS server node`, 'shared');
+  return { node: n, nfs: inv.nfs };
 }
 
-export function addressOf(inv: Inventory, index: string | undefined) {
-  const i = index === undefined ? 0 : Number(index);
-  const addr = Number.isInteger(i) ? inv.containerAddresses[i] : undefined;
-  if (!addr) throw new ConfigError(`--address: must be an index from 0 to ${inv.containerAddresses.length - 1} into the inventory's containerAddresses, got "${index}"`, 'address');
-  return addr;
+/** The checked flags of deploy and remove; the address only for deploy. */
+function checkFlags(f: ContainerDeployFlags | ContainerRemoveFlags) {
+  const inv = readInventory(f.inventory);
+  const node = edgeOf(inv, 'node', f.node);
+  const name = containerName('name', f.name);
+  const share = f.shared ? { ...nfsServerOf(inv), mountPoint: sharedMount(inv) } : undefined;
+  return { inv, node, name, share };
 }
 
-export async function containerDeploy(o: ContainerCliOptions): Promise<void> {
-  const inv = readInventory(o.inventory);
-  const node = nodeOf(inv, o.node);
-  const addr = addressOf(inv, o.address);
-  const mount = o.shared ? sharedMount(inv) : undefined;
-  log(`deploying blank container ${o.name} on ${o.node} at ${addr.ip}${mount ? ` (rootfs on ${mount})` : ''}`);
-  const spec = { name: o.name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' };
+export async function containerDeploy(flags: ContainerDeployFlags): Promise<void> {
+  const { inv, node, name, share } = checkFlags(flags);
+  if (inv.containerAddresses.length === 0) throw new ConfigError(`--address: testbed ${inv.prefix} has no container addresses`, 'address');
+  const addr = inv.containerAddresses[wholeNumber('address', flags.address, 0, inv.containerAddresses.length - 1)]!;
+  log(`deploying blank container ${name} on ${node.name} at ${addr.ip}${share ? ` (rootfs on ${share.mountPoint})` : ''}`);
+  const spec = { name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' };
   await SshConnection.with(sshTarget(inv, node), async (c) => {
-    if (!mount) return deployBlank(c, spec);
-    const server = nfsServerOf(inv);
-    return SshConnection.with(sshTarget(inv, server), (s) => deployBlank(c, spec, { shared: { server: s, exportDir: inv.nfs!.export, mountPoint: mount } }));
+    if (!share) return deployBlank(c, spec);
+    return SshConnection.with(sshTarget(inv, share.node), (s) => deployBlank(c, spec, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }));
   });
-  log(`${o.name} RUNNING on ${o.node}; http://${addr.ip}/count`);
+  log(`${name} RUNNING on ${node.name}; http://${addr.ip}/count`);
 }
 
-export async function containerRemove(o: ContainerCliOptions): Promise<void> {
-  const inv = readInventory(o.inventory);
-  const node = nodeOf(inv, o.node);
-  const mount = o.shared ? sharedMount(inv) : undefined;
+export async function containerRemove(flags: ContainerRemoveFlags): Promise<void> {
+  const { inv, node, name, share } = checkFlags(flags);
   await SshConnection.with(sshTarget(inv, node), async (c) => {
-    if (!mount) return removeContainer(c, o.name);
-    return SshConnection.with(sshTarget(inv, nfsServerOf(inv)), (s) => removeContainer(c, o.name, { shared: { server: s, exportDir: inv.nfs!.export, mountPoint: mount } }));
+    if (!share) return removeContainer(c, name);
+    return SshConnection.with(sshTarget(inv, share.node), (s) => removeContainer(c, name, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }));
   });
-  log(`${o.name} removed from ${o.node}`);
+  log(`${name} removed from ${node.name}`);
 }

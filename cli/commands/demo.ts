@@ -7,19 +7,18 @@ import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../migration/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
-import { loadTopology, type TestbedOptions } from './testbed.js';
-import { appendRecord, logEvent, parsePredumps } from './migrate.js';
-import { log } from '../output.js';
+import { loadTopology } from './testbed.js';
+import { appendRecord, logEvent } from './migrate.js';
+import { log, print } from '../output.js';
+import { outputPath, wholeNumber } from '../flags.js';
+import type { DemoFlags } from '../program.js';
+import { MAX_PREDUMPS } from '../../migration/engine/migrate.js';
 
-export interface DemoOptions extends TestbedOptions {
-  predumps?: string;
-  out: string;
-  keep?: boolean;
-}
-
-export async function demo(o: DemoOptions): Promise<void> {
-  const { topology, source, stack } = loadTopology(o);
-  const predumps = parsePredumps(o.predumps);
+export async function demo(flags: DemoFlags): Promise<void> {
+  // Every flag first: nothing is created until they all pass.
+  const { topology, source, stack } = loadTopology(flags);
+  const predumps = wholeNumber('predumps', flags.predumps, 0, MAX_PREDUMPS);
+  const out = outputPath('out', flags.out);
   if ((await findTestbed(topology)).some((f) => !isEmpty(f))) {
     throw new ConfigError(`testbed "${topology.prefix}" already exists in libvirt; \`demo\` only runs on a free prefix (use --prefix, or \`testbed down\` first)`, 'prefix');
   }
@@ -31,12 +30,12 @@ export async function demo(o: DemoOptions): Promise<void> {
     await deployShowcase(r.inventory, log);
     try {
       const done = await runMoves(r.inventory, showcaseMoves(r.inventory), {
-        ...(predumps !== undefined ? { predumps } : {}),
+        predumps,
         log,
         onEvent: (e) => logEvent(e, (l) => log(`  ${l}`)),
         onRecord: (rec) => {
           records.push(rec);
-          appendRecord(o.out, rec);
+          appendRecord(out, rec);
         },
       });
       const failed = done.filter((x) => x.outcome !== 'migrated');
@@ -44,11 +43,11 @@ export async function demo(o: DemoOptions): Promise<void> {
         throw new FollowmeError(`${failed.length} of ${done.length} migrations failed and were rolled back: ${failed.map((x) => `${x.strategy} in ${x.error?.phase}`).join(', ')}`);
       }
     } finally {
-      if (records.length) process.stdout.write(`\n${formatResultsTable(records)}\n\nrecords appended to ${o.out}\n`);
-      if (!o.keep) await removeShowcase(r.inventory).catch((e: unknown) => log(`removing the containers: ${(e as Error).message}`));
+      if (records.length) print(`\n${formatResultsTable(records)}\n\nrecords appended to ${out}\n`);
+      if (!flags.keep) await removeShowcase(r.inventory).catch((e: unknown) => log(`removing the containers: ${(e as Error).message}`));
     }
   } finally {
-    if (o.keep) log(`--keep: testbed ${topology.prefix} left up; \`followme testbed down --stack ${stack ?? '…'}\` removes it`);
+    if (flags.keep) log(`--keep: testbed ${topology.prefix} left up; \`followme testbed down --stack ${stack ?? '…'}\` removes it`);
     else await down(topology, log);
   }
 }

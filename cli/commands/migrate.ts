@@ -2,28 +2,27 @@
 // with the record appended to a JSON-lines file whatever the outcome.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { readInventory } from '../../common/inventory.js';
 import { ConfigError } from '../../common/errors.js';
-import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
+import { readInventory } from '../../common/inventory.js';
+import { MAX_PREDUMPS, migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
-import type { MigrationRecord } from '../../migration/record/schema.js';
+import { STRATEGY_NAMES, type MigrationRecord } from '../../migration/record/schema.js';
 import { formatPhase, formatSummary } from '../../migration/record/summary.js';
-import { log } from '../output.js';
+import { containerName, edgeOf, oneOf, outputPath, wholeNumber } from '../flags.js';
+import { log, print } from '../output.js';
+import type { MigrateFlags } from '../program.js';
 
-export interface MigrateCliOptions {
-  inventory: string;
-  strategy: string;
-  from: string;
-  to: string;
-  container: string;
-  predumps?: string;
-  out: string;
-}
-
-export function parsePredumps(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new ConfigError(`--predumps: must be a whole number, got "${v}"`, 'predumps');
-  return Number(v);
+/** Every flag of `migrate` checked, the inventory read and checked (keys too): nothing is opened yet. */
+export function checkMigrateFlags(f: MigrateFlags) {
+  const inventory = readInventory(f.inventory);
+  const strategy = oneOf('strategy', f.strategy, STRATEGY_NAMES);
+  const container = containerName('container', f.container);
+  const from = edgeOf(inventory, 'from', f.from).name;
+  const to = edgeOf(inventory, 'to', f.to).name;
+  if (from === to) throw new ConfigError(`--from and --to are both "${from}"; a migration needs two edges`, 'to');
+  const predumps = wholeNumber('predumps', f.predumps, 0, MAX_PREDUMPS);
+  const out = outputPath('out', f.out);
+  return { inventory, strategy, container, from, to, predumps, out };
 }
 
 let lastProgress = 0;
@@ -61,18 +60,17 @@ export function appendRecord(file: string, r: MigrationRecord): void {
   appendFileSync(file, `${JSON.stringify(r)}\n`);
 }
 
-export async function migrateCommand(o: MigrateCliOptions): Promise<void> {
-  const inventory = readInventory(o.inventory);
-  const predumps = parsePredumps(o.predumps);
-  log(`migrating ${o.container} ${o.from} → ${o.to} by ${o.strategy} (testbed ${inventory.prefix})`);
+export async function migrateCommand(flags: MigrateFlags): Promise<void> {
+  const o = checkMigrateFlags(flags);
+  log(`migrating ${o.container} ${o.from} → ${o.to} by ${o.strategy} (testbed ${o.inventory.prefix})`);
   try {
-    const r = await migrate({ inventory, strategy: o.strategy, container: o.container, from: o.from, to: o.to, ...(predumps !== undefined ? { predumps } : {}), onEvent: (e) => logEvent(e) });
+    const r = await migrate({ inventory: o.inventory, strategy: o.strategy, container: o.container, from: o.from, to: o.to, predumps: o.predumps, onEvent: (e) => logEvent(e) });
     appendRecord(o.out, r);
-    process.stdout.write(`${formatSummary(r)}\nrecord appended to ${o.out}\n`);
+    print(`${formatSummary(r)}\nrecord appended to ${o.out}\n`);
   } catch (e) {
     if (e instanceof MigrationFailedError) {
       appendRecord(o.out, e.record);
-      process.stdout.write(`${formatSummary(e.record)}\nrecord appended to ${o.out}\n`);
+      print(`${formatSummary(e.record)}\nrecord appended to ${o.out}\n`);
     }
     throw e;
   }

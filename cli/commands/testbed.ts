@@ -11,17 +11,12 @@ import { sshTarget } from '../../common/ssh/target.js';
 import { domainState } from '../../provision/libvirt/driver.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
 import { ConfigError } from '../../common/errors.js';
-import { log } from '../output.js';
+import { log, print } from '../output.js';
+import { outputPath } from '../flags.js';
+import type { TestbedFlags, TestbedUpFlags } from '../program.js';
 
-export interface TestbedOptions {
-  stack: string;
-  config?: string;
-  prefix?: string;
-  inventory?: string;
-  wait?: boolean;
-}
-
-export function loadTopology(o: TestbedOptions): { topology: Topology; source: string; stack?: string } {
+/** The topology named by --stack or --config, with --prefix over it: checked, nothing touched yet. */
+export function loadTopology(o: { stack: string; config?: string; prefix?: string }): { topology: Topology; source: string; stack?: string } {
   const path = o.config ?? stackConfigPath(o.stack);
   const shown = relative(process.cwd(), path) || path;
   let topology = loadTopologyFile(path);
@@ -31,32 +26,33 @@ export function loadTopology(o: TestbedOptions): { topology: Topology; source: s
   return { topology, source: `${shown}: ${TOPOLOGY_KEY}`, ...(o.config ? {} : { stack: o.stack }) };
 }
 
-export async function testbedUp(o: TestbedOptions): Promise<void> {
-  const { topology, source, stack } = loadTopology(o);
+export async function testbedUp(flags: TestbedUpFlags): Promise<void> {
+  const { topology, source, stack } = loadTopology(flags);
+  const inventoryPath = flags.inventory === undefined ? undefined : outputPath('inventory', flags.inventory);
   log(`testbed ${topology.prefix}: up (${topology.nodes.map((n) => `${n.name}/${n.role}`).join(', ')})`);
   const r = await up({
     topology,
     source,
     ...(stack ? { stack } : {}),
-    ...(o.inventory ? { inventoryPath: o.inventory } : {}),
-    wait: o.wait !== false,
+    ...(inventoryPath ? { inventoryPath } : {}),
+    wait: flags.wait,
     log,
   });
-  log(`testbed ${topology.prefix}: ${o.wait === false ? 'applied (readiness not awaited)' : 'ready'} in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
-  process.stdout.write(`${r.inventoryPath}\n`);
+  log(`testbed ${topology.prefix}: ${flags.wait ? 'ready' : 'applied (readiness not awaited)'} in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
+  print(`${r.inventoryPath}\n`);
 }
 
-export async function testbedDown(o: TestbedOptions): Promise<void> {
+export async function testbedDown(o: TestbedFlags): Promise<void> {
   const { topology } = loadTopology(o);
   const started = Date.now();
   const r = await down(topology, log);
   log(`testbed ${topology.prefix}: down, ${r.removed} objects removed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-export async function testbedStatus(o: TestbedOptions): Promise<void> {
+export async function testbedStatus(o: TestbedFlags): Promise<void> {
   const { topology } = loadTopology(o);
   const found = await findTestbed(topology);
-  const invPath = o.inventory ?? defaultInventoryPath(topology.prefix);
+  const invPath = defaultInventoryPath(topology.prefix);
   const inv = existsSync(invPath) ? readInventory(invPath) : undefined;
   const rows: Record<string, unknown>[] = [];
   for (const f of found) {
@@ -74,13 +70,13 @@ export async function testbedStatus(o: TestbedOptions): Promise<void> {
       rows.push({ uri: f.uri, domain: d, state: await domainState(f.uri, d), ip: node?.ip, ssh });
     }
   }
-  process.stdout.write(
+  print(
     JSON.stringify({ prefix: topology.prefix, inventory: inv ? invPath : null, objects: found, domains: rows }, null, 2) + '\n',
   );
 }
 
 /** up, one command over SSH on every node, down: the end-to-end smoke run. */
-export async function testbedCycle(o: TestbedOptions): Promise<void> {
+export async function testbedCycle(o: TestbedFlags): Promise<void> {
   const { topology, source, stack } = loadTopology(o);
   // cycle ends with down: never let it take away a testbed someone brought up.
   const existing = (await findTestbed(topology)).filter((f) => !isEmpty(f));

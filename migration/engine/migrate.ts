@@ -11,7 +11,10 @@ import { SshConnection } from '../../common/ssh/transport.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { validateRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
-import { checkAndPrepare, portsFor, receiverRunDir } from './setup.js';
+import { checkAndPrepare, nothingMade, portsFor, receiverRunDir, type SetupMade } from './setup.js';
+import { underBase } from '../../common/input/remote-path.js';
+import { shown } from '../../common/input/clip.js';
+import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
 import { cleanupSource, rollback } from './rollback.js';
 import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
 
@@ -41,7 +44,7 @@ export class MigrationFailedError extends FollowmeError {
   }
 }
 
-const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const CONTAINER_NAME = new RegExp(CONTAINER_NAME_PATTERN);
 
 function edgeNode(inv: Inventory, name: string, flag: string): InventoryNode {
   const n = inv.nodes.find((x) => x.name === name);
@@ -77,7 +80,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   if (!Number.isInteger(predumps) || predumps < 0 || predumps > MAX_PREDUMPS) {
     throw new ConfigError(`--predumps: must be a whole number from 0 to ${MAX_PREDUMPS}, got ${o.predumps}`, 'predumps');
   }
-  if (!CONTAINER_NAME.test(o.container)) throw new ConfigError(`--container: "${o.container}" is not a container name (letters, digits, _ . -)`, 'container');
+  if (!CONTAINER_NAME.test(o.container)) throw new ConfigError(`--container: ${shown(o.container)} is not a container name (letters, digits, _ . -)`, 'container');
   if (o.from === o.to) throw new ConfigError(`--from and --to are both "${o.from}"; a migration needs two edges`, 'to');
   const fromNode = edgeNode(o.inventory, o.from, '--from');
   const toNode = edgeNode(o.inventory, o.to, '--to');
@@ -90,8 +93,10 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   const [source, dest] = await connectBoth(fromNode, toNode);
   try {
     const setupStarted = performance.now();
-    const setup = await checkAndPrepare({ strategy, inventory: o.inventory, container: o.container, source, dest, workDir, iterationDirs: iterationDirs({ workDir }, predumps), id }).catch(async (e: unknown) => {
-      if (!(e instanceof ConfigError) && !(e instanceof ConflictError)) await undoSetup(source, dest, workDir, id);
+    const made = nothingMade();
+    const lxcDir = underBase(LXC_PATH, o.container);
+    const setup = await checkAndPrepare({ strategy, inventory: o.inventory, container: o.container, source, dest, workDir, iterationDirs: iterationDirs({ workDir }, predumps), id, made }).catch(async (e: unknown) => {
+      await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
       throw e;
     });
     const setupMs = performance.now() - setupStarted;
@@ -103,14 +108,15 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       inventory: o.inventory,
       source,
       dest,
-      lxcDir: `${LXC_PATH}/${o.container}`,
+      lxcDir,
       workDir,
       predumps,
       proc: setup.proc,
       pageServerPort: portsFor(id).pageServer,
       ...(setup.receiver ? { receiver: setup.receiver } : {}),
       dumps: [],
-      destTouched: strategy.storage === 'shared',
+      // Set-up made the container's directory on the destination.
+      destTouched: true,
       emit,
     };
 
@@ -210,10 +216,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   }
 }
 
-/** Set-up failed after it began to change things: take back what it made. */
-async function undoSetup(source: Edge, dest: Edge, workDir: string, id: string): Promise<void> {
-  await dest.stopReceiver({ runDir: receiverRunDir(id) }).catch(() => undefined);
-  for (const e of [source, dest]) await e.exec('rm images', ['rm', '-rf', workDir], { allowFailure: true }).catch(() => undefined);
+/** Set-up failed: take back exactly what it made (nothing, when a check refused). */
+async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir: string; id: string; made: SetupMade; workBase: string }): Promise<void> {
+  const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
+  if (o.made.receiver) await quietly(dest.stopReceiver({ runDir: receiverRunDir(o.id) }));
+  if (o.made.sourceWorkDir) await quietly(source.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
+  if (o.made.destWorkDir) await quietly(dest.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
+  if (o.made.destLxcDir) await quietly(dest.removeUnder('rm container dir', LXC_PATH, o.lxcDir, { allowFailure: true }));
 }
 
 function containerIpOf(config: string): string {

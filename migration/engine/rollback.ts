@@ -2,7 +2,7 @@
 // container running on the destination): the container ends up running on
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
-import { lxc } from '../lxc/commands.js';
+import { LXC_PATH, lxc } from '../lxc/commands.js';
 import type { MigrationContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -20,8 +20,8 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
   const state = await dest.state(ctx.container);
   if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
-  if (ctx.destTouched) await dest.exec('rm container dir', ['rm', '-rf', ctx.lxcDir]);
-  if (strategy.storage === 'copied') await dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
+  if (ctx.destTouched) await dest.removeUnder('rm container dir', LXC_PATH, ctx.lxcDir);
+  if (strategy.storage === 'copied') await dest.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
 }
 
 /**
@@ -42,7 +42,7 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
     await cleanDestination(ctx, strategy);
-    await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir], { allowFailure: true });
+    await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
     return { outcome: 'rolled-back', detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} cleaned` };
   }
 
@@ -69,7 +69,7 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
   }
   notes.push(`restored on ${ctx.source.name} from its final dump`);
   await cleanDestination(ctx, strategy);
-  await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir], { allowFailure: true });
+  await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
   return { outcome: 'rolled-back', detail: `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')}); ${ctx.dest.name} cleaned` };
 }
 
@@ -94,12 +94,12 @@ export async function cleanupSource(ctx: MigrationContext, strategy: Strategy): 
   // A shared rootfs is the live container's: remove only the source's config directory.
   await step('remove source copy', () =>
     strategy.storage === 'shared'
-      ? ctx.source.exec('rm config dir', ['rm', '-rf', ctx.lxcDir])
+      ? ctx.source.removeUnder('rm config dir', LXC_PATH, ctx.lxcDir)
       : ctx.source.exec('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }),
   );
   await step('remove images', async () => {
-    await ctx.source.exec('rm images', ['rm', '-rf', ctx.workDir]);
-    if (strategy.storage === 'copied') await ctx.dest.exec('rm images', ['rm', '-rf', ctx.workDir]);
+    await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
+    if (strategy.storage === 'copied') await ctx.dest.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
   });
   return warnings.length ? warnings.join('; ') : undefined;
 }

@@ -3,7 +3,8 @@
 // need. Outside Ψ (the record keeps its time as setupMs).
 import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
 import type { Inventory } from '../../common/inventory.js';
-import type { Edge, EdgeVersions } from '../edge.js';
+import { RECEIVER_RUN_BASE, type Edge, type EdgeVersions } from '../edge.js';
+import { underBase } from '../../common/input/remote-path.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import type { ContainerProcess } from '../criu/commands.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
@@ -24,10 +25,21 @@ export function rootfsPathOf(config: string): string | undefined {
   return m?.[1];
 }
 
-/** Where a migration's rsync daemon keeps its config and pid file on the destination. */
-export function receiverRunDir(id: string): string {
-  return `/run/followme-rsyncd-${id}`;
+/** Where a migration's rsync daemon keeps its config and pid file (`-back`: the one diskless rollback starts on the source). */
+export function receiverRunDir(id: string, suffix = ''): string {
+  return underBase(RECEIVER_RUN_BASE, `followme-rsyncd-${id}${suffix}`);
 }
+
+/** What set-up has made so far, so that a set-up that fails takes back exactly that. */
+export interface SetupMade {
+  sourceWorkDir: boolean;
+  destWorkDir: boolean;
+  /** The container's (empty) directory on the destination: the rsync module the rootfs lands in. */
+  destLxcDir: boolean;
+  receiver: boolean;
+}
+
+export const nothingMade = (): SetupMade => ({ sourceWorkDir: false, destWorkDir: false, destLxcDir: false, receiver: false });
 
 /** Ports of one migration, spread by its id so concurrent migrations do not collide. */
 export function portsFor(id: string): { receiver: number; pageServer: number } {
@@ -47,9 +59,11 @@ export async function checkAndPrepare(o: {
   /** Image directories of every iteration, made here so the timed phases need not. */
   iterationDirs: string[];
   id: string;
+  /** Filled in as set-up makes things. */
+  made: SetupMade;
 }): Promise<SetupResult> {
-  const { strategy, source, dest, container } = o;
-  const lxcDir = `${LXC_PATH}/${container}`;
+  const { strategy, source, dest, container, made } = o;
+  const lxcDir = underBase(LXC_PATH, container);
 
   // Checks first: nothing is changed until they all pass.
   const state = await source.state(container);
@@ -83,16 +97,21 @@ export async function checkAndPrepare(o: {
   const proc = await source.containerProcess(container);
 
   // Set-up.
+  made.sourceWorkDir = true;
   await source.mkdirs(...o.iterationDirs);
+  made.destLxcDir = true;
+  await dest.mkdirs(lxcDir);
   if (strategy.storage === 'copied') {
+    made.destWorkDir = true;
     await dest.mkdirs(...o.iterationDirs);
     const fs = await source.fsType(o.workDir);
     if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${o.workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
-    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, module: 'followme', runDir: receiverRunDir(o.id) }, source.address);
+    // The daemon exports the two directories the migration fills, nothing else.
+    made.receiver = true;
+    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, modules: { work: o.workDir, container: lxcDir }, runDir: receiverRunDir(o.id) }, source.address);
     return { proc, versions, receiver, config };
   }
   // Shared rootfs: the destination needs only the config.
-  await dest.mkdirs(lxcDir);
   await dest.writeFile(`${lxcDir}/config`, config);
   return { proc, versions, config };
 }

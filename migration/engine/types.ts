@@ -29,9 +29,14 @@ export interface MigrationContext {
   emit(e: MigrationEvent): Promise<void>;
 }
 
-/** Where one iteration writes its images: pre-1, pre-2, …, dump. */
+/** The directory name of one iteration's images: pre-1, pre-2, …, dump. */
+export function iterationName(iteration: number | 'dump'): string {
+  return iteration === 'dump' ? 'dump' : `pre-${iteration}`;
+}
+
+/** Where one iteration writes its images. */
 export function iterationDir(ctx: Pick<MigrationContext, 'workDir'>, iteration: number | 'dump'): string {
-  return `${ctx.workDir}/${iteration === 'dump' ? 'dump' : `pre-${iteration}`}`;
+  return `${ctx.workDir}/${iterationName(iteration)}`;
 }
 
 /** CRIU's --prev-images-dir for the iteration after `previous` pre-dumps (relative to its own dir). */
@@ -69,6 +74,8 @@ export interface Strategy {
   summary: string;
   /** Copied: rootfs rsynced between the edges. Shared: rootfs and images on the NFS share. */
   storage: 'copied' | 'shared';
+  /** The directory every migration's image directory is made in (on both edges, or on the share). */
+  workBase(inventory: Inventory): string;
   /** The image directory of a migration; the same path on both edges. */
   workDir(inventory: Inventory, id: string): string;
   phases(predumps: number): Phase[];

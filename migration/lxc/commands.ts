@@ -1,4 +1,5 @@
 // The seam to LXC's tools: argv builders (no I/O) and parsers of what they print.
+import { configValue } from '../../common/input/config-values.js';
 
 export const LXC_PATH = '/var/lib/lxc';
 
@@ -45,12 +46,14 @@ export interface ContainerSpec {
  * (the guests have no AppArmor user space).
  */
 export function lxcConfig(c: ContainerSpec): string {
+  // LXC configs have no quoting: every value is checked before it is written.
+  const v = (what: string, kind: Parameters<typeof configValue>[2], value: string | number) => configValue('LXC config', what, kind, value);
   return [
-    `# followme container ${c.name}`,
+    `# followme container ${v('name', 'token', c.name)}`,
     'lxc.include = /usr/share/lxc/config/common.conf',
     'lxc.arch = linux64',
     `lxc.uts.name = ${c.name}`,
-    `lxc.rootfs.path = dir:${c.rootfs}`,
+    `lxc.rootfs.path = dir:${v('rootfs', 'path', c.rootfs)}`,
     'lxc.init.cmd = /usr/local/sbin/followme-init',
     'lxc.apparmor.profile = unconfined',
     'lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed',
@@ -63,10 +66,10 @@ export function lxcConfig(c: ContainerSpec): string {
     'lxc.pty.max = 0',
     'lxc.console.path = none',
     'lxc.net.0.type = veth',
-    `lxc.net.0.link = ${c.bridge}`,
+    `lxc.net.0.link = ${v('bridge', 'token', c.bridge)}`,
     'lxc.net.0.flags = up',
-    `lxc.net.0.hwaddr = ${c.mac}`,
-    `lxc.net.0.ipv4.address = ${c.ip}/${c.prefixLength}`,
+    `lxc.net.0.hwaddr = ${v('mac', 'mac', c.mac)}`,
+    `lxc.net.0.ipv4.address = ${v('ip', 'ipv4', c.ip)}/${v('prefix length', 'prefixLength', c.prefixLength)}`,
     '',
   ].join('\n');
 }

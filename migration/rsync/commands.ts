@@ -1,48 +1,69 @@
 // The seam to rsync: argv builders and the parser of --stats. Edge-to-edge
-// copies go straight between the edges: the receiving edge runs a short-lived
-// rsync daemon bound to its testbed address that only the sending edge may
-// reach (the testbed network is isolated; no key material leaves the
-// controller), and the sending edge pushes to it.
+// copies go straight between the edges: the receiving edge runs a
+// short-lived rsync daemon bound to its testbed address that only the
+// sending edge may reach (the testbed network is isolated; no key material
+// leaves the controller), and the sending edge pushes to it. The daemon
+// exports only what the migration copies, one module per directory, each
+// chrooted to its path: the sender can write nowhere else.
+import { configValue } from '../../common/input/config-values.js';
+import { isSafeComponent } from '../../common/input/remote-path.js';
+import { ConfigError } from '../../common/errors.js';
 
 export interface RsyncReceiver {
   address: string;
   port: number;
-  module: string;
+  /** Module name → the directory it exports (writable by the sender, nothing above it). */
+  modules: Record<string, string>;
   /** Directory on the receiver holding the daemon's config and pid file. */
   runDir: string;
 }
 
 /**
- * rsyncd.conf for one migration. `munge symlinks` must be off: with
- * `use chroot = no` rsyncd rewrites every symlink to /rsyncd-munged/…, which
- * breaks a merged-/usr root file system (/bin → usr/bin) and CRIU's
- * `parent` links between image directories.
+ * rsyncd.conf for one migration. `use chroot = yes` confines each transfer
+ * to its module's directory (symlinks are then stored as they are, not
+ * followed). `munge symlinks` stays off: a munged rootfs loses its
+ * merged-/usr links (/bin → usr/bin) and CRIU's `parent` links.
  */
 export function receiverConfig(r: RsyncReceiver, allowFrom: string): string {
-  return [
-    `pid file = ${r.runDir}/rsyncd.pid`,
-    'use chroot = no',
+  const v = (what: string, kind: Parameters<typeof configValue>[2], value: string | number) => configValue('rsyncd.conf', what, kind, value);
+  const lines = [
+    `pid file = ${v('run dir', 'path', r.runDir)}/rsyncd.pid`,
+    'use chroot = yes',
     'munge symlinks = no',
     'numeric ids = yes',
-    `[${r.module}]`,
-    'path = /',
-    'read only = false',
-    'uid = root',
-    'gid = root',
-    `hosts allow = ${allowFrom}`,
-    'hosts deny = *',
-    '',
-  ].join('\n');
+    'max connections = 4',
+  ];
+  for (const [name, path] of Object.entries(r.modules)) {
+    lines.push(
+      `[${v('module', 'token', name)}]`,
+      `path = ${v('module path', 'path', path)}`,
+      'read only = false',
+      'uid = root',
+      'gid = root',
+      `hosts allow = ${v('allowed host', 'ipv4', allowFrom)}`,
+      'hosts deny = *',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `rsync://address:port/module/sub/path/`: every part a plain path component. */
+export function moduleUrl(r: RsyncReceiver, module: string, subpath = ''): string {
+  if (!Object.hasOwn(r.modules, module)) throw new ConfigError(`rsync receiver on ${r.address} has no module "${module}"`, 'module');
+  const parts = subpath.split('/').filter((p) => p !== '');
+  if (!parts.every(isSafeComponent)) throw new ConfigError(`rsync destination ${JSON.stringify(subpath)} is not a plain relative path`, 'path');
+  return `rsync://${r.address}:${r.port}/${[module, ...parts].join('/')}/`;
 }
 
 export const rsync = {
   /** Forks into the background once it listens. */
   daemon: (r: RsyncReceiver) => ['rsync', '--daemon', `--config=${r.runDir}/rsyncd.conf`, `--address=${r.address}`, `--port=${r.port}`],
   /**
-   * Copies `src` (a directory; its contents) to the same kind of path on the
-   * receiver. `mirror` deletes on the receiver what is gone at the source.
+   * Copies `src` (a directory; its contents) into a module of the receiver,
+   * at `subpath` below its root. `mirror` deletes on the receiver what is
+   * gone at the source.
    */
-  push: (src: string, r: RsyncReceiver, destPath: string, opts: { mirror?: boolean; progress?: boolean } = {}) => [
+  push: (src: string, r: RsyncReceiver, module: string, subpath = '', opts: { mirror?: boolean; progress?: boolean } = {}) => [
     'rsync',
     '-a',
     '--numeric-ids',
@@ -50,7 +71,7 @@ export const rsync = {
     ...(opts.mirror ? ['--delete'] : []),
     ...(opts.progress ? ['--info=progress2'] : []),
     `${src.replace(/\/+$/, '')}/`,
-    `rsync://${r.address}:${r.port}/${r.module}${destPath.replace(/\/+$/, '')}/`,
+    moduleUrl(r, module, subpath),
   ],
 } as const;
 

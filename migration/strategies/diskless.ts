@@ -5,6 +5,7 @@
 // sync are copied after the final dump; restore on the destination.
 import { FollowmeError } from '../../common/errors.js';
 import type { Phase, Strategy } from '../engine/types.js';
+import { underBase } from '../../common/input/remote-path.js';
 import { receiverRunDir } from '../engine/setup.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
 import { TMPFS_ROOT } from './tmpfs.js';
@@ -13,7 +14,8 @@ export const diskless: Strategy = {
   name: 'diskless',
   summary: 'rsync rootfs, pre-dumps and final dump streamed to a page server on the destination, restore',
   storage: 'copied',
-  workDir: (_inventory, id) => `${TMPFS_ROOT}/${id}`,
+  workBase: () => TMPFS_ROOT,
+  workDir: (_inventory, id) => underBase(TMPFS_ROOT, id),
   phases(predumps) {
     const phases: Phase[] = [rootfsCopy()];
     for (let i = 1; i <= predumps; i++) phases.push(pageServerDump(i));
@@ -23,9 +25,9 @@ export const diskless: Strategy = {
   // The pages live on the destination: bring the whole image tree back so the
   // source can restore from it.
   async recoverImages(ctx) {
-    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, module: 'followme', runDir: `${receiverRunDir(ctx.id)}-back` }, ctx.dest.address);
+    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, modules: { work: ctx.workDir }, runDir: receiverRunDir(ctx.id, '-back') }, ctx.dest.address);
     try {
-      await ctx.dest.push('rsync images back', ctx.workDir, receiver, ctx.workDir);
+      await ctx.dest.push('rsync images back', ctx.workDir, receiver, { module: 'work' });
     } catch (e) {
       throw new FollowmeError(`could not bring the page server's images back from ${ctx.dest.name}: ${(e as Error).message}`, { cause: e });
     } finally {

@@ -4,6 +4,7 @@
 // testbed and a container deployed onto the share.
 import { ConfigError } from '../../common/errors.js';
 import type { Phase, Strategy } from '../engine/types.js';
+import { underBase } from '../../common/input/remote-path.js';
 import { localDump, restoreOnDestination } from './steps.js';
 
 export function sharedMount(inventory: { nfs?: { mountPoint: string } | undefined; prefix: string }): string {
@@ -17,7 +18,8 @@ export const shared: Strategy = {
   name: 'shared',
   summary: 'rootfs and images on the NFS share: pre-dumps and final dump into it, restore from it',
   storage: 'shared',
-  workDir: (inventory, id) => `${sharedMount(inventory)}/migrations/${id}`,
+  workBase: (inventory) => underBase(sharedMount(inventory), 'migrations'),
+  workDir: (inventory, id) => underBase(sharedMount(inventory), 'migrations', id),
   phases(predumps) {
     const phases: Phase[] = [];
     for (let i = 1; i <= predumps; i++) phases.push(localDump(i, { onShare: true }));

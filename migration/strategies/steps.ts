@@ -1,5 +1,5 @@
 // Phases more than one strategy uses, built over the Edge verbs.
-import { iterationDir, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
+import { iterationDir, iterationName, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
 import { FollowmeError } from '../../common/errors.js';
 import type { Edge } from '../edge.js';
 
@@ -16,7 +16,7 @@ export function rootfsCopy(): Phase {
     async run(ctx) {
       ctx.destTouched = true;
       const onProgress = (p: { percent: number; rate: string }) => void ctx.emit({ type: 'progress', phase: 'rootfs copy', ...p });
-      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { live: true, onProgress }) };
+      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), { module: 'container' }, { live: true, onProgress }) };
     },
   };
 }
@@ -30,9 +30,10 @@ export function imagesCopy(iteration: number | 'dump'): Phase {
     ...(dump ? {} : { iteration }),
     async run(ctx) {
       const dir = iterationDir(ctx, iteration);
-      let bytes = await ctx.source.push(`rsync images ${dump ? 'dump' : `pre-${iteration}`}`, dir, receiver(ctx), dir);
+      const name = iterationName(iteration);
+      let bytes = await ctx.source.push(`rsync images ${name}`, dir, receiver(ctx), { module: 'work', subpath: name });
       // The last rootfs sync: what the container wrote since the first copy.
-      if (dump) bytes += await ctx.source.push('rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), ctx.lxcDir, { mirror: true });
+      if (dump) bytes += await ctx.source.push('rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), { module: 'container' }, { mirror: true });
       return { bytes };
     },
   };

@@ -4,6 +4,7 @@
 // meta-data and user-data with cloud-init. Pure: secrets are referenced by path.
 import type { KeyPairFiles } from '../testbed/keys.js';
 import type { SeedFile } from './types.js';
+import { configValue } from '../../common/input/config-values.js';
 
 export const NFS_EXPORT = '/srv/followme';
 export const NFS_MOUNT_POINT = '/mnt/followme';
@@ -14,9 +15,8 @@ export interface SeedInputs {
   role: 'edge' | 'nfs';
   hostKey: KeyPairFiles;
   clientPublicKey: string;
-  hosts: { name: string; ip: string }[];
+  hosts: { name: string; ip: string; role: 'edge' | 'nfs' }[];
   nfs?: { server: string; export: string; mountPoint: string } | undefined;
-  subnet: string;
   bandwidthMbit: number;
   /** The NIC's MAC: br0 takes it, so the DHCP reservation for that MAC applies to br0. */
   mac: string;
@@ -66,7 +66,9 @@ export function nodeSeedFiles(s: SeedInputs): SeedFile[] {
     text('followme/br0.netdev.d/followme-mac.conf', `[NetDev]\nMACAddress=${s.mac}\n`),
   ];
   if (s.role === 'nfs') {
-    files.push(text('followme/exports', `${NFS_EXPORT} ${s.subnet}(rw,sync,no_subtree_check,no_root_squash)\n`));
+    // Only the edges may mount the share (root may write there: the containers' root file systems).
+    const edges = s.hosts.filter((h) => h.role === 'edge').map((h) => `${configValue('exports', 'edge address', 'ipv4', h.ip)}(rw,sync,no_subtree_check,no_root_squash)`);
+    files.push(text('followme/exports', `${NFS_EXPORT} ${edges.join(' ')}\n`));
   } else if (s.nfs) {
     // automount: the edge may boot before the server; access retries the mount.
     files.push(

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendRecord, logEvent, parsePredumps } from '../../cli/commands/migrate.js';
+import { appendRecord, logEvent } from '../../cli/commands/migrate.js';
+import { wholeNumber } from '../../cli/flags.js';
 import { validateRecord } from '../../migration/record/validate.js';
 import { record } from './fixtures-record.js';
 import { scratchDir } from '../scratch.js';
 
 describe('followme migrate (pure parts)', () => {
   it('takes --predumps as a whole number and names the flag otherwise', () => {
-    expect(parsePredumps(undefined)).toBeUndefined();
-    expect(parsePredumps('3')).toBe(3);
-    expect(() => parsePredumps('two')).toThrow('--predumps: must be a whole number, got "two"');
+    expect(wholeNumber('predumps', '3', 0, 20)).toBe(3);
+    expect(() => wholeNumber('predumps', 'two', 0, 20)).toThrow('--predumps: must be a whole number from 0 to 20, got "two"');
+    expect(() => wholeNumber('predumps', '99999', 0, 20)).toThrow('--predumps: must be a whole number from 0 to 20, got "99999"');
   });
 
   it('prints a line per phase as it starts and ends, and the rollback', () => {

@@ -63,7 +63,9 @@ describe('plan', () => {
       return v.source === 'seed' ? v.files : [];
     };
     const exportsFile = seedOf('nfs').find((f) => f.path === 'followme/exports');
-    expect(exportsFile && 'content' in exportsFile && exportsFile.content).toContain('/srv/followme 10.77.20.0/24(rw');
+    // Only the two edges may mount the share; not the subnet, not the NFS node itself.
+    const opts = '(rw,sync,no_subtree_check,no_root_squash)';
+    expect(exportsFile && 'content' in exportsFile && exportsFile.content).toBe(`/srv/followme 10.77.20.10${opts} 10.77.20.11${opts}\n`);
     for (const e of ['edge-a', 'edge-b']) {
       const fstab = seedOf(e).find((f) => f.path === 'followme/fstab');
       expect(fstab && 'content' in fstab && fstab.content).toMatch(/^10\.77\.20\.12:\/srv\/followme \/mnt\/followme nfs4 /);

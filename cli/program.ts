@@ -1,0 +1,154 @@
+// followme's commands: one registry, each command's implementation loaded
+// only when it runs. Options are typed from their declarations
+// (@commander-js/extra-typings). runCli maps errors to exit codes: usage
+// errors 2 (with the command's usage), FollowmeError by type, anything
+// else 70 with its stack (a bug).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../common/errors.js';
+import { projectRoot } from '../provision/paths.js';
+import { type CliIo, processIo, printError, useIo } from './output.js';
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, conflict: 3, readiness: 4, command: 5, migration: 6, bug: 70 } as const;
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof ConfigError) return EXIT.badInput;
+  if (e instanceof ConflictError) return EXIT.conflict;
+  if (e instanceof ReadinessTimeoutError) return EXIT.readiness;
+  if (e instanceof CommandError) return EXIT.command;
+  // A migration that failed and was rolled back (or not): its record says which.
+  if (e instanceof FollowmeError && e.name === 'MigrationFailedError') return EXIT.migration;
+  if (e instanceof FollowmeError) return EXIT.failed;
+  return EXIT.bug;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const STACK = ['--stack <name>', 'testbed stack (stacks/Pulumi.<name>.yaml): two-vm or three-vm-nfs', 'two-vm'] as const;
+const CONFIG = ['--config <file>', 'a stack config file to use instead of --stack'] as const;
+const PREFIX = ['--prefix <prefix>', 'override the stack prefix (names of all libvirt objects)'] as const;
+const INVENTORY = ['--inventory <file>', 'inventory JSON of the testbed'] as const;
+const OUT = ['--out <file>', 'JSON-lines file the records are appended to', 'followme-results/migrations.jsonl'] as const;
+
+function imageBuildCommand() {
+  return new Command('build').description('build (or reuse from the cache) the guest image of a stack').option(...STACK).option(...CONFIG);
+}
+function testbedUpCommand() {
+  return new Command('up')
+    .description('build the image if needed, create the VMs in parallel, wait until they are ready, write the inventory')
+    .option(...STACK)
+    .option(...CONFIG)
+    .option(...PREFIX)
+    .option('--inventory <file>', 'where to write the inventory JSON (default: the state dir)')
+    .option('--no-wait', 'create everything but do not wait for readiness');
+}
+function testbedCommand(name: 'status' | 'down' | 'cycle', description: string) {
+  return new Command(name).description(description).option(...STACK).option(...CONFIG).option(...PREFIX);
+}
+function demoCommand() {
+  return new Command('demo')
+    .description('the main job: image, testbed up, blank container migrated by every strategy, results table, testbed down')
+    .option('--stack <name>', 'testbed stack (three-vm-nfs runs all three strategies; two-vm skips shared)', 'three-vm-nfs')
+    .option(...CONFIG)
+    .option(...PREFIX)
+    .option('--predumps <n>', 'pre-dump iterations before each final dump', '2')
+    .option(...OUT)
+    .option('--keep', 'leave the testbed and containers up at the end');
+}
+function containerDeployCommand() {
+  return new Command('deploy')
+    .description('copy the blank container from the guest template, bridge it onto the testbed network at a fixed address, start it')
+    .requiredOption(...INVENTORY)
+    .requiredOption('--node <edge>', 'edge to deploy on')
+    .option('--name <name>', 'container name', 'blank')
+    .option('--address <index>', "index into the inventory's containerAddresses", '0')
+    .option('--shared', 'put the rootfs on the NFS share (for --strategy shared)');
+}
+function containerRemoveCommand() {
+  return new Command('remove')
+    .description('stop and remove a container from an edge (absent is fine)')
+    .requiredOption(...INVENTORY)
+    .requiredOption('--node <edge>', 'edge to remove it from')
+    .option('--name <name>', 'container name', 'blank')
+    .option('--shared', 'also remove its rootfs from the NFS share');
+}
+function migrateCommand() {
+  return new Command('migrate')
+    .description('live-migrate a running container between two edges; prints each phase, the summary, and appends the JSON record')
+    .requiredOption(...INVENTORY)
+    .requiredOption('--strategy <name>', 'tmpfs, diskless or shared')
+    .requiredOption('--from <edge>', 'source edge')
+    .requiredOption('--to <edge>', 'destination edge')
+    .option('--container <name>', 'container to migrate', 'blank')
+    .option('--predumps <n>', 'pre-dump iterations before the final dump', '2')
+    .option(...OUT);
+}
+
+type FlagsOf<F extends () => { opts(): unknown }> = ReturnType<ReturnType<F>['opts']>;
+export type ImageBuildFlags = FlagsOf<typeof imageBuildCommand>;
+export type TestbedUpFlags = FlagsOf<typeof testbedUpCommand>;
+export type TestbedFlags = ReturnType<ReturnType<typeof testbedCommand>['opts']>;
+export type DemoFlags = FlagsOf<typeof demoCommand>;
+export type ContainerDeployFlags = FlagsOf<typeof containerDeployCommand>;
+export type ContainerRemoveFlags = FlagsOf<typeof containerRemoveCommand>;
+export type MigrateFlags = FlagsOf<typeof migrateCommand>;
+
+/** The whole command tree; a new one per run (commander keeps parsed values on it). */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('followme')
+    .description('Container live-migration testbeds on libvirt, and migration experiments across them')
+    .version(packageVersion(), '-V, --version', 'print the version of followme');
+
+  const image = program.command('image').description('guest images');
+  image.addCommand(imageBuildCommand().action(async (o) => (await import('./commands/image.js')).imageBuild(o)));
+
+  const testbed = program.command('testbed').description('bring a testbed up or down without the Pulumi CLI');
+  testbed.addCommand(testbedUpCommand().action(async (o) => (await import('./commands/testbed.js')).testbedUp(o)));
+  testbed.addCommand(
+    testbedCommand('status', 'show what exists in libvirt for a testbed and whether each node answers').action(async (o) => (await import('./commands/testbed.js')).testbedStatus(o)),
+  );
+  testbed.addCommand(
+    testbedCommand('down', 'remove every libvirt object of a testbed, found by prefix and ownership marks (no inventory needed)').action(async (o) =>
+      (await import('./commands/testbed.js')).testbedDown(o),
+    ),
+  );
+  testbed.addCommand(
+    testbedCommand('cycle', 'up, check every node over SSH, down: the end-to-end smoke run').action(async (o) => (await import('./commands/testbed.js')).testbedCycle(o)),
+  );
+
+  program.addCommand(demoCommand().action(async (o) => (await import('./commands/demo.js')).demo(o)));
+
+  const container = program.command('container').description('the blank container on an edge');
+  container.addCommand(containerDeployCommand().action(async (o) => (await import('./commands/container.js')).containerDeploy(o)));
+  container.addCommand(containerRemoveCommand().action(async (o) => (await import('./commands/container.js')).containerRemove(o)));
+
+  program.addCommand(migrateCommand().action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o)));
+
+  // Every command, however it was added: throw instead of exiting, write to `io`, show the usage after an error.
+  const all = (c: CommandUnknownOpts): CommandUnknownOpts[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) {
+    c.exitOverride()
+      .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
+      .showHelpAfterError();
+  }
+  return program;
+}
+
+/** Runs followme with `argv` (the arguments after the program name); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  useIo(io);
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    // Commander has printed its message and the usage; help and --version end with 0.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    const code = exitCodeFor(e);
+    if (e instanceof FollowmeError) printError(`followme: ${e.message}\n`);
+    else printError(`followme: unexpected error (a bug):\n${(e as Error)?.stack ?? String(e)}\n`);
+    return code;
+  }
+}
