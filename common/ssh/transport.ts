@@ -99,6 +99,12 @@ export class SshConnection {
 
   static connect(target: SshTarget, opts: { timeoutMs?: number } = {}): Promise<SshConnection> {
     const pinned = pinnedKeyBlob(target.hostPublicKey);
+    let privateKey: Buffer;
+    try {
+      privateKey = readFileSync(target.privateKeyPath);
+    } catch (cause) {
+      return Promise.reject(new FollowmeError(`${target.node}: cannot read the private key ${target.privateKeyPath}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause }));
+    }
     const client = new ssh2.Client();
     let mismatch = false;
     return new Promise((resolve, reject) => {
@@ -115,7 +121,7 @@ export class SshConnection {
           host: target.host,
           port: target.port ?? 22,
           username: target.user,
-          privateKey: readFileSync(target.privateKeyPath),
+          privateKey,
           readyTimeout: opts.timeoutMs ?? 20_000,
           keepaliveInterval: 10_000,
           hostVerifier: (key: Buffer) => {

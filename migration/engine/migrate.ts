@@ -8,6 +8,7 @@ import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import { SshConnection } from '../../common/ssh/transport.js';
+import { sshTarget } from '../../common/ssh/target.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { validateRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -59,7 +60,7 @@ export function migrationId(strategy: string, container: string, now = new Date(
 }
 
 async function connect(n: InventoryNode): Promise<Edge> {
-  const ssh = await SshConnection.connect({ node: n.name, host: n.ip, user: n.sshUser, privateKeyPath: n.privateKeyPath, hostPublicKey: n.hostPublicKey });
+  const ssh = await SshConnection.connect(sshTarget(undefined, n));
   return new Edge(n.name, n.ip, ssh);
 }
 

@@ -42,8 +42,34 @@ describe('migration between the edges of two-vm', () => {
       const before = await count(ip);
       expect(before).toBeGreaterThanOrEqual(last);
       const events: MigrationEvent['type'][] = [];
-      const r = await migrate({ inventory: i, strategy, container: NAME, from: 'edge-a', to: 'edge-b', onEvent: (e) => void events.push(e.type) });
+      // What the destination exposes while the migration runs: its listeners and the daemon's config.
+      let daemon = { listeners: '', config: '' };
+      let pageServer = '';
+      const r = await migrate({
+        inventory: i,
+        strategy,
+        container: NAME,
+        from: 'edge-a',
+        to: 'edge-b',
+        onEvent: async (e) => {
+          events.push(e.type);
+          if (e.type === 'phase-start' && e.kind === 'rootfs-copy') {
+            daemon = await onNode(i, 'edge-b', async (c) => ({
+              listeners: (await c.check(['sh', '-c', 'ss -Hltnp | grep rsync'])).stdout,
+              config: (await c.check(['sh', '-c', 'cat /run/followme-rsyncd-*/rsyncd.conf'])).stdout,
+            }));
+          }
+          if (e.type === 'step' && e.step === 'page-server-started' && e.iteration === 1) {
+            pageServer = (await onNode(i, 'edge-b', (c) => c.check(['sh', '-c', 'ss -Hltnp | grep criu']))).stdout;
+          }
+        },
+      });
       expectSoundRecord(r, strategy, 2);
+      // The rsync daemon listens on edge-b's testbed address only and exports the two directories the migration fills.
+      expect(daemon.listeners.trim().split('\n').map((l) => l.split(/\s+/)[3])).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
+      expect(daemon.config.match(/^path = .*$/gm)).toEqual([`path = /tmp/followme-migrations/${r.id}`, `path = /var/lib/lxc/${NAME}`]);
+      expect(daemon.config).toContain('hosts allow = 10.77.10.10\n');
+      if (strategy === 'diskless') expect(pageServer.trim().split('\n').map((l) => l.split(/\s+/)[3])).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
       expect(events).toContain('phase-start');
       expect(r.phases.map((p) => p.kind)).toEqual(
         strategy === 'tmpfs'

@@ -29,6 +29,13 @@ describe('three-vm-nfs testbed', () => {
     await onNode(i, 'edge-b', (c) => c.check(['rm', '-f', file]));
   });
 
+  it('exports the share to the two edges only, not to the subnet', async () => {
+    const exports = await onNode(inv(), 'nfs', (c) => c.check(['exportfs', '-s']));
+    const clients = exports.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]?.replace(/\(.*$/, ''));
+    expect(clients.sort()).toEqual(['10.77.20.10', '10.77.20.11']);
+    expect(exports.stdout).not.toContain('10.77.20.0/24');
+  });
+
   it.each(['edge-a', 'edge-b'])('%s: the share is an NFS mount and criu check passes', async (name) => {
     await onNode(inv(), name, async (c) => {
       const m = await c.check(['findmnt', '-n', '-t', 'nfs4,nfs', '-o', 'FSTYPE,SOURCE', '/mnt/followme']);

@@ -1,0 +1,83 @@
+// The CLI's contract as a process (dist/cli/main.js): exit codes, usage on a
+// usage error, --version, and every flag checked before anything is made.
+// A fake virsh on PATH records whether libvirt would have been touched.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../provision/paths.js';
+import { scratchDir } from '../scratch.js';
+import { exitCodeFor } from '../../cli/program.js';
+import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../../common/errors.js';
+import { UnsafePathError } from '../../common/input/remote-path.js';
+
+/** Runs the built CLI with a recording fake virsh first on PATH and private state and cache dirs. */
+async function followme(args: string[]) {
+  const d = scratchDir('fm-contract-');
+  const bin = join(d, 'bin');
+  const calls = join(d, 'virsh-calls');
+  await execa('mkdir', ['-p', bin, join(d, 'state'), join(d, 'cache')]);
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\necho "$*" >> ${calls}\necho "error: failed to connect to the hypervisor (fake virsh)" >&2\nexit 1\n`, { mode: 0o755 });
+  const r = await execa('node', [join(projectRoot(), 'dist/cli/main.js'), ...args], {
+    reject: false,
+    env: { PATH: `${bin}:${process.env['PATH']}`, FOLLOWME_STATE_DIR: join(d, 'state'), FOLLOWME_CACHE_DIR: join(d, 'cache') },
+    timeout: 60_000,
+  });
+  return {
+    code: r.exitCode,
+    out: String(r.stdout),
+    err: String(r.stderr),
+    virshCalls: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [],
+    made: [...readdirSync(join(d, 'state')), ...readdirSync(join(d, 'cache'))],
+  };
+}
+
+describe('followme as a process', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const r = await followme(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe((JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  it.each([
+    [['migrate', '--bogus'], /error: (unknown option '--bogus'|required option)/],
+    [['migrate', '--inventory', 'x'], /error: required option '--strategy <name>' not specified/],
+    [['testbed', 'status', 'extra'], /error: too many arguments for 'status'/],
+    [['teleport'], /error: unknown command 'teleport'/],
+    [[], /Usage: followme/],
+  ])('usage error %j exits 2 and shows the usage', async (args, message) => {
+    const r = await followme(args);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err).toMatch(/Usage: followme/);
+    expect(r.virshCalls).toEqual([]);
+  });
+
+  it('demo --predumps 99999 is refused before libvirt is asked anything; the same demo with good flags does ask', async () => {
+    const bad = await followme(['demo', '--predumps', '99999']);
+    expect(bad.code, bad.err).toBe(2);
+    expect(bad.err).toContain('--predumps: must be a whole number from 0 to 20, got "99999"');
+    expect(bad.virshCalls).toEqual([]);
+    expect(bad.made).toEqual([]);
+    // Control: with good flags the demo goes on to look for the testbed in libvirt (the fake virsh records it, then fails).
+    const good = await followme(['demo', '--predumps', '2']);
+    expect(good.virshCalls.length).toBeGreaterThan(0);
+    expect(good.code).toBe(5);
+  });
+
+  it('a user error never shows a stack trace', async () => {
+    const r = await followme(['migrate', '--inventory', '/nonexistent', '--strategy', 'tmpfs', '--from', 'a', '--to', 'b']);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('followme: --inventory: cannot read inventory /nonexistent: ENOENT');
+  });
+
+  it('maps each error type to its exit code; anything else is a bug (70)', () => {
+    expect(exitCodeFor(new ConfigError('x'))).toBe(2);
+    expect(exitCodeFor(new UnsafePathError('x'))).toBe(2);
+    expect(exitCodeFor(new ConflictError('x'))).toBe(3);
+    expect(exitCodeFor(new ReadinessTimeoutError('n', 'ssh', '/log', '', 1000))).toBe(4);
+    expect(exitCodeFor(new CommandError({ host: 'h', argv: ['x'], exitCode: 1, stderr: '', durationMs: 1, timedOut: false }))).toBe(5);
+    expect(exitCodeFor(new FollowmeError('x'))).toBe(1);
+    expect(exitCodeFor(new TypeError('x'))).toBe(70);
+  });
+});
