@@ -19,9 +19,16 @@ export interface SchemaProblem {
 /** At most this many problems are listed; the rest are counted. */
 export const MAX_PROBLEMS_SHOWN = 10;
 
+/** One key of a path as a user reads it: `.name`, `[0]`, or `["odd key"]` (quoted, cut short) for anything else. */
+export function keySegment(key: string): string {
+  if (/^\d+$/.test(key)) return `[${key}]`;
+  if (/^[A-Za-z_][A-Za-z0-9_:-]*$/.test(key)) return `.${key}`;
+  return `[${shown(key, 40)}]`;
+}
+
 export function keyPath(root: string, instancePath: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : `${acc}.${p}`), root);
+  return parts.reduce((acc, p) => acc + keySegment(p), root);
 }
 
 function describe(root: string, e: ErrorObject): SchemaProblem {
@@ -29,11 +36,11 @@ function describe(root: string, e: ErrorObject): SchemaProblem {
   if (e.keyword === 'additionalProperties') {
     const extra = String(e.params['additionalProperty']);
     const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
-    return { key: `${key}.${extra}`, text: `${key}.${shown(extra).slice(1, -1)}: unknown key ${shown(extra)}; allowed keys here: ${allowed.join(', ')}` };
+    return { key: `${key}${keySegment(extra)}`, text: `${key}${keySegment(extra)}: unknown key ${shown(extra, 40)}; allowed keys here: ${allowed.join(', ')}` };
   }
   if (e.keyword === 'required') {
     const missing = String(e.params['missingProperty']);
-    return { key: `${key}.${missing}`, text: `${key}.${missing} is required` };
+    return { key: `${key}${keySegment(missing)}`, text: `${key}${keySegment(missing)} is required` };
   }
   const description = (e.parentSchema as { description?: string } | undefined)?.description;
   const allowed = e.keyword === 'const' ? `must be ${JSON.stringify(e.params['allowedValue'])}` : (e.message ?? 'is invalid');
