@@ -1,10 +1,21 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/** The secret scan reads what every other test wrote: it runs last. */
+class SecretScanLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const last = (f: TestSpecification) => f.moduleId.endsWith('/secret-scan-of-the-run.test.ts');
+    return [...sorted.filter((f) => !last(f)), ...sorted.filter(last)];
+  }
+}
 
 // Two projects: unit tests (pure logic, no hosts) and integration tests
 // (real libvirt/QEMU testbeds). Integration tests share one testbed per stack
 // for the whole run, brought up once by the global setup.
 export default defineConfig({
   test: {
+    sequence: { sequencer: SecretScanLast },
     projects: [
       {
         test: {

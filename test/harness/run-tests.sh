@@ -8,8 +8,12 @@ cd "$(dirname "$0")/../.."
 # no route to Debian's archive.
 node dist/cli/main.js image build --stack two-vm || exit $?
 report=$(mktemp /tmp/followme-vitest.XXXXXX.json)
-bash test/harness/sandbox.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+# A temp dir of the run's own: the last test scans what was left in it for key material.
+run_tmp=$(mktemp -d /tmp/followme-testrun.XXXXXX)
+TMPDIR="$run_tmp" FOLLOWME_TEST_TMPDIR="$run_tmp" \
+  bash test/harness/sandbox.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 rc=$?
+rm -rf "$run_tmp"
 node -e '
   const fs = require("node:fs");
   let r;

@@ -43,6 +43,7 @@ describe('migration between the edges of two-vm', () => {
       expect(before).toBeGreaterThanOrEqual(last);
       const events: MigrationEvent['type'][] = [];
       // What the destination exposes while the migration runs: its listeners and the daemon's config.
+      // (Only events inside a phase or before Ψ may be awaited: a hook's time elsewhere counts in Ψ but in no phase.)
       let daemon = { listeners: '', config: '' };
       let pageServer = '';
       const r = await migrate({
@@ -53,7 +54,8 @@ describe('migration between the edges of two-vm', () => {
         to: 'edge-b',
         onEvent: async (e) => {
           events.push(e.type);
-          if (e.type === 'phase-start' && e.kind === 'rootfs-copy') {
+          // Set-up has started the daemon; this event comes before Ψ starts, so probing here costs the record nothing.
+          if (e.type === 'setup-done') {
             daemon = await onNode(i, 'edge-b', async (c) => ({
               listeners: (await c.check(['sh', '-c', 'ss -Hltnp | grep rsync'])).stdout,
               config: (await c.check(['sh', '-c', 'cat /run/followme-rsyncd-*/rsyncd.conf'])).stdout,

@@ -10,12 +10,19 @@ import { onNode } from './ssh.js';
 const inv = () => readInventory(inject('twoVmInventory'));
 
 describe('two-vm testbed', () => {
-  it('has two edges at their planned addresses', () => {
+  it('the inventory says what runs: each domain running with the inventory MAC, each node holding the inventory address on br0', async () => {
     const i = inv();
-    expect(i.nodes.map((n) => [n.name, n.role, n.ip])).toEqual([
-      ['edge-a', 'edge', '10.77.10.10'],
-      ['edge-b', 'edge', '10.77.10.11'],
-    ]);
+    expect(i.nodes.map((n) => n.role)).toEqual(['edge', 'edge']);
+    for (const n of i.nodes) {
+      expect((await execa('virsh', ['-c', n.libvirtUri, 'domstate', n.domain])).stdout.trim()).toBe('running');
+      const nics = (await execa('virsh', ['-q', '-c', n.libvirtUri, 'domiflist', n.domain])).stdout;
+      expect(nics.trim().split(/\s+/).at(-1)).toBe(n.mac);
+      await onNode(i, n.name, async (c) => {
+        const addr = (await c.check(['ip', '-4', '-o', 'addr', 'show', 'dev', 'br0'])).stdout;
+        expect(addr).toContain(` inet ${n.ip}/${i.subnet.split('/')[1]} `);
+        expect((await c.check(['cat', '/sys/class/net/br0/address'])).stdout.trim()).toBe(n.mac);
+      });
+    }
   });
 
   it.each(['edge-a', 'edge-b'])('%s: criu check passes and LXC is usable', async (name) => {

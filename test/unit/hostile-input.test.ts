@@ -2,7 +2,7 @@
 // with a message naming the flag or key, prints no stack trace, and reaches
 // no node. The nodes are an SSH server on loopback that records what it
 // receives; a good command shows that it does record.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,8 @@ describe('defect 3: the private key', () => {
     expect(msg).not.toContain('PRIVATE KEY');
     await refusedBeforeAnyNode(['container', 'deploy', '--inventory', inv, '--node', 'edge-a'], /privateKeyPath/);
     await refusedBeforeAnyNode(['container', 'remove', '--inventory', inv, '--node', 'edge-a'], /privateKeyPath/);
+    // The key made loose on purpose goes back to 0600 before the scratch dir's secret scan.
+    for (const f of readdirSync(d)) chmodSync(join(d, f), 0o600);
   });
 });
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { debianRecipe, GUEST_PACKAGES, hashGuestFiles, recipeKey } from '../../provision/image/recipe.js';
+import { cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { debianRecipe, GUEST_PACKAGES, guestFilesDir, hashGuestFiles, recipeKey } from '../../provision/image/recipe.js';
+import { scratchDir } from '../scratch.js';
 
 describe('image recipe', () => {
   it('has a stable key for the same recipe', () => {
@@ -12,7 +15,23 @@ describe('image recipe', () => {
     expect(recipeKey(debianRecipe({ mirror: 'http://mirror.example/debian' }))).not.toBe(recipeKey(base));
     expect(recipeKey({ ...base, packages: [...base.packages, 'tcpdump'] })).not.toBe(recipeKey(base));
     expect(recipeKey({ ...base, guestFiles: '0'.repeat(64) })).not.toBe(recipeKey(base));
-    expect(base.guestFiles).toBe(hashGuestFiles());
+  });
+
+  it('hashes the guest files by name and content: one byte changed, a file added or renamed gives another hash', () => {
+    const d = scratchDir('fm-guest-');
+    cpSync(guestFilesDir(), d, { recursive: true });
+    const same = hashGuestFiles(d);
+    expect(same).toBe(debianRecipe().guestFiles);
+    const init = join(d, 'blank-init');
+    writeFileSync(init, readFileSync(init, 'utf8').replace('#!/bin/bash', '#!/bin/sh  '));
+    expect(hashGuestFiles(d)).not.toBe(same);
+    cpSync(guestFilesDir(), d, { recursive: true });
+    expect(hashGuestFiles(d)).toBe(same);
+    writeFileSync(join(d, 'extra.conf'), '');
+    expect(hashGuestFiles(d)).not.toBe(same);
+    rmSync(join(d, 'extra.conf'));
+    renameSync(join(d, 'blank-init'), join(d, 'blank-init2'));
+    expect(hashGuestFiles(d)).not.toBe(same);
   });
 
   it('installs what the paper needs in every guest', () => {

@@ -20,9 +20,11 @@ describe('readiness stages', () => {
   it('retries until the check passes and reports the stage', async () => {
     let calls = 0;
     const lines: string[] = [];
-    const elapsed = await waitFor(node, 'ssh', async () => (++calls < 3 ? 'not yet' : true), (l) => lines.push(l), { timeoutMs: 1000, intervalMs: 5 });
+    const elapsed = await waitFor(node, 'ssh', async () => (++calls < 3 ? 'not yet' : true), (l) => lines.push(l), { timeoutMs: 5000, intervalMs: 40 });
     expect(calls).toBe(3);
-    expect(elapsed).toBeGreaterThanOrEqual(0);
+    // Two waits of one interval each, and far from the time limit.
+    expect(elapsed).toBeGreaterThanOrEqual(79);
+    expect(elapsed).toBeLessThan(5000);
     expect(lines.at(-1)).toMatch(/^edge-a: ssh ok \(/);
   });
 

@@ -7,6 +7,13 @@ import { validateInventory } from '../../common/inventory.js';
 import { loadStack } from '../../provision/topology/stack-config.js';
 import type { Topology } from '../../provision/topology/schema.js';
 import { image, keysFor } from './fixtures.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateKeyPair } from '../../provision/testbed/keys.js';
+import { scanForKeyMaterial } from '../harness/secret-scan.js';
+import { scratchDir } from '../scratch.js';
+
+const realKey = generateKeyPair('controller');
 
 interface Registered {
   type: string;
@@ -38,7 +45,7 @@ async function testbedFor(stack: string, topology: Topology) {
   const { Testbed } = await import('../../stacks/testbed.js');
   const plan = buildPlan({ topology, image, keys: keysFor(topology), hypervisors: { 'qemu:///system': 'qemu' } });
   const before = registered.length;
-  const tb = new Testbed(topology.prefix, { plan, stack, readPrivateKey: () => 'PRIVATE-KEY-MATERIAL' });
+  const tb = new Testbed(topology.prefix, { plan, stack, readPrivateKey: () => realKey.private });
   const inventory = await outputValue(tb.inventory);
   return { plan, tb, inventory, mine: () => registered.slice(before) };
 }
@@ -63,10 +70,18 @@ describe.each(['two-vm', 'three-vm-nfs'])('Pulumi stack %s', (stack) => {
 
   it('exports the inventory (same schema as the CLI file) and the key only as a secret', async () => {
     const topology = loadStack(stack);
-    const { tb, inventory } = await testbedFor(stack, topology);
+    const { tb, inventory, mine } = await testbedFor(stack, topology);
     expect(validateInventory(inventory, 'stack output')).toBe(inventory);
     expect(inventory.nodes.map((n) => n.role)).toEqual(topology.nodes.map((n) => n.role));
-    expect(JSON.stringify(inventory)).not.toContain('PRIVATE-KEY-MATERIAL');
+    // Every resource input and the inventory output, as Pulumi would store them, scanned for the key.
+    const d = scratchDir('fm-pulumi-');
+    writeFileSync(join(d, 'key'), realKey.private, { mode: 0o600 });
+    writeFileSync(join(d, 'resources.json'), JSON.stringify(mine()));
+    writeFileSync(join(d, 'inventory.json'), JSON.stringify(inventory));
+    const scan = scanForKeyMaterial([d]);
+    expect(scan.keyFiles).toHaveLength(1);
+    expect(scan.findings).toEqual([]);
+    expect(await outputValue(tb.privateKey)).toBe(realKey.private);
     expect(await pulumi.isSecret(tb.privateKey)).toBe(true);
     if (stack === 'three-vm-nfs') expect(inventory.nfs?.server).toBe(inventory.nodes.find((n) => n.role === 'nfs')!.ip);
     else expect(inventory.nfs).toBeUndefined();
