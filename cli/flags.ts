@@ -3,7 +3,7 @@
 // bad flag is a ConfigError naming it (exit 2).
 import { ConfigError } from '../common/errors.js';
 import type { Inventory, InventoryNode } from '../common/inventory.js';
-import { shown } from '../common/input/clip.js';
+import { hasBreakOrNul, shown } from '../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../common/input/patterns.js';
 
 /** A whole number from `min` to `max`, written in decimal digits. */
@@ -42,7 +42,7 @@ export function edges(inv: Inventory): string[] {
 
 /** A file the CLI writes (records): a path without NUL or line breaks. */
 export function outputPath(flag: string, value: string): string {
-  if (value.length === 0 || value.length > 4096 || /[\u0000\n\r]/.test(value)) {
+  if (value.length === 0 || value.length > 4096 || hasBreakOrNul(value)) {
     throw new ConfigError(`--${flag}: ${shown(value)} is not a usable file path`, flag);
   }
   return value;

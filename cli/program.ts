@@ -34,7 +34,10 @@ const INVENTORY = ['--inventory <file>', 'inventory JSON of the testbed'] as con
 const OUT = ['--out <file>', 'JSON-lines file the records are appended to', 'followme-results/migrations.jsonl'] as const;
 
 function imageBuildCommand() {
-  return new Command('build').description('build (or reuse from the cache) the guest image of a stack').option(...STACK).option(...CONFIG);
+  return new Command('build')
+    .description('build (or reuse from the cache) the guest image of a stack')
+    .option(...STACK)
+    .option(...CONFIG);
 }
 function testbedUpCommand() {
   return new Command('up')
@@ -46,7 +49,11 @@ function testbedUpCommand() {
     .option('--no-wait', 'create everything but do not wait for readiness');
 }
 function testbedCommand(name: 'status' | 'down' | 'cycle', description: string) {
-  return new Command(name).description(description).option(...STACK).option(...CONFIG).option(...PREFIX);
+  return new Command(name)
+    .description(description)
+    .option(...STACK)
+    .option(...CONFIG)
+    .option(...PREFIX);
 }
 function demoCommand() {
   return new Command('demo')
@@ -108,7 +115,9 @@ export function buildProgram(io: CliIo): Command {
   const testbed = program.command('testbed').description('bring a testbed up or down without the Pulumi CLI');
   testbed.addCommand(testbedUpCommand().action(async (o) => (await import('./commands/testbed.js')).testbedUp(o)));
   testbed.addCommand(
-    testbedCommand('status', 'show what exists in libvirt for a testbed and whether each node answers').action(async (o) => (await import('./commands/testbed.js')).testbedStatus(o)),
+    testbedCommand('status', 'show what exists in libvirt for a testbed and whether each node answers').action(async (o) =>
+      (await import('./commands/testbed.js')).testbedStatus(o),
+    ),
   );
   testbed.addCommand(
     testbedCommand('down', 'remove every libvirt object of a testbed, found by prefix and ownership marks (no inventory needed)').action(async (o) =>
@@ -116,7 +125,9 @@ export function buildProgram(io: CliIo): Command {
     ),
   );
   testbed.addCommand(
-    testbedCommand('cycle', 'up, check every node over SSH, down: the end-to-end smoke run').action(async (o) => (await import('./commands/testbed.js')).testbedCycle(o)),
+    testbedCommand('cycle', 'up, check every node over SSH, down: the end-to-end smoke run').action(async (o) =>
+      (await import('./commands/testbed.js')).testbedCycle(o),
+    ),
   );
 
   program.addCommand(demoCommand().action(async (o) => (await import('./commands/demo.js')).demo(o)));

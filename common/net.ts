@@ -31,7 +31,7 @@ export function parseSubnet(cidr: string): Ipv4Subnet | undefined {
   const ip = parseIpv4(addr);
   const prefixLength = Number(len);
   if (ip === undefined || prefixLength > 32) return undefined;
-  if (((ip & mask(prefixLength)) >>> 0) !== ip) return undefined;
+  if ((ip & mask(prefixLength)) >>> 0 !== ip) return undefined;
   return { cidr, network: ip, prefixLength };
 }
 
@@ -44,7 +44,7 @@ export function subnetFromAddress(ip: string, prefixLength: number): Ipv4Subnet 
 
 export function subnetsOverlap(a: Ipv4Subnet, b: Ipv4Subnet): boolean {
   const m = mask(Math.min(a.prefixLength, b.prefixLength));
-  return ((a.network & m) >>> 0) === ((b.network & m) >>> 0);
+  return (a.network & m) >>> 0 === (b.network & m) >>> 0;
 }
 
 export function hostCount(s: Ipv4Subnet): number {

@@ -43,7 +43,11 @@ export interface PollHooks {
  * is the reason). Resolves with the value, or rejects with PollTimeoutError
  * once the attempts or the time are used up.
  */
-export async function poll<T>(attempt: () => Promise<T>, limits: PollLimits, hooks: PollHooks = {}): Promise<{ value: T; elapsedMs: number; attempts: number }> {
+export async function poll<T>(
+  attempt: () => Promise<T>,
+  limits: PollLimits,
+  hooks: PollHooks = {},
+): Promise<{ value: T; elapsedMs: number; attempts: number }> {
   const started = performance.now();
   const interval = Math.max(0, limits.intervalMs);
   const attempts = limits.attempts ?? Math.max(1, Math.floor(limits.timeoutMs / Math.max(interval, 1)) + 1);

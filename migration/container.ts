@@ -85,5 +85,6 @@ export async function removeContainer(c: SshConnection, name: string, opts: { sh
   // lxc-destroy also deletes a rootfs outside the LXC dir; a shared one is
   // removed only when asked for, below.
   await c.check(['rm', '-rf', '--one-file-system', underBase(LXC_PATH, name)], { timeoutMs: 300_000 });
-  if (opts.shared) await opts.shared.server.check(['rm', '-rf', '--one-file-system', underBase(opts.shared.exportDir, 'containers', name)], { timeoutMs: 300_000 });
+  if (opts.shared)
+    await opts.shared.server.check(['rm', '-rf', '--one-file-system', underBase(opts.shared.exportDir, 'containers', name)], { timeoutMs: 300_000 });
 }

@@ -46,10 +46,17 @@ export class Edge {
   ) {}
 
   /** Runs argv on the node, times it there, throws CommandError unless it exits 0. */
-  async exec(label: string, argv: readonly string[], opts: { timeoutMs?: number; input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
+  async exec(
+    label: string,
+    argv: readonly string[],
+    opts: { timeoutMs?: number; input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {},
+  ): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
     // Commands with stdin need a channel of their own; the rest share the persistent shell.
-    const r = opts.input !== undefined ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input }) : await this.ssh.runInShell(argv, { timeoutMs, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
+    const r =
+      opts.input !== undefined
+        ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input })
+        : await this.ssh.runInShell(argv, { timeoutMs, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
     this.sink?.({
       node: this.name,
       label,
@@ -125,7 +132,8 @@ export class Edge {
       const log = `${imagesDir}/${action}.log`;
       // The last errors for the message; the first unseizable task, which may come before them, for the reason.
       const errors = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"', log]).catch(() => undefined);
-      const what = e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
+      const what =
+        e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
       const [lines = '', unseizable = ''] = (errors?.stdout ?? '').split(/^---$/m).map((t) => t.trim());
       const why = await this.whyUnseizable(unseizable);
       throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${lines || '(no errors in its log)'} (log: ${log})${why ? `\n${why}` : ''}`, { cause: e });
@@ -144,7 +152,13 @@ export class Edge {
   /** The stats-dump of several image directories in one round trip; undefined where there is none. */
   async dumpStatsOf(dirs: string[]): Promise<(DumpStats | undefined)[]> {
     if (!dirs.length) return [];
-    const r = await this.exec('read stats-dump', ['sh', '-c', 'for d; do if [ -f "$d/stats-dump" ]; then base64 -w0 "$d/stats-dump"; else printf -- -; fi; echo; done', 'stats', ...dirs]);
+    const r = await this.exec('read stats-dump', [
+      'sh',
+      '-c',
+      'for d; do if [ -f "$d/stats-dump" ]; then base64 -w0 "$d/stats-dump"; else printf -- -; fi; echo; done',
+      'stats',
+      ...dirs,
+    ]);
     const lines = r.stdout.split('\n');
     return dirs.map((d, i) => {
       const line = (lines[i] ?? '-').trim();
@@ -165,7 +179,10 @@ export class Edge {
     }).catch(async (e: unknown) => {
       const out = await this.ssh.run(['tail', '-n', '5', log]).catch(() => undefined);
       const criuLog = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0"/restore.log | tail -n 3', imagesDir]).catch(() => undefined);
-      throw new FollowmeError(`${this.name}: restore of ${name} from ${imagesDir} failed: ${[out?.stdout, criuLog?.stdout].filter(Boolean).join('').trim() || (e as Error).message}`, { cause: e });
+      throw new FollowmeError(
+        `${this.name}: restore of ${name} from ${imagesDir} failed: ${[out?.stdout, criuLog?.stdout].filter(Boolean).join('').trim() || (e as Error).message}`,
+        { cause: e },
+      );
     });
     const state = await this.state(name);
     if (state !== 'RUNNING') throw new FollowmeError(`${this.name}: lxc-checkpoint restored ${name} but lxc-info says ${state ?? 'absent'}`);
@@ -181,7 +198,9 @@ export class Edge {
     try {
       await poll(
         async () => {
-          const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], { allowFailure: true });
+          const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], {
+            allowFailure: true,
+          });
           if (r.exitCode !== 0) throw new NotYet('still running');
         },
         { timeoutMs, intervalMs: 50 },
@@ -204,7 +223,12 @@ export class Edge {
     await this.writeFile(`${r.runDir}/rsyncd.conf`, receiverConfig(receiver, allowFrom));
     await this.exec('rsync daemon', rsync.daemon(receiver));
     // The daemon forks before it binds: wait (bounded) until it listens.
-    await this.exec('wait listen', ['sh', '-c', 'for i in $(seq 1 100); do ss -Hltn "sport = :$0" | grep -q . && exit 0; sleep 0.05; done; exit 1', String(r.port)]);
+    await this.exec('wait listen', [
+      'sh',
+      '-c',
+      'for i in $(seq 1 100); do ss -Hltn "sport = :$0" | grep -q . && exit 0; sleep 0.05; done; exit 1',
+      String(r.port),
+    ]);
     return receiver;
   }
 
@@ -230,12 +254,22 @@ export class Edge {
     dest: { module: string; subpath?: string },
     opts: { mirror?: boolean; live?: boolean; onProgress?: (p: { percent: number; rate: string }) => void } = {},
   ): Promise<number> {
-    const argv = rsync.push(src, to, dest.module, dest.subpath ?? '', { ...(opts.mirror ? { mirror: true } : {}), ...(opts.onProgress ? { progress: true } : {}) });
+    const argv = rsync.push(src, to, dest.module, dest.subpath ?? '', {
+      ...(opts.mirror ? { mirror: true } : {}),
+      ...(opts.onProgress ? { progress: true } : {}),
+    });
     const onProgress = opts.onProgress;
     const r = await this.exec(label, argv, {
       timeoutMs: STEP_TIMEOUT_MS.copy,
       allowFailure: true,
-      ...(onProgress ? { onStdout: (chunk: string) => { const p = parseProgress(chunk); if (p) onProgress(p); } } : {}),
+      ...(onProgress
+        ? {
+            onStdout: (chunk: string) => {
+              const p = parseProgress(chunk);
+              if (p) onProgress(p);
+            },
+          }
+        : {}),
     });
     if (r.exitCode !== 0 && !(opts.live && r.exitCode === RSYNC_VANISHED)) {
       throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });

@@ -99,7 +99,14 @@ export async function runMoves(
     o.log(`${m.strategy}: ${m.container} ${from} → ${to} (count ${before})`);
     let r: MigrationRecord;
     try {
-      r = await migrate({ inventory: inv, ...m, from, to, ...(o.predumps !== undefined ? { predumps: o.predumps } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+      r = await migrate({
+        inventory: inv,
+        ...m,
+        from,
+        to,
+        ...(o.predumps !== undefined ? { predumps: o.predumps } : {}),
+        ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      });
     } catch (e) {
       const rec = (e as { record?: MigrationRecord }).record;
       if (!rec) throw e;

@@ -65,4 +65,3 @@ export class LibvirtObject extends pulumi.dynamic.Resource {
     super(provider, name, { ...args }, opts, 'followme', `libvirt-${args.item.kind}`);
   }
 }
-

@@ -27,8 +27,14 @@ export class Testbed extends pulumi.ComponentResource {
     const create = (items: Parameters<Testbed['createAll']>[1], dependsOn: LibvirtObject[]) => this.createAll(plan.prefix, items, dependsOn);
     const pools = create(plan.pools, []);
     const networks = create(plan.networks, pools);
-    const images = create(plan.volumes.filter((v) => v.source === 'upload'), pools);
-    const disks = create(plan.volumes.filter((v) => v.source !== 'upload'), images);
+    const images = create(
+      plan.volumes.filter((v) => v.source === 'upload'),
+      pools,
+    );
+    const disks = create(
+      plan.volumes.filter((v) => v.source !== 'upload'),
+      images,
+    );
     create(plan.domains, [...networks, ...disks]);
     // The inventory is known from the plan; it is ready once the domains exist.
     this.inventory = pulumi.all(this.objects.map((o) => o.urn)).apply(() => inventoryFromPlan(plan, args.stack));
@@ -37,11 +43,7 @@ export class Testbed extends pulumi.ComponentResource {
     this.registerOutputs({ inventory: this.inventory, privateKey: this.privateKey });
   }
 
-  private createAll(
-    prefix: string,
-    items: Plan['pools'] | Plan['networks'] | Plan['volumes'] | Plan['domains'],
-    dependsOn: LibvirtObject[],
-  ): LibvirtObject[] {
+  private createAll(prefix: string, items: Plan['pools'] | Plan['networks'] | Plan['volumes'] | Plan['domains'], dependsOn: LibvirtObject[]): LibvirtObject[] {
     return items.map((item) => {
       // Resource names are libvirt's own names (+ host): unique and stable.
       const host = new URL(item.uri.replace(/^qemu(\+\w+)?:/, 'x:')).host || 'local';

@@ -10,10 +10,10 @@ export interface CliRun {
 }
 
 export async function cli(args: readonly string[]): Promise<CliRun> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (t) => void out.push(t), err: (t) => void err.push(t) });
+  return { code, out: out.join(''), err: err.join('') };
 }
 
 /** A stack trace line, as Node prints them. */

@@ -32,7 +32,9 @@ export async function containerDeploy(flags: ContainerDeployFlags): Promise<void
   const spec = { name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' };
   await SshConnection.with(sshTarget(inv, node), async (c) => {
     if (!share) return deployBlank(c, spec);
-    return SshConnection.with(sshTarget(inv, share.node), (s) => deployBlank(c, spec, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }));
+    return SshConnection.with(sshTarget(inv, share.node), (s) =>
+      deployBlank(c, spec, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }),
+    );
   });
   log(`${name} RUNNING on ${node.name}; http://${addr.ip}/count`);
 }
@@ -41,7 +43,9 @@ export async function containerRemove(flags: ContainerRemoveFlags): Promise<void
   const { inv, node, name, share } = checkFlags(flags);
   await SshConnection.with(sshTarget(inv, node), async (c) => {
     if (!share) return removeContainer(c, name);
-    return SshConnection.with(sshTarget(inv, share.node), (s) => removeContainer(c, name, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }));
+    return SshConnection.with(sshTarget(inv, share.node), (s) =>
+      removeContainer(c, name, { shared: { server: s, exportDir: share.nfs.export, mountPoint: share.mountPoint } }),
+    );
   });
   log(`${name} removed from ${node.name}`);
 }

@@ -20,7 +20,10 @@ export async function demo(flags: DemoFlags): Promise<void> {
   const predumps = wholeNumber('predumps', flags.predumps, 0, MAX_PREDUMPS);
   const out = outputPath('out', flags.out);
   if ((await findTestbed(topology)).some((f) => !isEmpty(f))) {
-    throw new ConfigError(`testbed "${topology.prefix}" already exists in libvirt; \`demo\` only runs on a free prefix (use --prefix, or \`testbed down\` first)`, 'prefix');
+    throw new ConfigError(
+      `testbed "${topology.prefix}" already exists in libvirt; \`demo\` only runs on a free prefix (use --prefix, or \`testbed down\` first)`,
+      'prefix',
+    );
   }
   const records: MigrationRecord[] = [];
   try {
@@ -40,7 +43,9 @@ export async function demo(flags: DemoFlags): Promise<void> {
       });
       const failed = done.filter((x) => x.outcome !== 'migrated');
       if (failed.length) {
-        throw new FollowmeError(`${failed.length} of ${done.length} migrations failed and were rolled back: ${failed.map((x) => `${x.strategy} in ${x.error?.phase}`).join(', ')}`);
+        throw new FollowmeError(
+          `${failed.length} of ${done.length} migrations failed and were rolled back: ${failed.map((x) => `${x.strategy} in ${x.error?.phase}`).join(', ')}`,
+        );
       }
     } finally {
       if (records.length) print(`\n${formatResultsTable(records)}\n\nrecords appended to ${out}\n`);

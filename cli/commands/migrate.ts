@@ -27,32 +27,37 @@ export function checkMigrateFlags(f: MigrateFlags) {
 
 let lastProgress = 0;
 
-/** Progress lines for the CLI: each phase as it starts and ends; copy progress every few seconds. */
-export function logEvent(e: MigrationEvent, say: (line: string) => void = log): void {
+/** The progress line of an event, if it has one: each phase as it starts and ends; copy progress every few seconds. */
+export function eventLine(e: MigrationEvent): string | undefined {
   switch (e.type) {
     case 'progress': {
       const now = Date.now();
-      if (now - lastProgress < 3000) return;
+      if (now - lastProgress < 3000) return undefined;
       lastProgress = now;
-      return say(`  ${e.phase}: ${e.percent}% at ${e.rate}`);
+      return `  ${e.phase}: ${e.percent}% at ${e.rate}`;
     }
     case 'setup-done':
-      return say(`set-up done in ${(e.ms / 1000).toFixed(2)} s`);
+      return `set-up done in ${(e.ms / 1000).toFixed(2)} s`;
     case 'phase-start':
-      return say(`${e.name} …`);
+      return `${e.name} …`;
     case 'phase-end':
-      return say(formatPhase(e.phase));
+      return formatPhase(e.phase);
     case 'retry':
-      return say(`  ${e.phase} failed (${e.error.split('\n')[0]}); the container still runs, trying once more`);
+      return `  ${e.phase} failed (${e.error.split('\n')[0]}); the container still runs, trying once more`;
     case 'step':
-      return say(`  ${e.step} on ${e.node}`);
+      return `  ${e.step} on ${e.node}`;
     case 'rollback-start':
-      return say(`phase "${e.phase}" failed: ${e.error.split('\n')[0]}; rolling back`);
+      return `phase "${e.phase}" failed: ${e.error.split('\n')[0]}; rolling back`;
     case 'rollback-end':
-      return say(`rollback: ${e.outcome}: ${e.detail}`);
+      return `rollback: ${e.outcome}: ${e.detail}`;
     case 'cleanup-done':
-      return say(`source cleaned up in ${(e.ms / 1000).toFixed(2)} s${e.warning ? ` (warning: ${e.warning})` : ''}`);
+      return `source cleaned up in ${(e.ms / 1000).toFixed(2)} s${e.warning ? ` (warning: ${e.warning})` : ''}`;
   }
+}
+
+export function logEvent(e: MigrationEvent, say: (line: string) => void = log): void {
+  const line = eventLine(e);
+  if (line !== undefined) say(line);
 }
 
 export function appendRecord(file: string, r: MigrationRecord): void {
@@ -64,7 +69,15 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
   const o = checkMigrateFlags(flags);
   log(`migrating ${o.container} ${o.from} → ${o.to} by ${o.strategy} (testbed ${o.inventory.prefix})`);
   try {
-    const r = await migrate({ inventory: o.inventory, strategy: o.strategy, container: o.container, from: o.from, to: o.to, predumps: o.predumps, onEvent: (e) => logEvent(e) });
+    const r = await migrate({
+      inventory: o.inventory,
+      strategy: o.strategy,
+      container: o.container,
+      from: o.from,
+      to: o.to,
+      predumps: o.predumps,
+      onEvent: (e) => logEvent(e),
+    });
     appendRecord(o.out, r);
     print(`${formatSummary(r)}\nrecord appended to ${o.out}\n`);
   } catch (e) {

@@ -70,9 +70,7 @@ export async function testbedStatus(o: TestbedFlags): Promise<void> {
       rows.push({ uri: f.uri, domain: d, state: await domainState(f.uri, d), ip: node?.ip, ssh });
     }
   }
-  print(
-    JSON.stringify({ prefix: topology.prefix, inventory: inv ? invPath : null, objects: found, domains: rows }, null, 2) + '\n',
-  );
+  print(`${JSON.stringify({ prefix: topology.prefix, inventory: inv ? invPath : null, objects: found, domains: rows }, null, 2)}\n`);
 }
 
 /** up, one command over SSH on every node, down: the end-to-end smoke run. */

@@ -27,7 +27,10 @@ export function keySegment(key: string): string {
 }
 
 export function keyPath(root: string, instancePath: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   return parts.reduce((acc, p) => acc + keySegment(p), root);
 }
 

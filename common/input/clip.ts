@@ -3,6 +3,11 @@
 
 export const MAX_SHOWN_CHARS = 120;
 
+/** True when `text` holds a NUL or a line break: such a value can never be a path, a name or a config value. */
+export function hasBreakOrNul(text: string): boolean {
+  return text.includes('\u0000') || text.includes('\n') || text.includes('\r');
+}
+
 /** The first `max` characters, and how many more there were. */
 export function clip(text: string, max = MAX_SHOWN_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;

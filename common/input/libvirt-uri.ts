@@ -16,7 +16,11 @@ const PARAMETERS: Record<string, { transports: Transport[]; value: RegExp; allow
   keyfile: { transports: ['ssh', 'libssh', 'libssh2'], value: ABSOLUTE, allowed: 'an absolute path' },
   known_hosts: { transports: ['libssh', 'libssh2'], value: ABSOLUTE, allowed: 'an absolute path' },
   no_tty: { transports: ['ssh'], value: FLAG, allowed: '0 or 1' },
-  sshauth: { transports: ['libssh', 'libssh2'], value: /^(?:agent|privkey|password|keyboard-interactive)(?:,(?:agent|privkey|password|keyboard-interactive))*$/, allowed: 'agent, privkey, password, keyboard-interactive, comma-separated' },
+  sshauth: {
+    transports: ['libssh', 'libssh2'],
+    value: /^(?:agent|privkey|password|keyboard-interactive)(?:,(?:agent|privkey|password|keyboard-interactive))*$/,
+    allowed: 'agent, privkey, password, keyboard-interactive, comma-separated',
+  },
   mode: { transports: ['ssh', 'libssh', 'libssh2', 'unix', 'local'], value: /^(?:auto|direct)$/, allowed: 'auto or direct' },
   pkipath: { transports: ['tls'], value: ABSOLUTE, allowed: 'an absolute path' },
   tls_priority: { transports: ['tls'], value: /^[A-Za-z0-9:+.%-]{1,200}$/, allowed: 'a GnuTLS priority string' },
@@ -39,7 +43,9 @@ export function libvirtUriProblem(uri: string): string | undefined {
     const value = eq < 0 ? '' : pair.slice(eq + 1);
     const rule = PARAMETERS[name];
     if (!rule || !Object.hasOwn(PARAMETERS, name) || !rule.transports.includes(transport)) {
-      const ok = Object.entries(PARAMETERS).filter(([, r]) => r.transports.includes(transport)).map(([k]) => k);
+      const ok = Object.entries(PARAMETERS)
+        .filter(([, r]) => r.transports.includes(transport))
+        .map(([k]) => k);
       return `parameter "${name}" is not allowed for ${scheme}${ok.length ? `; allowed: ${ok.join(', ')}` : '; it takes none'}`;
     }
     if (!rule.value.test(value)) return `parameter ${name}=${value}: must be ${rule.allowed}`;

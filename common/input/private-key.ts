@@ -19,13 +19,14 @@ export function privateKeyProblem(path: string): string | undefined {
     if (!st.isFile()) return `${path} is not a regular file`;
     if (st.size > MAX_KEY_BYTES) return `${path} is ${st.size} bytes, too large for an SSH private key`;
     // Like OpenSSH: a key others may read is refused.
-    if ((st.mode & 0o077) !== 0) return `${path} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; a private key must be readable by its owner only (chmod 600)`;
+    if ((st.mode & 0o077) !== 0)
+      return `${path} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; a private key must be readable by its owner only (chmod 600)`;
     const buf = Buffer.alloc(st.size);
     readSync(fd, buf, 0, st.size, 0);
     const parsed = ssh2.utils.parseKey(buf);
     if (parsed instanceof Error) return `${path} is not a usable SSH private key (${parsed.message})`;
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (!key || !key.isPrivateKey()) return `${path} holds no private key`;
+    if (!key?.isPrivateKey()) return `${path} holds no private key`;
     return undefined;
   } finally {
     closeSync(fd);

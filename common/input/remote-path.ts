@@ -4,7 +4,7 @@
 // nothing is run.
 import { posix } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { clip } from './clip.js';
+import { clip, hasBreakOrNul } from './clip.js';
 
 export class UnsafePathError extends ConfigError {
   override name = 'UnsafePathError';
@@ -12,16 +12,17 @@ export class UnsafePathError extends ConfigError {
 
 /** One path component: not empty, not . or .., no slash, NUL or line break. */
 export function isSafeComponent(part: string): boolean {
-  return part.length > 0 && part.length <= 255 && part !== '.' && part !== '..' && !/[/\u0000\n\r]/.test(part);
+  return part.length > 0 && part.length <= 255 && part !== '.' && part !== '..' && !part.includes('/') && !hasBreakOrNul(part);
 }
 
 /** `base`/`parts…`, or UnsafePathError when a part could leave `base` or name it. */
 export function underBase(base: string, ...parts: string[]): string {
-  if (!posix.isAbsolute(base) || posix.normalize(base) !== base || /[\u0000\n\r]/.test(base)) {
+  if (!posix.isAbsolute(base) || posix.normalize(base) !== base || hasBreakOrNul(base)) {
     throw new UnsafePathError(`remote base ${clip(JSON.stringify(base))} is not a normalized absolute path`, 'path');
   }
   for (const p of parts) {
-    if (!isSafeComponent(p)) throw new UnsafePathError(`path component ${clip(JSON.stringify(p))} under ${base} is empty, "." or "..", or holds a slash or a line break`, 'path');
+    if (!isSafeComponent(p))
+      throw new UnsafePathError(`path component ${clip(JSON.stringify(p))} under ${base} is empty, "." or "..", or holds a slash or a line break`, 'path');
   }
   return posix.join(base, ...parts);
 }
@@ -30,7 +31,7 @@ export function underBase(base: string, ...parts: string[]): string {
 export function assertUnder(base: string, path: string): string {
   const norm = posix.normalize(path);
   const b = base.replace(/\/+$/, '');
-  if (!posix.isAbsolute(path) || /[\u0000\n\r]/.test(path) || !norm.startsWith(`${b}/`) || norm !== path.replace(/\/+$/, '')) {
+  if (!posix.isAbsolute(path) || hasBreakOrNul(path) || !norm.startsWith(`${b}/`) || norm !== path.replace(/\/+$/, '')) {
     throw new UnsafePathError(`remote path ${clip(JSON.stringify(path))} is not a plain path below ${base}`, 'path');
   }
   return path;

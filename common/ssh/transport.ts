@@ -92,7 +92,10 @@ export class SshConnection {
    * Runs argv in this connection's persistent remote shell (see shell.ts):
    * much cheaper than run() per command, timed on the node, no stdin.
    */
-  runInShell(argv: readonly string[], opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult & { remoteMs: number; remoteStartMs: number; remoteEndMs: number }> {
+  runInShell(
+    argv: readonly string[],
+    opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {},
+  ): Promise<ExecResult & { remoteMs: number; remoteStartMs: number; remoteEndMs: number }> {
     this.shell ??= new RemoteShell(this.target.node, (cmd) => this.openChannel(cmd));
     return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, opts.onStdout);
   }
@@ -103,7 +106,12 @@ export class SshConnection {
     try {
       privateKey = readFileSync(target.privateKeyPath);
     } catch (cause) {
-      return Promise.reject(new FollowmeError(`${target.node}: cannot read the private key ${target.privateKeyPath}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause }));
+      return Promise.reject(
+        new FollowmeError(
+          `${target.node}: cannot read the private key ${target.privateKeyPath}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+          { cause },
+        ),
+      );
     }
     const client = new ssh2.Client();
     let mismatch = false;
@@ -184,7 +192,9 @@ export class SshConnection {
             stdout: Buffer.concat(out).toString('utf8'),
             stderr: timing.stderr,
             durationMs,
-            ...(timing.remoteMs !== undefined ? { remoteMs: Math.min(timing.remoteMs, durationMs), remoteStartMs: timing.remoteStartMs!, remoteEndMs: timing.remoteEndMs! } : {}),
+            ...(timing.remoteMs !== undefined
+              ? { remoteMs: Math.min(timing.remoteMs, durationMs), remoteStartMs: timing.remoteStartMs!, remoteEndMs: timing.remoteEndMs! }
+              : {}),
           });
         });
         if (opts.input !== undefined) channel.end(opts.input);

@@ -86,7 +86,21 @@ export const criu = {
    * dump may connect as soon as this returns); it exits when the dump ends.
    */
   pageServer: (o: { imagesDir: string; address: string; port: number; prevImagesDir?: string; pidFile: string }) => {
-    const argv = ['criu', 'page-server', '--images-dir', o.imagesDir, '--address', o.address, '--port', String(o.port), '--daemon', '--pidfile', o.pidFile, '-o', `${o.imagesDir}/page-server.log`];
+    const argv = [
+      'criu',
+      'page-server',
+      '--images-dir',
+      o.imagesDir,
+      '--address',
+      o.address,
+      '--port',
+      String(o.port),
+      '--daemon',
+      '--pidfile',
+      o.pidFile,
+      '-o',
+      `${o.imagesDir}/page-server.log`,
+    ];
     if (o.prevImagesDir) argv.push('--prev-images-dir', o.prevImagesDir);
     return argv;
   },

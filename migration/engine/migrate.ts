@@ -3,7 +3,7 @@
 // point of no return explicit: until the container runs on the destination a
 // failure rolls back; after it, cleanup problems are only warnings.
 import { randomBytes } from 'node:crypto';
-import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
+import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
@@ -50,12 +50,16 @@ const CONTAINER_NAME = new RegExp(CONTAINER_NAME_PATTERN);
 function edgeNode(inv: Inventory, name: string, flag: string): InventoryNode {
   const n = inv.nodes.find((x) => x.name === name);
   const edges = inv.nodes.filter((x) => x.role === 'edge').map((x) => x.name);
-  if (!n || n.role !== 'edge') throw new ConfigError(`${flag}: "${name}" is not an edge of testbed ${inv.prefix}; edges: ${edges.join(', ')}`, flag.replace(/^--/, ''));
+  if (n?.role !== 'edge')
+    throw new ConfigError(`${flag}: "${name}" is not an edge of testbed ${inv.prefix}; edges: ${edges.join(', ')}`, flag.replace(/^--/, ''));
   return n;
 }
 
 export function migrationId(strategy: string, container: string, now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-${strategy}-${container}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -81,7 +85,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   if (!Number.isInteger(predumps) || predumps < 0 || predumps > MAX_PREDUMPS) {
     throw new ConfigError(`--predumps: must be a whole number from 0 to ${MAX_PREDUMPS}, got ${o.predumps}`, 'predumps');
   }
-  if (!CONTAINER_NAME.test(o.container)) throw new ConfigError(`--container: ${shown(o.container)} is not a container name (letters, digits, _ . -)`, 'container');
+  if (!CONTAINER_NAME.test(o.container))
+    throw new ConfigError(`--container: ${shown(o.container)} is not a container name (letters, digits, _ . -)`, 'container');
   if (o.from === o.to) throw new ConfigError(`--from and --to are both "${o.from}"; a migration needs two edges`, 'to');
   const fromNode = edgeNode(o.inventory, o.from, '--from');
   const toNode = edgeNode(o.inventory, o.to, '--to');
@@ -96,7 +101,17 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const setupStarted = performance.now();
     const made = nothingMade();
     const lxcDir = underBase(LXC_PATH, o.container);
-    const setup = await checkAndPrepare({ strategy, inventory: o.inventory, container: o.container, source, dest, workDir, iterationDirs: iterationDirs({ workDir }, predumps), id, made }).catch(async (e: unknown) => {
+    const setup = await checkAndPrepare({
+      strategy,
+      inventory: o.inventory,
+      container: o.container,
+      source,
+      dest,
+      workDir,
+      iterationDirs: iterationDirs({ workDir }, predumps),
+      id,
+      made,
+    }).catch(async (e: unknown) => {
       await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
       throw e;
     });
@@ -134,7 +149,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       if (phase.kind === 'final-dump') finalDumpStart = start;
       let bytes: number | undefined;
       try {
-        bytes = (await phase.run(ctx))?.bytes;
+        bytes = (await phase.run(ctx)).bytes;
       } catch (e) {
         failure = { phase: phase.name, error: e };
       }
@@ -191,7 +206,9 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       const rb = await rollback(ctx, strategy).catch((e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }));
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
       const record = validateRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail } });
-      throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, { cause: failure.error });
+      throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
+        cause: failure.error,
+      });
     }
 
     // Point of no return: the container runs on the destination.

@@ -16,7 +16,11 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
   const { dest } = ctx;
   await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
-  await dest.exec('kill page servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir], { allowFailure: true });
+  await dest.exec(
+    'kill page servers',
+    ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir],
+    { allowFailure: true },
+  );
   const state = await dest.state(ctx.container);
   if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
@@ -50,7 +54,10 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
   // destination): restore it on the source from the final dump's images.
   // The final dump's own images say whether it finished, even if a step after it failed.
   if (!(await ctx.source.exists(`${iterationDir(ctx, 'dump')}/inventory.img`))) {
-    return { outcome: 'failed', detail: `container ${ctx.container} is ${sourceState ?? 'absent'} on ${ctx.source.name} and no final dump exists; images kept in ${ctx.workDir}` };
+    return {
+      outcome: 'failed',
+      detail: `container ${ctx.container} is ${sourceState ?? 'absent'} on ${ctx.source.name} and no final dump exists; images kept in ${ctx.workDir}`,
+    };
   }
   const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
   if (destState === 'RUNNING') {

@@ -90,7 +90,10 @@ export async function checkAndPrepare(o: {
     }
   } else {
     if (!rootfs.startsWith(`${lxcDir}/`)) {
-      throw new ConfigError(`strategy "${strategy.name}" copies ${lxcDir}, but ${container}'s rootfs is at ${rootfs}; use --strategy shared for a shared rootfs`, 'strategy');
+      throw new ConfigError(
+        `strategy "${strategy.name}" copies ${lxcDir}, but ${container}'s rootfs is at ${rootfs}; use --strategy shared for a shared rootfs`,
+        'strategy',
+      );
     }
   }
   const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
@@ -108,7 +111,10 @@ export async function checkAndPrepare(o: {
     if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${o.workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
     // The daemon exports the two directories the migration fills, nothing else.
     made.receiver = true;
-    const receiver = await dest.startReceiver({ port: portsFor(o.id).receiver, modules: { work: o.workDir, container: lxcDir }, runDir: receiverRunDir(o.id) }, source.address);
+    const receiver = await dest.startReceiver(
+      { port: portsFor(o.id).receiver, modules: { work: o.workDir, container: lxcDir }, runDir: receiverRunDir(o.id) },
+      source.address,
+    );
     return { proc, versions, receiver, config };
   }
   // Shared rootfs: the destination needs only the config.

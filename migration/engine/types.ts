@@ -66,7 +66,7 @@ export interface Phase {
   iteration?: number;
   /** A dump whose pages leave the source (page server, NFS): its pages count as bytes moved. */
   pagesLeaveSource?: boolean;
-  run(ctx: MigrationContext): Promise<PhaseResult | void>;
+  run(ctx: MigrationContext): Promise<PhaseResult>;
 }
 
 export interface Strategy {

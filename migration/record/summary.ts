@@ -27,7 +27,12 @@ function table(header: string[], rows: string[][]): string {
 
 /** The summary of one migration: phases, then the measures. */
 export function formatSummary(r: MigrationRecord): string {
-  const rows = r.phases.map((p) => [p.name, sec(p.durationMs), sec(p.commands.reduce((s, c) => s + c.remoteMs, 0)), p.bytes !== undefined ? formatBytes(p.bytes) : '']);
+  const rows = r.phases.map((p) => [
+    p.name,
+    sec(p.durationMs),
+    sec(p.commands.reduce((s, c) => s + c.remoteMs, 0)),
+    p.bytes !== undefined ? formatBytes(p.bytes) : '',
+  ]);
   const lines = [
     `migration ${r.id}: ${r.strategy}, ${r.container} ${r.from} → ${r.to}, ${r.predumps} pre-dumps: ${r.outcome}`,
     table(['phase', 'wall', 'commands', 'bytes'], rows),

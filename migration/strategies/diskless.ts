@@ -25,7 +25,10 @@ export const diskless: Strategy = {
   // The pages live on the destination: bring the whole image tree back so the
   // source can restore from it.
   async recoverImages(ctx) {
-    const receiver = await ctx.source.startReceiver({ port: ctx.pageServerPort + 1, modules: { work: ctx.workDir }, runDir: receiverRunDir(ctx.id, '-back') }, ctx.dest.address);
+    const receiver = await ctx.source.startReceiver(
+      { port: ctx.pageServerPort + 1, modules: { work: ctx.workDir }, runDir: receiverRunDir(ctx.id, '-back') },
+      ctx.dest.address,
+    );
     try {
       await ctx.dest.push('rsync images back', ctx.workDir, receiver, { module: 'work' });
     } catch (e) {

@@ -98,6 +98,7 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
         () => freshDir(ctx.source, imagesDir),
       );
       record(ctx, iteration);
+      return {};
     },
   };
 }
@@ -135,6 +136,7 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
       };
       await withOneRetry(ctx, dump ? 'final dump' : `pre-dump ${iteration}`, attempt, reset);
       record(ctx, iteration);
+      return {};
     },
   };
 }
@@ -146,6 +148,7 @@ export function restoreOnDestination(): Phase {
     kind: 'restore',
     async run(ctx) {
       await ctx.dest.restore(ctx.container, iterationDir(ctx, 'dump'));
+      return {};
     },
   };
 }

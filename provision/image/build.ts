@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLocal } from '../../common/exec.js';
 import { CommandError, FollowmeError } from '../../common/errors.js';
@@ -29,9 +30,7 @@ async function run(log: Log, argv: string[], opts: { timeoutMs?: number } = {}):
 }
 
 export function recipeFor(t: Topology): Recipe {
-  return t.image.kind === 'debian'
-    ? debianRecipe({ mirror: t.image.mirror })
-    : { version: 1, kind: 'cloud-image', url: t.image.url, sha256: t.image.sha256 };
+  return t.image.kind === 'debian' ? debianRecipe({ mirror: t.image.mirror }) : { version: 1, kind: 'cloud-image', url: t.image.url, sha256: t.image.sha256 };
 }
 
 function imageFromDir(dir: string, key: string, r: Recipe): GuestImage {
@@ -53,7 +52,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
   }
   await mkdir(images, { recursive: true, mode: 0o755 });
   const lock = join(images, `${key}.lock`);
-  let lockHandle;
+  let lockHandle: FileHandle;
   try {
     lockHandle = await open(lock, 'wx');
   } catch {
@@ -66,7 +65,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
     log(`image ${key.slice(0, 12)}: cache miss, building into ${tmp}`);
     if (r.kind === 'debian') await buildDebian(r, tmp, log);
     else await fetchCloudImage(r, tmp, log);
-    await writeFile(join(tmp, 'recipe.json'), JSON.stringify(r, null, 2) + '\n');
+    await writeFile(join(tmp, 'recipe.json'), `${JSON.stringify(r, null, 2)}\n`);
     await rename(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -95,7 +94,9 @@ async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void
     if (e instanceof CommandError && /Failed getting release file|Couldn't download|Temporary failure/i.test(e.stderr)) {
       throw new FollowmeError(
         `image build: cannot reach the Debian archive ${r.mirror}` +
-          (process.env['FOLLOWME_NETNS'] ? ' (this runs inside the test sandbox, which has no route out: build the image first with `npx followme image build`)' : '') +
+          (process.env['FOLLOWME_NETNS']
+            ? ' (this runs inside the test sandbox, which has no route out: build the image first with `npx followme image build`)'
+            : '') +
           `\n${e.message}`,
         { cause: e },
       );
@@ -146,7 +147,7 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   // MODULES=most): every TCG boot unpacks it. /etc/.updated and /var/.updated
   // spare the first boot an ldconfig.
   await writeFile(join(root, 'etc/initramfs-tools/conf.d/followme.conf'), 'MODULES=list\nCOMPRESS=zstd\n');
-  await writeFile(join(root, 'etc/initramfs-tools/modules'), r.initramfsModules.join('\n') + '\n');
+  await writeFile(join(root, 'etc/initramfs-tools/modules'), `${r.initramfsModules.join('\n')}\n`);
   await writeFile(join(root, 'etc/.updated'), '');
   await writeFile(join(root, 'var/.updated'), '');
   const chroot = (...args: string[]) => run(log, ['chroot', root, ...args]);
@@ -173,7 +174,14 @@ async function slimContainerTemplate(template: string): Promise<void> {
   }
   await writeFile(
     join(template, 'etc/dpkg/dpkg.cfg.d/followme-slim'),
-    ['path-exclude /usr/share/doc/*', 'path-include /usr/share/doc/*/copyright', 'path-exclude /usr/share/man/*', 'path-exclude /usr/share/locale/*', 'path-exclude /usr/share/info/*', ''].join('\n'),
+    [
+      'path-exclude /usr/share/doc/*',
+      'path-include /usr/share/doc/*/copyright',
+      'path-exclude /usr/share/man/*',
+      'path-exclude /usr/share/locale/*',
+      'path-exclude /usr/share/info/*',
+      '',
+    ].join('\n'),
   );
 }
 

@@ -13,10 +13,24 @@ export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** What every node needs (issue #2): boot, network, SSH, LXC + CRIU, rsync, NFS. */
 export const GUEST_PACKAGES = [
-  'systemd-sysv', 'udev', 'kmod', 'linux-image-amd64', 'initramfs-tools',
-  'openssh-server', 'iproute2', 'iputils-ping', 'procps', 'netbase', 'less',
-  'lxc', 'criu', 'iptables', 'rsync', 'python3',
-  'nfs-common', 'nfs-kernel-server',
+  'systemd-sysv',
+  'udev',
+  'kmod',
+  'linux-image-amd64',
+  'initramfs-tools',
+  'openssh-server',
+  'iproute2',
+  'iputils-ping',
+  'procps',
+  'netbase',
+  'less',
+  'lxc',
+  'criu',
+  'iptables',
+  'rsync',
+  'python3',
+  'nfs-common',
+  'nfs-kernel-server',
   'zstd', // a fast-to-unpack initramfs: every TCG boot decompresses it
 ] as const;
 
@@ -30,8 +44,13 @@ export const GUEST_UNITS = {
   enable: ['systemd-networkd.service', 'followme-seed.service', 'followme-report.service'],
   disable: ['nfs-server.service'],
   mask: [
-    'systemd-networkd-wait-online.service', 'lxc-net.service', 'lxc.service', 'ldconfig.service',
-    'modprobe@drm.service', 'modprobe@efi_pstore.service', 'modprobe@fuse.service',
+    'systemd-networkd-wait-online.service',
+    'lxc-net.service',
+    'lxc.service',
+    'ldconfig.service',
+    'modprobe@drm.service',
+    'modprobe@efi_pstore.service',
+    'modprobe@fuse.service',
   ],
 } as const;
 
@@ -69,7 +88,11 @@ export function guestFilesDir(): string {
 
 export function hashGuestFiles(dir = guestFilesDir()): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).sort()) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
+  for (const f of readdirSync(dir).sort())
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(dir, f)))
+      .update('\0');
   return h.digest('hex');
 }
 

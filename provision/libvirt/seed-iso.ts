@@ -10,7 +10,11 @@ async function joinParts(parts: SeedPart[]): Promise<string> {
     parts.map(async (p) => {
       if ('content' in p) return p.content;
       const pad = ' '.repeat(p.indent);
-      return (await readFile(p.fromFile, 'utf8')).trimEnd().split('\n').map((l) => pad + l).join('\n') + '\n';
+      return `${(await readFile(p.fromFile, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => pad + l)
+        .join('\n')}\n`;
     }),
   );
   return texts.join('');

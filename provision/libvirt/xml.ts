@@ -43,10 +43,7 @@ export function volumeXml(v: VolumeItem, sizeBytes?: number): string {
     );
   }
   const format = v.source === 'upload' ? v.format : 'raw';
-  return (
-    `<volume><name>${esc(v.name)}</name><capacity unit="bytes">${sizeBytes ?? 0}</capacity>` +
-    `<target><format type="${format}"/></target></volume>`
-  );
+  return `<volume><name>${esc(v.name)}</name><capacity unit="bytes">${sizeBytes ?? 0}</capacity>` + `<target><format type="${format}"/></target></volume>`;
 }
 
 export function domainXml(d: DomainItem, prefix: string): string {
@@ -60,9 +57,7 @@ export function domainXml(d: DomainItem, prefix: string): string {
     metadataXml({ prefix, kind: 'domain', node: d.node, role: d.role, specHash: d.specHash }) +
     `<memory unit="MiB">${d.memoryMiB}</memory><vcpu>${d.vcpus}</vcpu>` +
     `<os><type arch="x86_64" machine="pc">hvm</type>` +
-    (d.boot
-      ? `<kernel>${esc(d.boot.kernel)}</kernel><initrd>${esc(d.boot.initrd)}</initrd><cmdline>${esc(d.boot.cmdline)}</cmdline>`
-      : `<boot dev="hd"/>`) +
+    (d.boot ? `<kernel>${esc(d.boot.kernel)}</kernel><initrd>${esc(d.boot.initrd)}</initrd><cmdline>${esc(d.boot.cmdline)}</cmdline>` : `<boot dev="hd"/>`) +
     `</os>` +
     `<features><acpi/></features>${cpu}` +
     `<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>` +

@@ -85,9 +85,7 @@ export function buildPlan(inp: PlanInputs): Plan {
       gateway: hostAddress(subnet, 1),
       netmask: netmask(subnet),
       subnet: t.subnet,
-      hosts: nodes
-        .filter((n) => n.libvirtUri === uri)
-        .map((n) => ({ name: n.name, mac: macFor(prefix, n.name), ip: addr.get(n.name)! })),
+      hosts: nodes.filter((n) => n.libvirtUri === uri).map((n) => ({ name: n.name, mac: macFor(prefix, n.name), ip: addr.get(n.name)! })),
     };
     return { ...spec, specHash: specHash(spec) };
   });

@@ -35,7 +35,7 @@ const text = (path: string, content: string, mode = 0o644): SeedFile => ({ path,
 
 export function nodeSeedFiles(s: SeedInputs): SeedFile[] {
   const hostname = `${s.prefix}-${s.node}`;
-  const hostsFile = s.hosts.map((h) => `${h.ip} ${h.name} ${s.prefix}-${h.name}`).join('\n') + '\n';
+  const hostsFile = `${s.hosts.map((h) => `${h.ip} ${h.name} ${s.prefix}-${h.name}`).join('\n')}\n`;
   const files: SeedFile[] = [
     text('meta-data', `instance-id: ${hostname}\nlocal-hostname: ${hostname}\n`),
     // For stock cloud images: cloud-init sets the hostname, installs the
@@ -67,15 +67,14 @@ export function nodeSeedFiles(s: SeedInputs): SeedFile[] {
   ];
   if (s.role === 'nfs') {
     // Only the edges may mount the share (root may write there: the containers' root file systems).
-    const edges = s.hosts.filter((h) => h.role === 'edge').map((h) => `${configValue('exports', 'edge address', 'ipv4', h.ip)}(rw,sync,no_subtree_check,no_root_squash)`);
+    const edges = s.hosts
+      .filter((h) => h.role === 'edge')
+      .map((h) => `${configValue('exports', 'edge address', 'ipv4', h.ip)}(rw,sync,no_subtree_check,no_root_squash)`);
     files.push(text('followme/exports', `${NFS_EXPORT} ${edges.join(' ')}\n`));
   } else if (s.nfs) {
     // automount: the edge may boot before the server; access retries the mount.
     files.push(
-      text(
-        'followme/fstab',
-        `${s.nfs.server}:${s.nfs.export} ${s.nfs.mountPoint} nfs4 rw,hard,_netdev,x-systemd.automount,x-systemd.mount-timeout=60s 0 0\n`,
-      ),
+      text('followme/fstab', `${s.nfs.server}:${s.nfs.export} ${s.nfs.mountPoint} nfs4 rw,hard,_netdev,x-systemd.automount,x-systemd.mount-timeout=60s 0 0\n`),
     );
   }
   return files;

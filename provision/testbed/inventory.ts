@@ -32,8 +32,7 @@ export function writeInventory(path: string, inv: Inventory): void {
   validateInventory(inv, path);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(inv, null, 2) + '\n', { mode: 0o644 });
+  writeFileSync(tmp, `${JSON.stringify(inv, null, 2)}\n`, { mode: 0o644 });
   chmodSync(tmp, 0o644);
   renameSync(tmp, path);
 }
-

@@ -17,8 +17,24 @@ import { parseNameList, virsh } from '../libvirt/virsh.js';
 export async function kvmBootsKernel(kernel: string, seconds = 6): Promise<boolean> {
   const proc = execa(
     'qemu-system-x86_64',
-    ['-accel', 'kvm', '-m', '256', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1', '-serial', 'stdio',
-     '-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults'],
+    [
+      '-accel',
+      'kvm',
+      '-m',
+      '256',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 panic=-1',
+      '-serial',
+      'stdio',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-no-reboot',
+      '-nodefaults',
+    ],
     { reject: false, timeout: seconds * 1000, stdin: 'ignore', all: true, buffer: false },
   );
   // Decide on the first telling line instead of waiting the whole time out.

@@ -89,10 +89,17 @@ async function runOk(c: SshConnection, argv: string[], timeoutMs = 60_000): Prom
 export function lxcCheckconfigProblems(output: string): string[] {
   // Strip colour codes; "missing" on a required line is a problem. Lines under
   // "Cgroup v1" are optional on a cgroup v2 system.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what a colour code starts with
   const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
   return clean
     .split('\n')
-    .filter((l) => /:\s*missing\b/i.test(l) && !/cgroup v1|legacy|CONFIG_NF_NAT_IPV4|CONFIG_NF_NAT_IPV6|CONFIG_IP_NF_TARGET_MASQUERADE|CONFIG_IP6_NF_TARGET_MASQUERADE|CONFIG_NETFILTER_XT_TARGET_CHECKSUM|CONFIG_NETFILTER_XT_MATCH_COMMENT|CONFIG_MACVLAN|CONFIG_VLAN_8021Q|CONFIG_BRIDGE_NETFILTER|File capabilities/i.test(l))
+    .filter(
+      (l) =>
+        /:\s*missing\b/i.test(l) &&
+        !/cgroup v1|legacy|CONFIG_NF_NAT_IPV4|CONFIG_NF_NAT_IPV6|CONFIG_IP_NF_TARGET_MASQUERADE|CONFIG_IP6_NF_TARGET_MASQUERADE|CONFIG_NETFILTER_XT_TARGET_CHECKSUM|CONFIG_NETFILTER_XT_MATCH_COMMENT|CONFIG_MACVLAN|CONFIG_VLAN_8021Q|CONFIG_BRIDGE_NETFILTER|File capabilities/i.test(
+          l,
+        ),
+    )
     .map((l) => l.trim());
 }
 

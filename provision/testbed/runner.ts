@@ -68,8 +68,16 @@ export async function prepare(o: UpOptions): Promise<Plan> {
   await checkSubnetFree(t.prefix, t.subnet, uris, o.source);
   const image = (await ensureImage(recipeFor(t), log)).image;
   const hypervisors = await probeAll(t, uris, image.kernel);
-  log(`hypervisor: ${Object.entries(hypervisors).map(([u, h]) => `${u} → ${h === 'kvm' ? 'KVM' : 'QEMU TCG (no usable KVM)'}`).join(', ')}`);
-  const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
+  log(
+    `hypervisor: ${Object.entries(hypervisors)
+      .map(([u, h]) => `${u} → ${h === 'kvm' ? 'KVM' : 'QEMU TCG (no usable KVM)'}`)
+      .join(', ')}`,
+  );
+  const keys = ensureTestbedKeys(
+    dir,
+    t.prefix,
+    t.nodes.map((n) => n.name),
+  );
   return buildPlan({ topology: t, image, keys, hypervisors });
 }
 
@@ -84,8 +92,16 @@ export async function apply(plan: Plan, log: Log): Promise<void> {
   await step('pools', plan.pools, ensure);
   await step('networks', plan.networks, ensure);
   // Base images and kernels first: overlays name them as backing files.
-  await step('images', plan.volumes.filter((v) => v.source === 'upload'), ensure);
-  await step('disks and seeds', plan.volumes.filter((v) => v.source !== 'upload'), ensure);
+  await step(
+    'images',
+    plan.volumes.filter((v) => v.source === 'upload'),
+    ensure,
+  );
+  await step(
+    'disks and seeds',
+    plan.volumes.filter((v) => v.source !== 'upload'),
+    ensure,
+  );
   await step('domains', plan.domains, ensure);
 }
 

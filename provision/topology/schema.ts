@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CIDR_PATTERN, NODE_NAME_PATTERN, PREFIX_PATTERN } from '../../common/input/patterns.js';
 
 /** An http(s) URL of plain characters (it reaches debootstrap's and curl's argv). */
-const HTTP_URL_PATTERN = "^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/+-]*)?$";
+const HTTP_URL_PATTERN = '^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/+-]*)?$';
 
 const NodeName = Type.String({
   pattern: NODE_NAME_PATTERN,
@@ -23,9 +23,7 @@ const NodeSettings = {
   vcpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   memoryMiB: Type.Optional(Type.Integer({ minimum: 512, maximum: 262144, description: 'guest memory in MiB' })),
   diskGiB: Type.Optional(Type.Integer({ minimum: 4, maximum: 2048, description: 'guest disk size in GiB' })),
-  bandwidthMbit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 100000, description: 'rate limit of the node link in Mbit/s' }),
-  ),
+  bandwidthMbit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'rate limit of the node link in Mbit/s' })),
 };
 
 export const NodeSpec = Type.Object(

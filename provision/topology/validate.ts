@@ -43,7 +43,10 @@ export function validateTopology(data: unknown, source = 'topology'): Topology {
   const problems: SchemaProblem[] = [];
   const subnetProblem = testbedSubnetProblem(t.subnet);
   if (subnetProblem) problems.push({ key: `${source}.subnet`, text: `${source}.subnet = ${shown(t.subnet)}: ${subnetProblem}` });
-  const uris: [string, string | undefined][] = [[`${source}.defaults.libvirtUri`, t.defaults?.libvirtUri], ...t.nodes.map((n, i): [string, string | undefined] => [`${source}.nodes[${i}].libvirtUri`, n.libvirtUri])];
+  const uris: [string, string | undefined][] = [
+    [`${source}.defaults.libvirtUri`, t.defaults?.libvirtUri],
+    ...t.nodes.map((n, i): [string, string | undefined] => [`${source}.nodes[${i}].libvirtUri`, n.libvirtUri]),
+  ];
   for (const [key, uri] of uris) {
     const why = uri === undefined ? undefined : libvirtUriProblem(uri);
     if (why) problems.push({ key, text: `${key} = ${shown(uri)}: ${why}` });

@@ -27,7 +27,11 @@ rows['runs'] = `${REPS} per strategy, blank container, 2 pre-dumps, TCG guests`;
 for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
   const all = records.filter((r) => r.strategy === strategy);
   const rs = all.filter((r) => r.outcome === 'migrated');
-  if (all.length > rs.length) rows[`${strategy}: failed and rolled back`] = `${all.length - rs.length} of ${all.length}: ${all.filter((r) => r.error).map((r) => r.error!.message.split('\n')[0]).join(' | ')}`;
+  if (all.length > rs.length)
+    rows[`${strategy}: failed and rolled back`] = `${all.length - rs.length} of ${all.length}: ${all
+      .filter((r) => r.error)
+      .map((r) => r.error!.message.split('\n')[0])
+      .join(' | ')}`;
   if (!rs.length) continue;
   const overhead = rs.map((r) => r.engineOverheadMs);
   const share = rs.map((r) => (100 * r.engineOverheadMs) / r.totalMs);
@@ -35,15 +39,20 @@ for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
   const transport = rs.map((r) => sum(r.phases.flatMap((p) => p.commands.map((c) => c.wallMs - c.remoteMs))));
   const between = rs.map((r) => sum(r.phases.map((p) => p.durationMs - sum(p.commands.map((c) => c.wallMs)))));
   const commands = rs.map((r) => r.phases.reduce((n, p) => n + p.commands.length, 0));
-  const criu = rs.map((r) => sum(r.phases.flatMap((p) => p.commands.filter((c) => c.label.startsWith('criu') || c.label.startsWith('lxc-checkpoint')).map((c) => c.remoteMs))));
+  const criu = rs.map((r) =>
+    sum(r.phases.flatMap((p) => p.commands.filter((c) => c.label.startsWith('criu') || c.label.startsWith('lxc-checkpoint')).map((c) => c.remoteMs))),
+  );
   const rsync = rs.map((r) => sum(r.phases.flatMap((p) => p.commands.filter((c) => c.label.startsWith('rsync')).map((c) => c.remoteMs))));
   const ok = (c: boolean) => (c ? 'met' : 'NOT met');
   rows[`${strategy}: total Ψ (mean)`] = `${(mean(rs.map((r) => r.totalMs)) / 1000).toFixed(2)} s`;
-  rows[`${strategy}: downtime (mean)`] = `${mean(rs.map((r) => r.downtimeMs ?? 0)).toFixed(0)} ms (remote commands in that window ${mean(rs.map((r) => r.downtimeRemoteMs ?? 0)).toFixed(0)} ms)`;
-  rows[`${strategy}: raw command time (mean)`] = `${(mean(rs.map((r) => r.remoteCommandMs)) / 1000).toFixed(2)} s (CRIU + lxc-checkpoint ${(mean(criu) / 1000).toFixed(2)} s, rsync ${(mean(rsync) / 1000).toFixed(2)} s)`;
+  rows[`${strategy}: downtime (mean)`] =
+    `${mean(rs.map((r) => r.downtimeMs ?? 0)).toFixed(0)} ms (remote commands in that window ${mean(rs.map((r) => r.downtimeRemoteMs ?? 0)).toFixed(0)} ms)`;
+  rows[`${strategy}: raw command time (mean)`] =
+    `${(mean(rs.map((r) => r.remoteCommandMs)) / 1000).toFixed(2)} s (CRIU + lxc-checkpoint ${(mean(criu) / 1000).toFixed(2)} s, rsync ${(mean(rsync) / 1000).toFixed(2)} s)`;
   rows[`${strategy}: engine overhead (mean, max)`] =
     `${mean(overhead).toFixed(1)} ms, ${Math.max(...overhead).toFixed(1)} ms = ${mean(share).toFixed(2)}% of Ψ (target < 5%: ${ok(Math.max(...share) < 5)}; < 50 ms: ${ok(Math.max(...overhead) < 50)})`;
-  rows[`${strategy}: overhead split`] = `transport ${mean(transport).toFixed(1)} ms over ${mean(commands).toFixed(0)} commands (${(mean(transport) / mean(commands)).toFixed(1)} ms each), engine between commands ${mean(between).toFixed(1)} ms`;
+  rows[`${strategy}: overhead split`] =
+    `transport ${mean(transport).toFixed(1)} ms over ${mean(commands).toFixed(0)} commands (${(mean(transport) / mean(commands)).toFixed(1)} ms each), engine between commands ${mean(between).toFixed(1)} ms`;
 }
 rows['controller peak memory (RSS)'] = `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
-process.stdout.write(JSON.stringify(rows) + '\n');
+process.stdout.write(`${JSON.stringify(rows)}\n`);

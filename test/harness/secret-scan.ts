@@ -20,7 +20,7 @@ export interface ScanResult {
 }
 
 function walk(root: string, out: string[]): void {
-  let st;
+  let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(root);
   } catch {

@@ -6,7 +6,10 @@ const URI = 'qemu:///system';
 
 async function names(args: string[]): Promise<string[]> {
   const r = await execa('virsh', ['-q', '-c', URI, ...args]);
-  return r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
 }
 
 export async function objectsWithPrefix(prefix: string): Promise<string[]> {

@@ -70,7 +70,10 @@ export function expectSoundRecord(r: MigrationRecord, strategy: string, predumps
   // The accounting, from the phases themselves: remote time is the commands' own, each command's
   // remote time lies within its wall time, and the phases' commands cannot take longer than Ψ.
   const commands = r.phases.flatMap((p) => p.commands);
-  expect(r.remoteCommandMs).toBeCloseTo(commands.reduce((s, c) => s + c.remoteMs, 0), 3);
+  expect(r.remoteCommandMs).toBeCloseTo(
+    commands.reduce((s, c) => s + c.remoteMs, 0),
+    3,
+  );
   for (const c of commands) expect(c.remoteMs).toBeLessThanOrEqual(c.wallMs + 1);
   expect(r.remoteCommandMs).toBeLessThanOrEqual(r.totalMs);
   expect(r.engineOverheadMs).toBeGreaterThanOrEqual(0);

@@ -26,7 +26,9 @@ describe('shared strategy on three-vm-nfs', () => {
     const addr = i.containerAddresses[2]!;
     ip = addr.ip;
     await withShare(i, (shared) =>
-      onNode(i, 'edge-a', (c) => deployBlank(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { shared })),
+      onNode(i, 'edge-a', (c) =>
+        deployBlank(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { shared }),
+      ),
     );
     await countAtLeast(ip, 100);
   });

@@ -68,10 +68,21 @@ describe('migration between the edges of two-vm', () => {
       });
       expectSoundRecord(r, strategy, 2);
       // The rsync daemon listens on edge-b's testbed address only and exports the two directories the migration fills.
-      expect(daemon.listeners.trim().split('\n').map((l) => l.split(/\s+/)[3])).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
+      expect(
+        daemon.listeners
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/)[3]),
+      ).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
       expect(daemon.config.match(/^path = .*$/gm)).toEqual([`path = /tmp/followme-migrations/${r.id}`, `path = /var/lib/lxc/${NAME}`]);
       expect(daemon.config).toContain('hosts allow = 10.77.10.10\n');
-      if (strategy === 'diskless') expect(pageServer.trim().split('\n').map((l) => l.split(/\s+/)[3])).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
+      if (strategy === 'diskless')
+        expect(
+          pageServer
+            .trim()
+            .split('\n')
+            .map((l) => l.split(/\s+/)[3]),
+        ).toEqual([expect.stringMatching(/^10\.77\.10\.11:\d+$/)]);
       expect(events).toContain('phase-start');
       expect(r.phases.map((p) => p.kind)).toEqual(
         strategy === 'tmpfs'
@@ -85,7 +96,21 @@ describe('migration between the edges of two-vm', () => {
 
       // And back, through the CLI this time: the record lands in the JSON-lines file.
       const out = join(scratchDir('followme-rec-'), 'migrations.jsonl');
-      const cli = await followme(['migrate', '--inventory', inject('twoVmInventory'), '--strategy', strategy, '--from', 'edge-b', '--to', 'edge-a', '--container', NAME, '--out', out]);
+      const cli = await followme([
+        'migrate',
+        '--inventory',
+        inject('twoVmInventory'),
+        '--strategy',
+        strategy,
+        '--from',
+        'edge-b',
+        '--to',
+        'edge-a',
+        '--container',
+        NAME,
+        '--out',
+        out,
+      ]);
       expect(cli.exitCode, cli.stderr).toBe(0);
       expect(cli.stderr).toMatch(/final dump.*: \d+\.\d+ s/);
       expect(cli.stdout).toContain('downtime');
@@ -123,7 +148,9 @@ describe('migration between the edges of two-vm', () => {
     expect(await stateOn(i, 'edge-a', NAME)).toBe('RUNNING');
     await onNode(i, 'edge-b', async (c) => {
       expect(await containerState(c, NAME)).toBeUndefined();
-      expect((await c.run(['sh', '-c', 'ls -A /tmp/followme-migrations /var/lib/lxc; pgrep -f "[c]riu page-server|[r]sync --daemon" || true'])).stdout.trim()).toBe('/tmp/followme-migrations:\n\n/var/lib/lxc:');
+      expect(
+        (await c.run(['sh', '-c', 'ls -A /tmp/followme-migrations /var/lib/lxc; pgrep -f "[c]riu page-server|[r]sync --daemon" || true'])).stdout.trim(),
+      ).toBe('/tmp/followme-migrations:\n\n/var/lib/lxc:');
     });
     last = await expectCountContinues(ip, before);
   });
@@ -140,7 +167,8 @@ describe('migration between the edges of two-vm', () => {
       predumps: 1,
       onEvent: async (e) => {
         // The destination's copy of the final dump loses its process tree.
-        if (e.type === 'phase-start' && e.kind === 'restore') await onNode(i, 'edge-b', (c) => c.check(['sh', '-c', 'rm /tmp/followme-migrations/*/dump/pstree.img']));
+        if (e.type === 'phase-start' && e.kind === 'restore')
+          await onNode(i, 'edge-b', (c) => c.check(['sh', '-c', 'rm /tmp/followme-migrations/*/dump/pstree.img']));
       },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationFailedError);
@@ -155,10 +183,28 @@ describe('migration between the edges of two-vm', () => {
 
   it('refuses bad input before touching anything', async () => {
     const i = inv();
-    await expect(migrate({ inventory: i, strategy: 'teleport', container: NAME, from: 'edge-a', to: 'edge-b' })).rejects.toThrow(/--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared/);
-    await expect(migrate({ inventory: i, strategy: 'shared', container: NAME, from: 'edge-a', to: 'edge-b' })).rejects.toThrow(/needs a testbed with an NFS server/);
-    await expect(migrate({ inventory: i, strategy: 'tmpfs', container: 'nope', from: 'edge-a', to: 'edge-b' })).rejects.toThrow(/container nope is absent on edge-a/);
-    const cli = await followme(['migrate', '--inventory', inject('twoVmInventory'), '--strategy', 'tmpfs', '--from', 'edge-a', '--to', 'edge-c', '--container', NAME]);
+    await expect(migrate({ inventory: i, strategy: 'teleport', container: NAME, from: 'edge-a', to: 'edge-b' })).rejects.toThrow(
+      /--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared/,
+    );
+    await expect(migrate({ inventory: i, strategy: 'shared', container: NAME, from: 'edge-a', to: 'edge-b' })).rejects.toThrow(
+      /needs a testbed with an NFS server/,
+    );
+    await expect(migrate({ inventory: i, strategy: 'tmpfs', container: 'nope', from: 'edge-a', to: 'edge-b' })).rejects.toThrow(
+      /container nope is absent on edge-a/,
+    );
+    const cli = await followme([
+      'migrate',
+      '--inventory',
+      inject('twoVmInventory'),
+      '--strategy',
+      'tmpfs',
+      '--from',
+      'edge-a',
+      '--to',
+      'edge-c',
+      '--container',
+      NAME,
+    ]);
     expect(cli.exitCode).toBe(2);
     expect(cli.stderr).toContain('--to: "edge-c" is not an edge of testbed fmtwo; edges: edge-a, edge-b');
     expect(await stateOn(i, 'edge-a', NAME)).toBe('RUNNING');

@@ -19,11 +19,10 @@ describe('the demo between up and down', () => {
       const records = await runMoves(inv, showcaseMoves(inv), { log: (l) => lines.push(l), onRecord: (r) => seen.push(r) });
       // On failure, say why: the log and each failed record's error.
       const why = [...lines, ...records.filter((r) => r.error).map((r) => JSON.stringify(r.error))].join('\n');
-      expect(records.map((r) => `${r.strategy} ${r.from}→${r.to} ${r.outcome}`), why).toEqual([
-        'tmpfs edge-a→edge-b migrated',
-        'diskless edge-b→edge-a migrated',
-        'shared edge-a→edge-b migrated',
-      ]);
+      expect(
+        records.map((r) => `${r.strategy} ${r.from}→${r.to} ${r.outcome}`),
+        why,
+      ).toEqual(['tmpfs edge-a→edge-b migrated', 'diskless edge-b→edge-a migrated', 'shared edge-a→edge-b migrated']);
       expect(seen).toHaveLength(3);
       expect(lines.filter((l) => /done, downtime \d+ ms, total [\d.]+ s, count \d+ → \d+/.test(l))).toHaveLength(3);
       const table = formatResultsTable(records).split('\n');

@@ -31,7 +31,10 @@ describe('three-vm-nfs testbed', () => {
 
   it('exports the share to the two edges only, not to the subnet', async () => {
     const exports = await onNode(inv(), 'nfs', (c) => c.check(['exportfs', '-s']));
-    const clients = exports.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]?.replace(/\(.*$/, ''));
+    const clients = exports.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[1]?.replace(/\(.*$/, ''));
     expect(clients.sort()).toEqual(['10.77.20.10', '10.77.20.11']);
     expect(exports.stdout).not.toContain('10.77.20.0/24');
   });

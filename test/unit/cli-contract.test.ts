@@ -17,7 +17,9 @@ async function followme(args: string[]) {
   const bin = join(d, 'bin');
   const calls = join(d, 'virsh-calls');
   await execa('mkdir', ['-p', bin, join(d, 'state'), join(d, 'cache')]);
-  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\necho "$*" >> ${calls}\necho "error: failed to connect to the hypervisor (fake virsh)" >&2\nexit 1\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\necho "$*" >> ${calls}\necho "error: failed to connect to the hypervisor (fake virsh)" >&2\nexit 1\n`, {
+    mode: 0o755,
+  });
   const r = await execa('node', [join(projectRoot(), 'dist/cli/main.js'), ...args], {
     reject: false,
     env: { PATH: `${bin}:${process.env['PATH']}`, FOLLOWME_STATE_DIR: join(d, 'state'), FOLLOWME_CACHE_DIR: join(d, 'cache') },

@@ -16,7 +16,9 @@ describe('CRIU seam', () => {
     expect(at('-o')).toBe('/tmp/m/pre-1/pre-dump.log');
     expect(at('--freeze-cgroup')).toBe('/sys/fs/cgroup/lxc.payload.c1');
     expect(at('--cgroup-root')).toBe('cpuset,cpu,io,memory,pids:lxc.payload.c1');
-    expect(argv).toEqual(expect.arrayContaining(['--tcp-established', '--file-locks', '--link-remap', '--manage-cgroups=full', '--skip-in-flight', '--force-irmap']));
+    expect(argv).toEqual(
+      expect.arrayContaining(['--tcp-established', '--file-locks', '--link-remap', '--manage-cgroups=full', '--skip-in-flight', '--force-irmap']),
+    );
   });
 
   it('links a dump to its parent and streams it to a page server', () => {
@@ -28,12 +30,30 @@ describe('CRIU seam', () => {
 
   it('runs a page server as a daemon with a pid file and its parent link', () => {
     expect(criu.pageServer({ imagesDir: '/w/pre-2', address: '10.77.10.11', port: 30002, pidFile: '/w/pre-2/ps.pid', prevImagesDir: '../pre-1' })).toEqual([
-      'criu', 'page-server', '--images-dir', '/w/pre-2', '--address', '10.77.10.11', '--port', '30002', '--daemon', '--pidfile', '/w/pre-2/ps.pid', '-o', '/w/pre-2/page-server.log', '--prev-images-dir', '../pre-1',
+      'criu',
+      'page-server',
+      '--images-dir',
+      '/w/pre-2',
+      '--address',
+      '10.77.10.11',
+      '--port',
+      '30002',
+      '--daemon',
+      '--pidfile',
+      '/w/pre-2/ps.pid',
+      '-o',
+      '/w/pre-2/page-server.log',
+      '--prev-images-dir',
+      '../pre-1',
     ]);
   });
 
   it('reads the container probe and CRIU’s version', () => {
-    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\n', 'x')).toEqual({ initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory'] });
+    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\n', 'x')).toEqual({
+      initPid: 839,
+      cgroup: 'lxc.payload.c1',
+      controllers: ['cpuset', 'cpu', 'io', 'memory'],
+    });
     expect(() => parseContainerProcess('\n', 'edge-a: c1')).toThrow(/edge-a: c1: no init PID/);
     expect(() => parseContainerProcess('839\n\n\n', 'edge-a: c1')).toThrow(/no cgroup v2 path/);
     expect(parseCriuVersion('Version: 4.1.1\n')).toBe('4.1.1');

@@ -52,7 +52,10 @@ export function keysFor(t: Topology): TestbedKeys {
   return {
     client: { privateKeyPath: '/state/keys/id_ed25519', publicKey: PUBLIC_KEYS.client },
     hosts: Object.fromEntries(
-      t.nodes.map((n, i) => [n.name, { privateKeyPath: `/state/keys/${n.name}_key`, publicKey: `${PUBLIC_KEYS.hosts[i % PUBLIC_KEYS.hosts.length]} root@${n.name}` }]),
+      t.nodes.map((n, i) => [
+        n.name,
+        { privateKeyPath: `/state/keys/${n.name}_key`, publicKey: `${PUBLIC_KEYS.hosts[i % PUBLIC_KEYS.hosts.length]} root@${n.name}` },
+      ]),
     ),
   };
 }

@@ -29,7 +29,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const inventoryFile = (over: Parameters<typeof loopbackInventory>[2] = {}) => writeJson(scratchDir('fm-inv-'), 'inventory.json', loopbackInventory(server, key.privateKeyPath, over));
+const inventoryFile = (over: Parameters<typeof loopbackInventory>[2] = {}) =>
+  writeJson(scratchDir('fm-inv-'), 'inventory.json', loopbackInventory(server, key.privateKeyPath, over));
 
 /** Exit 2, the message names `flag`, no stack trace, and the recording server saw nothing new. */
 async function refusedBeforeAnyNode(args: string[], names: RegExp): Promise<string> {
@@ -99,7 +100,9 @@ describe('defect 2: libvirt URIs that run programs', () => {
   });
 
   it('allows the plain local URI and ssh with a key file', () => {
-    expect(validateTopology({ ...twoVm(), defaults: { libvirtUri: 'qemu+ssh://root@lab2:2222/system?keyfile=/root/.ssh/lab&no_tty=1' } }).defaults?.libvirtUri).toContain('lab2');
+    expect(
+      validateTopology({ ...twoVm(), defaults: { libvirtUri: 'qemu+ssh://root@lab2:2222/system?keyfile=/root/.ssh/lab&no_tty=1' } }).defaults?.libvirtUri,
+    ).toContain('lab2');
   });
 });
 
@@ -113,7 +116,10 @@ describe('defect 3: the private key', () => {
   ])('%s: migrate and container deploy/remove exit 2 naming privateKeyPath; nothing sent', async (_what, makePath, why) => {
     const d = scratchDir('fm-key-');
     const inv = writeJson(d, 'inv.json', loopbackInventory(server, makePath(d)));
-    const msg = await refusedBeforeAnyNode(['migrate', '--inventory', inv, '--strategy', 'tmpfs', '--from', 'edge-a', '--to', 'edge-b'], /nodes\[0\]\.privateKeyPath/);
+    const msg = await refusedBeforeAnyNode(
+      ['migrate', '--inventory', inv, '--strategy', 'tmpfs', '--from', 'edge-a', '--to', 'edge-b'],
+      /nodes\[0\]\.privateKeyPath/,
+    );
     expect(msg).toMatch(why);
     expect(msg).not.toContain('PRIVATE KEY');
     await refusedBeforeAnyNode(['container', 'deploy', '--inventory', inv, '--node', 'edge-a'], /privateKeyPath/);
@@ -138,14 +144,20 @@ function withKey(d: string, from: string, mode: number): string {
 
 describe('defect 4: strategies looked up on a plain object', () => {
   it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])('--strategy %s: exit 2 naming the allowed ones', async (s) => {
-    await refusedBeforeAnyNode(['migrate', '--inventory', inventoryFile(), '--strategy', s, '--from', 'edge-a', '--to', 'edge-b'], /--strategy: unknown value .*; allowed: tmpfs, diskless, shared/);
+    await refusedBeforeAnyNode(
+      ['migrate', '--inventory', inventoryFile(), '--strategy', s, '--from', 'edge-a', '--to', 'edge-b'],
+      /--strategy: unknown value .*; allowed: tmpfs, diskless, shared/,
+    );
   });
 });
 
 describe('defect 5: inputs without a size limit', () => {
   it('--config /dev/zero and --inventory /dev/zero: not regular files', async () => {
     expect((await cli(['testbed', 'status', '--config', '/dev/zero'])).err).toMatch(/--config: config file \/dev\/zero is not a regular file/);
-    await refusedBeforeAnyNode(['migrate', '--inventory', '/dev/zero', '--strategy', 'tmpfs', '--from', 'edge-a', '--to', 'edge-b'], /--inventory: inventory \/dev\/zero is not a regular file/);
+    await refusedBeforeAnyNode(
+      ['migrate', '--inventory', '/dev/zero', '--strategy', 'tmpfs', '--from', 'edge-a', '--to', 'edge-b'],
+      /--inventory: inventory \/dev\/zero is not a regular file/,
+    );
   });
 
   it('a config over 1 MiB is refused before it is parsed', async () => {
@@ -178,7 +190,9 @@ describe('defect 5: inputs without a size limit', () => {
 });
 
 describe('defect 8: inventory values reaching configs', () => {
-  const edge = (over: Record<string, unknown>) => ({ nodes: loopbackInventory(server, key.privateKeyPath).nodes.map((n, i) => (i === 0 ? { ...n, ...over } : n)) });
+  const edge = (over: Record<string, unknown>) => ({
+    nodes: loopbackInventory(server, key.privateKeyPath).nodes.map((n, i) => (i === 0 ? { ...n, ...over } : n)),
+  });
   it.each([
     ['nodes[0].ip', () => edge({ ip: '999.1.1.1' })],
     ['nodes[0].ip', () => edge({ ip: '127.000.0.1' })],
@@ -198,9 +212,12 @@ describe('defect 8: inventory values reaching configs', () => {
 });
 
 describe('defect 9: topology subnets', () => {
-  it.each(['127.0.0.0/24', '224.0.0.0/24', '0.0.0.0/16', '169.254.0.0/16', '240.0.0.0/24', '010.77.10.0/24', '10.77.10.0/29'])('refuses %s naming the key', (subnet) => {
-    expect(() => validateTopology(twoVm({ subnet }), 'cfg')).toThrow(/cfg\.subnet/);
-  });
+  it.each(['127.0.0.0/24', '224.0.0.0/24', '0.0.0.0/16', '169.254.0.0/16', '240.0.0.0/24', '010.77.10.0/24', '10.77.10.0/29'])(
+    'refuses %s naming the key',
+    (subnet) => {
+      expect(() => validateTopology(twoVm({ subnet }), 'cfg')).toThrow(/cfg\.subnet/);
+    },
+  );
 
   it('takes a /28 (as the README says): nodes from .2, four container addresses at the top', () => {
     const t = validateTopology(twoVm({ subnet: '10.77.10.16/28' }), 'cfg');

@@ -43,7 +43,11 @@ describe('inventory', () => {
   it('round-trips through its schema and holds no private key material', () => {
     const dir = scratchDir('fm-inv-');
     const t = twoVm();
-    const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
+    const keys = ensureTestbedKeys(
+      dir,
+      t.prefix,
+      t.nodes.map((n) => n.name),
+    );
     const inv = inventoryFromPlan(buildPlan({ topology: t, image, keys, hypervisors: { 'qemu:///system': 'qemu' } }), 'two-vm');
     const path = join(dir, 'inventory.json');
     writeInventory(path, inv);

@@ -48,7 +48,8 @@ describe('libvirt XML', () => {
     expect(readVolumeCapacity("<volume><name>v</name><capacity unit='bytes'>8589934592</capacity></volume>")).toBe(8589934592);
     expect(readOwnership('<domain type="kvm"><name>x</name></domain>', 'domain')).toBeUndefined();
     // As virsh prints it: single quotes, one reservation, a prefix attribute.
-    const live = "<network><name>n</name><ip address='10.1.0.1' prefix='16'><dhcp><host mac='52:54:00:AA:00:01' name='a' ip='10.1.0.10'/></dhcp></ip></network>";
+    const live =
+      "<network><name>n</name><ip address='10.1.0.1' prefix='16'><dhcp><host mac='52:54:00:AA:00:01' name='a' ip='10.1.0.10'/></dhcp></ip></network>";
     expect(readNetworkHosts(live)).toEqual([{ name: 'a', mac: '52:54:00:aa:00:01', ip: '10.1.0.10' }]);
     expect(readNetworkAddresses(live)).toEqual([{ address: '10.1.0.1', prefixLength: 16 }]);
   });

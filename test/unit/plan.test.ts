@@ -74,7 +74,12 @@ describe('plan', () => {
   });
 
   it('puts nodes on another libvirt host into their own pool and network there', () => {
-    const t = twoVm({ nodes: [{ name: 'edge-a', role: 'edge' }, { name: 'edge-b', role: 'edge', libvirtUri: 'qemu+ssh://lab2/system' }] });
+    const t = twoVm({
+      nodes: [
+        { name: 'edge-a', role: 'edge' },
+        { name: 'edge-b', role: 'edge', libvirtUri: 'qemu+ssh://lab2/system' },
+      ],
+    });
     const p = buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: { ...tcg, 'qemu+ssh://lab2/system': 'qemu' } });
     expect(p.pools.map((x) => x.uri)).toEqual(['qemu:///system', 'qemu+ssh://lab2/system']);
     expect(p.networks.map((n) => n.hosts.map((h) => h.name))).toEqual([['edge-a'], ['edge-b']]);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { commandLine } from '../../common/ssh/quote.js';
 import { underBase } from '../../common/input/remote-path.js';
+import { hasBreakOrNul } from '../../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
 import { keySegment } from '../../common/input/ajv.js';
 import { cli, STACK_TRACE } from '../cli-run.js';
@@ -74,7 +75,7 @@ describe('remote paths', () => {
         }
         expect(posix.normalize(p)).toBe(p);
         expect(p.startsWith('/var/lib/lxc/')).toBe(true);
-        expect(p).not.toMatch(/\n|\u0000/);
+        expect(hasBreakOrNul(p)).toBe(false);
       }),
       { numRuns: 300 },
     );
@@ -84,17 +85,26 @@ describe('remote paths', () => {
 /** A one-key change that makes a topology invalid, and the key the message must name. */
 const topologyMutation = fc.oneof(
   notMatching('^[a-z][a-z0-9]{1,11}$').map((v) => ({ key: 'prefix', set: (t: Record<string, unknown>) => ({ ...t, prefix: v }) })),
-  fc.oneof(notMatching('^\\d'), fc.constantFrom('127.0.0.0/24', '224.0.0.0/24', '0.0.0.0/16', '010.77.10.0/24', '10.77.10.0/8', '10.77.10.5/24', '10.77.10.0/30', '169.254.1.0/24'))
+  fc
+    .oneof(
+      notMatching('^\\d'),
+      fc.constantFrom('127.0.0.0/24', '224.0.0.0/24', '0.0.0.0/16', '010.77.10.0/24', '10.77.10.0/8', '10.77.10.5/24', '10.77.10.0/30', '169.254.1.0/24'),
+    )
     .map((v) => ({ key: 'subnet', set: (t: Record<string, unknown>) => ({ ...t, subnet: v }) })),
-  fc.oneof(fc.integer({ min: -1000, max: 511 }), fc.double({ min: 512, max: 4096, noInteger: true }), hostile)
+  fc
+    .oneof(fc.integer({ min: -1000, max: 511 }), fc.double({ min: 512, max: 4096, noInteger: true }), hostile)
     .map((v) => ({ key: 'defaults.memoryMiB', set: (t: Record<string, unknown>) => ({ ...t, defaults: { memoryMiB: v } }) })),
-  fc.tuple(fc.constantFrom('command', 'socket', 'netcat', 'proxy', 'name', 'no_verify', 'known_hosts_verify'), hostile)
-    .map(([p, v]) => ({ key: 'defaults.libvirtUri', set: (t: Record<string, unknown>) => ({ ...t, defaults: { libvirtUri: `qemu+ssh://lab/system?${p}=${v}` } }) })),
+  fc.tuple(fc.constantFrom('command', 'socket', 'netcat', 'proxy', 'name', 'no_verify', 'known_hosts_verify'), hostile).map(([p, v]) => ({
+    key: 'defaults.libvirtUri',
+    set: (t: Record<string, unknown>) => ({ ...t, defaults: { libvirtUri: `qemu+ssh://lab/system?${p}=${v}` } }),
+  })),
   fc.tuple(fc.nat({ max: 1 }), notMatching('^[a-z][a-z0-9-]{0,14}$')).map(([i, v]) => ({
     key: `nodes[${i}].name`,
     set: (t: Record<string, unknown>) => ({ ...t, nodes: (t['nodes'] as object[]).map((n, j) => (j === i ? { ...n, name: v } : n)) }),
   })),
-  fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !['prefix', 'subnet', 'image', 'sshUser', 'hypervisor', 'defaults', 'nodes', '__proto__'].includes(k))
+  fc
+    .string({ minLength: 1, maxLength: 10 })
+    .filter((k) => !['prefix', 'subnet', 'image', 'sshUser', 'hypervisor', 'defaults', 'nodes', '__proto__'].includes(k))
     .map((k) => ({ key: keySegment(k).replace(/^\./, ''), set: (t: Record<string, unknown>) => ({ ...t, [k]: 1 }) })),
 );
 
@@ -119,15 +129,28 @@ describe('topology configs', () => {
 type Inv = ReturnType<typeof loopbackInventory>;
 const nodeField = (field: string, v: unknown) => (inv: Inv) => ({ ...inv, nodes: inv.nodes.map((n, j) => (j === 0 ? { ...n, [field]: v } : n)) });
 const inventoryMutation = fc.oneof(
-  fc.oneof(notMatching('^\\d'), fc.constantFrom('999.1.1.1', '127.0.0.01', '1.2.3', '127.0.0.1 ', '10.0.0.1')).map((v) => ({ key: 'nodes[0].ip', set: nodeField('ip', v) })),
+  fc
+    .oneof(notMatching('^\\d'), fc.constantFrom('999.1.1.1', '127.0.0.01', '1.2.3', '127.0.0.1 ', '10.0.0.1'))
+    .map((v) => ({ key: 'nodes[0].ip', set: nodeField('ip', v) })),
   notMatching('^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$').map((v) => ({ key: 'nodes[0].mac', set: nodeField('mac', v) })),
   notMatching('^[a-z][a-z0-9-]{0,14}$').map((v) => ({ key: 'nodes[0].name', set: nodeField('name', v) })),
   notMatching('^[a-z_][a-z0-9_-]{0,31}$').map((v) => ({ key: 'nodes[0].sshUser', set: nodeField('sshUser', v) })),
-  fc.oneof(hostile, fc.constant('relative/key')).filter((v) => !v.startsWith('/')).map((v) => ({ key: 'nodes[0].privateKeyPath', set: nodeField('privateKeyPath', v) })),
-  fc.tuple(fc.constantFrom('command', 'socket', 'netcat', 'proxy'), hostile).map(([p, v]) => ({ key: 'nodes[0].libvirtUri', set: nodeField('libvirtUri', `qemu+ssh://h/system?${p}=${v}`) })),
+  fc
+    .oneof(hostile, fc.constant('relative/key'))
+    .filter((v) => !v.startsWith('/'))
+    .map((v) => ({ key: 'nodes[0].privateKeyPath', set: nodeField('privateKeyPath', v) })),
+  fc
+    .tuple(fc.constantFrom('command', 'socket', 'netcat', 'proxy'), hostile)
+    .map(([p, v]) => ({ key: 'nodes[0].libvirtUri', set: nodeField('libvirtUri', `qemu+ssh://h/system?${p}=${v}`) })),
   notMatching('^/(?:[A-Za-z0-9._-]+/?)*$').map((v) => ({ key: 'nfs.export', set: (inv: Inv) => ({ ...inv, nfs: { ...inv.nfs!, export: v } }) })),
-  notMatching('^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$').map((v) => ({ key: 'containerAddresses[0].mac', set: (inv: Inv) => ({ ...inv, containerAddresses: [{ ip: '127.0.0.250', mac: v }] }) })),
-  fc.oneof(fc.integer(), hostile).filter((v) => v !== 1).map((v) => ({ key: 'version', set: (inv: Inv) => ({ ...inv, version: v }) })),
+  notMatching('^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$').map((v) => ({
+    key: 'containerAddresses[0].mac',
+    set: (inv: Inv) => ({ ...inv, containerAddresses: [{ ip: '127.0.0.250', mac: v }] }),
+  })),
+  fc
+    .oneof(fc.integer(), hostile)
+    .filter((v) => v !== 1)
+    .map((v) => ({ key: 'version', set: (inv: Inv) => ({ ...inv, version: v }) })),
 );
 
 describe('inventories', () => {
@@ -202,7 +225,12 @@ describe('CLI flags', () => {
   });
 
   it.each([
-    ['--predumps', fc.oneof(hostile, fc.integer({ min: 21, max: 1e9 }).map(String), fc.constant('-1'), fc.constant('1e3')).filter((v) => !(/^\d{1,9}$/.test(v) && Number(v) <= 20))],
+    [
+      '--predumps',
+      fc
+        .oneof(hostile, fc.integer({ min: 21, max: 1e9 }).map(String), fc.constant('-1'), fc.constant('1e3'))
+        .filter((v) => !(/^\d{1,9}$/.test(v) && Number(v) <= 20)),
+    ],
     ['--strategy', fc.oneof(hostile, fc.constantFrom('toString', '__proto__', 'constructor', 'TMPFS'))],
     ['--from', hostile.filter((s) => s !== 'edge-a' && s !== 'edge-b')],
   ] as const)('migrate %s: every generated bad value exits 2 naming it, nothing sent', async (flag, values) => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { moduleUrl, parseBytesSent, parseProgress, receiverConfig, rsync } from '../../migration/rsync/commands.js';
 
-const r = { address: '10.77.10.11', port: 20010, modules: { work: '/tmp/followme-migrations/m1', container: '/var/lib/lxc/c1' }, runDir: '/run/followme-rsyncd-x' };
+const r = {
+  address: '10.77.10.11',
+  port: 20010,
+  modules: { work: '/tmp/followme-migrations/m1', container: '/var/lib/lxc/c1' },
+  runDir: '/run/followme-rsyncd-x',
+};
 
 describe('rsync seam', () => {
   it('exports only the migration’s directories, each chrooted, to the sending edge alone', () => {
@@ -23,7 +28,14 @@ describe('rsync seam', () => {
   });
 
   it('pushes a directory’s contents into a module, below its root only', () => {
-    expect(rsync.push('/var/lib/lxc/c1/', r, 'container')).toEqual(['rsync', '-a', '--numeric-ids', '--stats', '/var/lib/lxc/c1/', 'rsync://10.77.10.11:20010/container/']);
+    expect(rsync.push('/var/lib/lxc/c1/', r, 'container')).toEqual([
+      'rsync',
+      '-a',
+      '--numeric-ids',
+      '--stats',
+      '/var/lib/lxc/c1/',
+      'rsync://10.77.10.11:20010/container/',
+    ]);
     expect(rsync.push('/tmp/followme-migrations/m1/pre-1', r, 'work', 'pre-1')).toContain('rsync://10.77.10.11:20010/work/pre-1/');
     expect(rsync.push('/a', r, 'work', '', { mirror: true })).toContain('--delete');
     expect(() => moduleUrl(r, 'work', '../../etc')).toThrow(/not a plain relative path/);
@@ -38,7 +50,10 @@ describe('rsync seam', () => {
   });
 
   it('reads the latest progress of --info=progress2 from a streamed chunk', () => {
-    expect(parseProgress('\r     12,345,678  45%   10.50MB/s    0:00:05 (xfr#12, ir-chk=1000/2000)\r     20,000,000  73%   11.02MB/s    0:00:08')).toEqual({ percent: 73, rate: '11.02MB/s' });
+    expect(parseProgress('\r     12,345,678  45%   10.50MB/s    0:00:05 (xfr#12, ir-chk=1000/2000)\r     20,000,000  73%   11.02MB/s    0:00:08')).toEqual({
+      percent: 73,
+      rate: '11.02MB/s',
+    });
     expect(parseProgress('sending incremental file list')).toBeUndefined();
     expect(rsync.push('/a', r, 'work', '', { progress: true })).toContain('--info=progress2');
   });

@@ -29,7 +29,10 @@ describe('secret scan', () => {
     writeFileSync(join(d, 'console.log'), `seed: wrote ${line.slice(0, 60)}${line.slice(60)}\n`);
     writeFileSync(join(d, 'loose_key'), k.private);
     chmodSync(join(d, 'loose_key'), 0o644);
-    const body = k.private.split('\n').filter((l) => !l.startsWith('-----')).join('');
+    const body = k.private
+      .split('\n')
+      .filter((l) => !l.startsWith('-----'))
+      .join('');
     writeFileSync(join(d, 'dump.txt'), `key=${body}\n`);
     const r = scanForKeyMaterial([d]);
     const where = r.findings.map((f) => f.split(':')[0]!.slice(d.length + 1)).sort();

@@ -13,7 +13,11 @@ describe('seed files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fm-seed-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const t = twoVm();
-  const keys = ensureTestbedKeys(dir, t.prefix, t.nodes.map((n) => n.name));
+  const keys = ensureTestbedKeys(
+    dir,
+    t.prefix,
+    t.nodes.map((n) => n.name),
+  );
   const plan = buildPlan({ topology: t, image, keys, hypervisors: { 'qemu:///system': 'qemu' } });
   const seed = plan.volumes.find((v) => v.name === 'fmtest-edge-a-seed.iso')!;
   const files = seed.source === 'seed' ? seed.files : [];

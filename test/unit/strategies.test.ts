@@ -6,7 +6,10 @@ import { migrate, migrationId } from '../../migration/engine/migrate.js';
 import { ConfigError } from '../../common/errors.js';
 import type { Inventory } from '../../common/inventory.js';
 
-const kinds = (name: string, n: number) => strategyNamed(name).phases(n).map((p) => `${p.kind}${p.iteration ? ` ${p.iteration}` : ''}`);
+const kinds = (name: string, n: number) =>
+  strategyNamed(name)
+    .phases(n)
+    .map((p) => `${p.kind}${p.iteration ? ` ${p.iteration}` : ''}`);
 
 const inventory: Inventory = {
   version: 1,
@@ -17,7 +20,7 @@ const inventory: Inventory = {
     name,
     role: 'edge' as const,
     ip: `10.77.10.${10 + i}`,
-    mac: '52:54:00:00:00:0' + i,
+    mac: `52:54:00:00:00:0${i}`,
     libvirtUri: 'qemu:///system',
     domain: `fmtwo-${name}`,
     sshUser: 'root',
@@ -35,13 +38,19 @@ describe('strategies', () => {
 
   it('diskless: pre-dumps stream to the page server, so no copy phase per pre-dump', () => {
     expect(kinds('diskless', 2)).toEqual(['rootfs-copy', 'pre-dump 1', 'pre-dump 2', 'final-dump', 'final-copy', 'restore']);
-    expect(strategyNamed('diskless').phases(1).filter((p) => p.pagesLeaveSource)).toHaveLength(2);
+    expect(
+      strategyNamed('diskless')
+        .phases(1)
+        .filter((p) => p.pagesLeaveSource),
+    ).toHaveLength(2);
   });
 
   it('shared: nothing copied', () => {
     expect(kinds('shared', 3)).toEqual(['pre-dump 1', 'pre-dump 2', 'pre-dump 3', 'final-dump', 'restore']);
     expect(() => STRATEGIES.shared.workDir(inventory, 'x')).toThrow(/strategy "shared" needs a testbed with an NFS server \(stack three-vm-nfs\)/);
-    expect(STRATEGIES.shared.workDir({ ...inventory, nfs: { server: 'x', export: '/srv/followme', mountPoint: '/mnt/followme' } }, 'id1')).toBe('/mnt/followme/migrations/id1');
+    expect(STRATEGIES.shared.workDir({ ...inventory, nfs: { server: 'x', export: '/srv/followme', mountPoint: '/mnt/followme' } }, 'id1')).toBe(
+      '/mnt/followme/migrations/id1',
+    );
   });
 
   it('names allowed strategies when given an unknown one', () => {

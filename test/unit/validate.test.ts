@@ -47,8 +47,27 @@ describe('topology validation', () => {
   });
 
   it('refuses duplicate names, two NFS servers, no edge, a bad prefix or image kind', () => {
-    expect(refusal(twoVm({ nodes: [{ name: 'a', role: 'edge' }, { name: 'a', role: 'edge' }] })).key).toBe('cfg.nodes[1].name');
-    expect(refusal(twoVm({ nodes: [{ name: 'a', role: 'edge' }, { name: 'n1', role: 'nfs' }, { name: 'n2', role: 'nfs' }] })).key).toBe('cfg.nodes');
+    expect(
+      refusal(
+        twoVm({
+          nodes: [
+            { name: 'a', role: 'edge' },
+            { name: 'a', role: 'edge' },
+          ],
+        }),
+      ).key,
+    ).toBe('cfg.nodes[1].name');
+    expect(
+      refusal(
+        twoVm({
+          nodes: [
+            { name: 'a', role: 'edge' },
+            { name: 'n1', role: 'nfs' },
+            { name: 'n2', role: 'nfs' },
+          ],
+        }),
+      ).key,
+    ).toBe('cfg.nodes');
     expect(refusal(twoVm({ nodes: [{ name: 'n1', role: 'nfs' }] })).message).toContain('role "edge"');
     expect(refusal(twoVm({ prefix: 'Bad_Prefix' })).key).toBe('cfg.prefix');
     const e = refusal({ ...twoVm(), image: { kind: 'ubuntu' } });
