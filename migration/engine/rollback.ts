@@ -34,7 +34,7 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
  * the container runs.
  */
 async function stopRestoreOnDestination(ctx: MigrationContext): Promise<void> {
-  await ctx.dest.exec('kill restore', ['pkill', '-9', '-f', `lxc-checkpoint -n ${ctx.container} -D ${ctx.workDir}/`], { allowFailure: true });
+  await ctx.dest.exec('kill restore', lxc.killRestore(ctx.container, ctx.workDir), { allowFailure: true });
 }
 
 export async function rollback(ctx: MigrationContext, strategy: Strategy): Promise<RollbackOutcome> {

@@ -19,7 +19,14 @@ export const lxc = {
    * long as the container lives, so the edge runs it in its own session (Edge.restore).
    */
   restore: (name: string, dir: string) => ['lxc-checkpoint', '-n', name, '-D', dir, '-r'],
+  /** Kills a restore of `name` from under `dir` (pkill reads a regular expression: both are matched literally). */
+  killRestore: (name: string, dir: string) => ['pkill', '-9', '-f', `lxc-checkpoint -n ${literalPattern(name)} -D ${literalPattern(dir)}/`],
 } as const;
+
+/** `text` as an extended regular expression that matches it and nothing else. */
+export function literalPattern(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 export type ContainerState = 'RUNNING' | 'STOPPED' | 'STARTING' | 'STOPPING' | 'ABORTING' | 'FREEZING' | 'FROZEN' | 'THAWED';
 

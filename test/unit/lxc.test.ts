@@ -24,3 +24,13 @@ describe('LXC seam', () => {
     expect(cfg).toContain('lxc.init.cmd = /usr/local/sbin/followme-init\n');
   });
 });
+
+describe('killing a restore', () => {
+  it('matches that container’s restore from that directory literally, not a name the dot would also match', () => {
+    const [, , , pattern] = lxc.killRestore('web.1', '/tmp/followme-migrations/m-web.1');
+    const re = new RegExp(pattern!);
+    expect(re.test('lxc-checkpoint -n web.1 -D /tmp/followme-migrations/m-web.1/dump -r')).toBe(true);
+    expect(re.test('lxc-checkpoint -n web11 -D /tmp/followme-migrations/m-web.1/dump -r')).toBe(false);
+    expect(re.test('lxc-checkpoint -n web.1 -D /tmp/followme-migrations/m-webx1/dump -r')).toBe(false);
+  });
+});
