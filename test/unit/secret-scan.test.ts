@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { scanForKeyMaterial } from '../harness/secret-scan.js';
 import { generateKeyPair } from '../../provision/testbed/keys.js';
 import { scratchDir } from '../scratch.js';
+import { projectRoot } from '../../provision/paths.js';
 
 describe('secret scan', () => {
   it('passes a key in its own 0600 file next to an inventory that only names it', () => {
@@ -41,5 +42,14 @@ describe('secret scan', () => {
     writeFileSync(join(d, 'record.jsonl'), '{}\n');
     writeFileSync(join(d, 'console.log'), 'clean\n');
     writeFileSync(join(d, 'dump.txt'), 'clean\n');
+  });
+
+  it('finds nothing in the project’s own files (a committed key, or the magic in a source that vitest caches with its source map)', () => {
+    const root = projectRoot();
+    const tracked = ['README.md', 'package.json', 'cli', 'common', 'migration', 'provision', 'stacks', 'test'].map((p) => join(root, p));
+    const r = scanForKeyMaterial(tracked);
+    expect(r.findings).toEqual([]);
+    expect(r.keyFiles).toEqual([]);
+    expect(r.scannedFiles).toBeGreaterThan(100);
   });
 });
