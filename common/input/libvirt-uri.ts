@@ -4,6 +4,8 @@
 // what runs on the remote host, `socket` where it connects) or switch off
 // host key checks: so only an allow-list of schemes and parameters passes.
 
+import { shown } from './clip.js';
+
 const SCHEME = /^qemu(?:\+(ssh|libssh|libssh2|tls|tcp|unix))?$/;
 const HOST = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])?(?::[0-9]{1,5})?$/;
 const ABSOLUTE = /^\/[A-Za-z0-9._/-]{1,4095}$/;
@@ -32,8 +34,8 @@ export function libvirtUriProblem(uri: string): string | undefined {
   if (!m) return 'not a libvirt QEMU URI of the form qemu[+transport]://[user@][host][:port]/system';
   const [, scheme = '', authority = '', , query] = m;
   const s = SCHEME.exec(scheme);
-  if (!s) return `scheme "${scheme}" is not allowed; allowed: qemu, qemu+ssh, qemu+libssh, qemu+libssh2, qemu+tls, qemu+tcp, qemu+unix`;
-  if (!HOST.test(authority)) return `"${authority}" is not a host name or address (with optional user@ and :port)`;
+  if (!s) return `scheme ${shown(scheme, 40)} is not allowed; allowed: qemu, qemu+ssh, qemu+libssh, qemu+libssh2, qemu+tls, qemu+tcp, qemu+unix`;
+  if (!HOST.test(authority)) return `${shown(authority, 80)} is not a host name or address (with optional user@ and :port)`;
   const transport: Transport = (s[1] as Transport | undefined) ?? (authority ? 'tls' : 'local');
   if ((transport === 'local' || transport === 'unix') && authority) return `a ${scheme} URI names no host`;
   if (query === undefined || query === '') return undefined;
@@ -46,9 +48,9 @@ export function libvirtUriProblem(uri: string): string | undefined {
       const ok = Object.entries(PARAMETERS)
         .filter(([, r]) => r.transports.includes(transport))
         .map(([k]) => k);
-      return `parameter "${name}" is not allowed for ${scheme}${ok.length ? `; allowed: ${ok.join(', ')}` : '; it takes none'}`;
+      return `parameter ${shown(name, 40)} is not allowed for ${scheme}${ok.length ? `; allowed: ${ok.join(', ')}` : '; it takes none'}`;
     }
-    if (!rule.value.test(value)) return `parameter ${name}=${value}: must be ${rule.allowed}`;
+    if (!rule.value.test(value)) return `parameter ${name}=${shown(value, 80).slice(1, -1)}: must be ${rule.allowed}`;
   }
   return undefined;
 }
