@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../common/errors.js';
-import { projectRoot } from '../provision/paths.js';
+import { projectRoot } from '../common/paths.js';
 import { type CliIo, processIo, printError, useIo } from './output.js';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, conflict: 3, readiness: 4, command: 5, migration: 6, bug: 70 } as const;
@@ -67,9 +67,10 @@ function demoCommand() {
 }
 function containerDeployCommand() {
   return new Command('deploy')
-    .description('copy the blank container from the guest template, bridge it onto the testbed network at a fixed address, start it')
+    .description("copy a workload's container from its guest template, bridge it onto the testbed network at a fixed address, start it")
     .requiredOption(...INVENTORY)
     .requiredOption('--node <edge>', 'edge to deploy on')
+    .option('--workload <name>', 'blank, video or memory (with its default parameters)', 'blank')
     .option('--name <name>', 'container name', 'blank')
     .option('--address <index>', "index into the inventory's containerAddresses", '0')
     .option('--shared', 'put the rootfs on the NFS share (for --strategy shared)');
@@ -132,7 +133,7 @@ export function buildProgram(io: CliIo): Command {
 
   program.addCommand(demoCommand().action(async (o) => (await import('./commands/demo.js')).demo(o)));
 
-  const container = program.command('container').description('the blank container on an edge');
+  const container = program.command('container').description("a workload's container on an edge");
   container.addCommand(containerDeployCommand().action(async (o) => (await import('./commands/container.js')).containerDeploy(o)));
   container.addCommand(containerRemoveCommand().action(async (o) => (await import('./commands/container.js')).containerRemove(o)));
 

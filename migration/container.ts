@@ -1,6 +1,6 @@
-// A container on an edge, in domain verbs: deploy the blank container from
-// the guest's template, wait until it runs, remove it.
-import { CONTAINER_TEMPLATE_DIR } from '../common/guest.js';
+// A container on an edge, in domain verbs: deploy a container from one of
+// the guest's templates, wait until it runs, remove it.
+import { containerTemplateDir } from '../common/guest.js';
 import { FollowmeError } from '../common/errors.js';
 import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
 import { underBase } from '../common/input/remote-path.js';
@@ -41,12 +41,26 @@ export interface SharedStorage {
   mountPoint: string;
 }
 
+/** What to deploy: a template of the guest image, and what to put into the copy before it starts. */
+export interface DeploySource {
+  /** The template's name (a workload): /var/lib/followme/templates/<template>. */
+  template: string;
+  /** Writes parameters and assets into the new rootfs, on the node that holds it (the edge, or the NFS server). */
+  beforeStart?: (node: SshConnection, rootfs: string) => Promise<void>;
+}
+
 /**
  * Copies the template root file system, writes the config, starts it. With
  * `shared` the rootfs goes onto the NFS share (for the shared strategy) and
  * only the config stays in the edge's LXC directory.
  */
-export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'rootfs'>, opts: { shared?: SharedStorage } = {}): Promise<ContainerSpec> {
+export async function deployContainer(
+  c: SshConnection,
+  spec: Omit<ContainerSpec, 'rootfs'>,
+  from: DeploySource,
+  opts: { shared?: SharedStorage } = {},
+): Promise<ContainerSpec> {
+  const templateDir = containerTemplateDir(from.template);
   const dir = underBase(LXC_PATH, spec.name);
   const shared = opts.shared;
   const full: ContainerSpec = { ...spec, rootfs: shared ? sharedRootfs(shared.mountPoint, spec.name) : `${dir}/rootfs` };
@@ -57,14 +71,19 @@ export async function deployBlank(c: SshConnection, spec: Omit<ContainerSpec, 'r
       throw new FollowmeError(`${c.target.node}: ${path} exists already; remove container ${spec.name} first`);
     }
   }
+  if ((await c.run(['test', '-d', templateDir])).exitCode !== 0) {
+    throw new FollowmeError(`${c.target.node}: no container template ${templateDir} (an image built before this workload existed? rebuild it)`);
+  }
   await c.check(['mkdir', '-p', dir]);
   if (shared) {
     const onServer = sharedRootfs(shared.exportDir, spec.name);
     await shared.server.check(['mkdir', '-p', onServer]);
-    await shared.server.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${onServer}/`], { timeoutMs: 300_000 });
+    await shared.server.check(['cp', '-a', `${templateDir}/.`, `${onServer}/`], { timeoutMs: 300_000 });
+    await from.beforeStart?.(shared.server, onServer);
   } else {
     await c.check(['mkdir', '-p', full.rootfs]);
-    await c.check(['cp', '-a', `${CONTAINER_TEMPLATE_DIR}/.`, `${full.rootfs}/`], { timeoutMs: 300_000 });
+    await c.check(['cp', '-a', `${templateDir}/.`, `${full.rootfs}/`], { timeoutMs: 300_000 });
+    await from.beforeStart?.(c, full.rootfs);
   }
   await c.check(['tee', `${dir}/config`], { input: config });
   await c.check(lxc.start(spec.name), { timeoutMs: 120_000 });

@@ -19,7 +19,8 @@ export const RECEIVER_RUN_BASE = '/run';
 /** rsync: "some files vanished before they could be transferred". */
 const RSYNC_VANISHED = 24;
 
-export type TimingSink = (t: CommandTiming) => void;
+/** Gets each command's timing and when it was sent (performance.now() on the controller). */
+export type TimingSink = (t: CommandTiming, sentAt: number) => void;
 
 export interface EdgeVersions {
   kernel: string;
@@ -52,19 +53,23 @@ export class Edge {
     opts: { timeoutMs?: number; input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {},
   ): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
+    const sentAt = performance.now();
     // Commands with stdin need a channel of their own; the rest share the persistent shell.
     const r =
       opts.input !== undefined
         ? await this.ssh.run(argv, { timeoutMs, remoteTiming: true, input: opts.input })
         : await this.ssh.runInShell(argv, { timeoutMs, ...(opts.onStdout ? { onStdout: opts.onStdout } : {}) });
-    this.sink?.({
-      node: this.name,
-      label,
-      remoteMs: r.remoteMs ?? r.durationMs,
-      wallMs: r.durationMs,
-      ...(r.remoteStartMs !== undefined ? { remoteStartMs: r.remoteStartMs } : {}),
-      exitCode: r.exitCode,
-    });
+    this.sink?.(
+      {
+        node: this.name,
+        label,
+        remoteMs: r.remoteMs ?? r.durationMs,
+        wallMs: r.durationMs,
+        ...(r.remoteStartMs !== undefined ? { remoteStartMs: r.remoteStartMs } : {}),
+        exitCode: r.exitCode,
+      },
+      sentAt,
+    );
     if (r.exitCode !== 0 && !opts.allowFailure) {
       throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
     }

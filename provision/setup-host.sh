@@ -16,6 +16,7 @@ packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils debootstrap xorriso dnsmasq-base
   iproute2 iptables e2fsprogs ca-certificates curl util-linux
+  ffmpeg  # the video workload's test-pattern video (Table I of the paper)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,7 @@
 import { down, findTestbed, up } from '../../provision/testbed/runner.js';
 import { isEmpty } from '../../provision/libvirt/discover.js';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
-import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../migration/showcase.js';
+import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../experiment/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 import { loadTopology } from './testbed.js';

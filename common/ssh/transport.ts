@@ -2,6 +2,7 @@
 // host key pinned from the inventory (never trusted on first use), every
 // command bounded in time.
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { CommandError, FollowmeError } from '../errors.js';
 import { commandLine } from './quote.js';
@@ -32,7 +33,8 @@ export interface ExecResult {
 
 export interface RunOptions {
   timeoutMs?: number;
-  input?: string;
+  /** stdin: text, or a stream (a file to copy to the node) piped into the command. */
+  input?: string | Readable;
   /** Measure the command's own time on the node (bash's EPOCHREALTIME, no extra process). */
   remoteTiming?: boolean;
 }
@@ -197,7 +199,10 @@ export class SshConnection {
               : {}),
           });
         });
-        if (opts.input !== undefined) channel.end(opts.input);
+        if (opts.input instanceof Readable) {
+          opts.input.on('error', () => channel.close());
+          opts.input.pipe(channel);
+        } else if (opts.input !== undefined) channel.end(opts.input);
         else channel.end();
       });
     });

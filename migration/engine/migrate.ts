@@ -17,6 +17,7 @@ import { underBase } from '../../common/input/remote-path.js';
 import { shown } from '../../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
 import { cleanupSource, rollback } from './rollback.js';
+import { freezeAtMs, remoteMsFrom } from './downtime.js';
 import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
@@ -139,14 +140,12 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const phases: PhaseRecord[] = [];
     const countsPages = new Set<PhaseRecord>();
     const t0 = performance.now();
-    let finalDumpStart: number | undefined;
     let failure: { phase: string; error: unknown } | undefined;
     for (const phase of strategy.phases(predumps)) {
       const commands: CommandTiming[] = [];
-      source.sink = dest.sink = (t) => commands.push(t);
+      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - t0 });
       await emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
       const start = performance.now();
-      if (phase.kind === 'final-dump') finalDumpStart = start;
       let bytes: number | undefined;
       try {
         bytes = (await phase.run(ctx)).bytes;
@@ -179,7 +178,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     }
     const remoteCommandMs = sum(phases.flatMap((p) => p.commands.map((c) => c.remoteMs)));
     const base = {
-      recordVersion: 1 as const,
+      recordVersion: 2 as const,
       id,
       startedAt,
       strategy: strategy.name,
@@ -217,12 +216,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const warning = await cleanupSource(ctx, strategy);
     const cleanupMs = performance.now() - cleanupStarted;
     await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
-    const downtimePhases = phases.filter((p) => p.startMs >= (finalDumpStart ?? end) - t0 - 1e-6);
+    // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
+    const freezeAt = freezeAtMs(phases) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
     return validateRecord({
       ...base,
       outcome: 'migrated',
-      downtimeMs: end - (finalDumpStart ?? end),
-      downtimeRemoteMs: sum(downtimePhases.flatMap((p) => p.commands.map((c) => c.remoteMs))),
+      downtimeMs: end - t0 - freezeAt,
+      freezeAtMs: freezeAt,
+      downtimeRemoteMs: remoteMsFrom(phases, freezeAt),
       ...(last ? { lastDumpPagesWritten: last.stats.pagesWritten } : {}),
       ...(restoreStats ? { restoreStats } : {}),
       cleanupMs,

@@ -1,5 +1,6 @@
 // The seam to LXC's tools: argv builders (no I/O) and parsers of what they print.
 import { configValue } from '../../common/input/config-values.js';
+import { CONTAINER_INIT } from '../../common/guest.js';
 
 export const LXC_PATH = '/var/lib/lxc';
 
@@ -61,7 +62,7 @@ export function lxcConfig(c: ContainerSpec): string {
     'lxc.arch = linux64',
     `lxc.uts.name = ${c.name}`,
     `lxc.rootfs.path = dir:${v('rootfs', 'path', c.rootfs)}`,
-    'lxc.init.cmd = /usr/local/sbin/followme-init',
+    `lxc.init.cmd = ${CONTAINER_INIT}`,
     'lxc.apparmor.profile = unconfined',
     'lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed',
     'lxc.autodev = 1',

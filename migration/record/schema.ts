@@ -48,6 +48,8 @@ export const CommandTimingSchema = Type.Object(
     wallMs: Ms,
     /** When it started, on the node's clock (ms since the epoch). */
     remoteStartMs: Type.Optional(Ms),
+    /** When the controller sent it: offset from the migration's start (the first phase), on the controller's clock. */
+    startMs: Type.Optional(Type.Number()),
     exitCode: Type.Integer(),
   },
   { additionalProperties: false },
@@ -82,7 +84,8 @@ const Versions = Type.Object({ kernel: Type.String(), criu: Type.String(), lxc: 
 
 export const MigrationRecordSchema = Type.Object(
   {
-    recordVersion: Type.Literal(1),
+    /** 2: downtime counted from the freeze (the final CRIU dump that succeeded), not from the final-dump phase's start. */
+    recordVersion: Type.Literal(2),
     id: Type.String({ minLength: 1 }),
     startedAt: Type.String({ format: 'date-time' }),
     strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
@@ -100,8 +103,10 @@ export const MigrationRecordSchema = Type.Object(
     setupMs: Ms,
     /** Ψ: from the first phase's start to the container running on the destination. */
     totalMs: Ms,
-    /** From the start of the final dump (freeze) to the container running on the destination. */
+    /** From the freeze (the start of the final CRIU dump that succeeded) to the container running on the destination. */
     downtimeMs: Type.Optional(Ms),
+    /** When the freeze began: offset from the start of the first phase. */
+    freezeAtMs: Type.Optional(Ms),
     /** The same window counted in remote command time only. */
     downtimeRemoteMs: Type.Optional(Ms),
     iterations: Type.Array(IterationSchema),

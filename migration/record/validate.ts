@@ -23,6 +23,9 @@ export function recordProblems(r: MigrationRecord): string[] {
     }
     if (r.downtimeMs === undefined) problems.push('a migrated record needs downtimeMs');
     else if (r.downtimeMs > r.totalMs) problems.push(`downtime ${r.downtimeMs} ms exceeds the total ${r.totalMs} ms`);
+    else if (r.freezeAtMs !== undefined && Math.abs(r.freezeAtMs + r.downtimeMs - r.totalMs) > 1) {
+      problems.push(`the freeze at ${r.freezeAtMs.toFixed(1)} ms plus the downtime ${r.downtimeMs.toFixed(1)} ms is not the total ${r.totalMs.toFixed(1)} ms`);
+    }
     if (!r.iterations.some((i) => i.kind === 'dump')) problems.push('a migrated record needs the final dump among its iterations');
     if (r.error) problems.push('a migrated record carries an error');
   } else if (!r.error) {

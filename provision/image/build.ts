@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runLocal } from '../../common/exec.js';
 import { CommandError, FollowmeError } from '../../common/errors.js';
-import { cacheDir } from '../paths.js';
+import { cacheDir } from '../../common/paths.js';
 import type { GuestImage } from '../plan/plan.js';
-import { debianRecipe, guestFilesDir, recipeKey, type CloudRecipe, type DebianRecipe, type Recipe } from './recipe.js';
+import { debianRecipe, guestFilesDir, recipeKey, workloadFilesDir, type CloudRecipe, type ContainerTemplateRecipe, type DebianRecipe, type Recipe } from './recipe.js';
 import type { Topology } from '../topology/schema.js';
 
 export type Log = (line: string) => void;
@@ -88,8 +88,10 @@ async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void
     run(log, ['debootstrap', `--variant=${r.variant}`, `--cache-dir=${debs}`, `--include=${packages.join(',')}`, r.suite, target, r.mirror]);
   try {
     await debootstrap(root, r.packages);
-    log(`  debootstrap the blank container's root file system into ${r.container.template}`);
-    await debootstrap(join(root, r.container.template), r.container.packages);
+    for (const t of r.containers) {
+      log(`  debootstrap the ${t.workload} container's template into ${t.dir} (${t.packages.join(', ')})`);
+      await debootstrap(join(root, t.dir), t.packages);
+    }
   } catch (e) {
     if (e instanceof CommandError && /Failed getting release file|Couldn't download|Temporary failure/i.test(e.stderr)) {
       throw new FollowmeError(
@@ -135,7 +137,6 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   await put('20-uplink.network', 'etc/systemd/network/20-uplink.network', 0o644);
   await put('30-br0.network', 'etc/systemd/network/30-br0.network', 0o644);
   await put('sshd-followme.conf', 'etc/ssh/sshd_config.d/followme.conf', 0o644);
-  await put('blank-init', join(r.container.template, 'usr/local/sbin/followme-init').slice(1), 0o755);
   await writeFile(join(root, 'etc/fstab'), '/dev/vda / ext4 defaults,x-systemd.growfs 0 1\n');
   await writeFile(join(root, 'etc/hostname'), 'followme\n');
   await writeFile(join(root, 'etc/machine-id'), ''); // each VM makes its own on first boot
@@ -156,12 +157,23 @@ async function configureGuest(r: DebianRecipe, root: string, log: Log): Promise<
   await chroot('systemctl', 'disable', ...r.units.disable);
   await chroot('systemctl', 'mask', ...r.units.mask);
   await chroot('apt-get', 'clean');
-  await run(log, ['chroot', join(root, r.container.template), 'apt-get', 'clean']);
-  await slimContainerTemplate(join(root, r.container.template));
+  for (const t of r.containers) await configureTemplate(t, join(root, t.dir), log);
+}
+
+/** A workload's files into its template; its services stay off (the workload's init starts what it needs). */
+async function configureTemplate(t: ContainerTemplateRecipe, template: string, log: Log): Promise<void> {
+  for (const f of t.files) {
+    const dest = join(template, f.to);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(join(workloadFilesDir(t.workload), f.from), dest);
+    await chmod(dest, f.mode);
+  }
+  await run(log, ['chroot', template, 'apt-get', 'clean']);
+  await slimContainerTemplate(template);
 }
 
 /**
- * The blank container is copied edge to edge by every rsync-based migration:
+ * A container is copied edge to edge by every rsync-based migration:
  * drop what a running container never reads (apt lists, docs, man pages,
  * translations; 192 MB → 89 MB), the way Debian's "slim" images do,
  * and keep dpkg from putting them back.

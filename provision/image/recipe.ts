@@ -2,13 +2,14 @@
 // guest file or a step and the next build makes a new image; the same recipe
 // is built once and reused.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../paths.js';
-import { CONTAINER_TEMPLATE_DIR } from '../../common/guest.js';
+import { projectRoot } from '../../common/paths.js';
+import { containerTemplateDir } from '../../common/guest.js';
+import { WORKLOADS } from '../../workloads/index.js';
 
 /** Bump when a build step in build.ts changes what lands in the image (the data below is hashed anyway). */
-export const RECIPE_VERSION = 4;
+export const RECIPE_VERSION = 5;
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** What every node needs (issue #2): boot, network, SSH, LXC + CRIU, rsync, NFS. */
@@ -67,10 +68,20 @@ export interface DebianRecipe {
   units: { enable: readonly string[]; disable: readonly string[]; mask: readonly string[] };
   /** Kernel modules in the initramfs (MODULES=list): only what mounts /dev/vda. */
   initramfsModules: readonly string[];
-  /** The paper's "blank" container: a Debian root file system, kept in the guest as a template. */
-  container: { template: string; packages: readonly string[] };
+  /** One container template per workload (workloads/): a Debian root file system kept in the guest. */
+  containers: readonly ContainerTemplateRecipe[];
   /** sha256 of every file copied into the guest (provision/image/guest/). */
   guestFiles: string;
+}
+
+export interface ContainerTemplateRecipe {
+  workload: string;
+  /** Where the template lives in the guest. */
+  dir: string;
+  packages: readonly string[];
+  files: readonly { from: string; to: string; mode: number }[];
+  /** sha256 of the workload's guest files (workloads/guest/<workload>/). */
+  filesHash: string;
 }
 
 export interface CloudRecipe {
@@ -86,14 +97,36 @@ export function guestFilesDir(): string {
   return join(projectRoot(), 'provision', 'image', 'guest');
 }
 
+export function workloadFilesDir(workload: string): string {
+  return join(projectRoot(), 'workloads', 'guest', workload);
+}
+
+/** sha256 over a directory tree: every file's relative path and content. */
 export function hashGuestFiles(dir = guestFilesDir()): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).sort())
-    h.update(f)
-      .update('\0')
-      .update(readFileSync(join(dir, f)))
-      .update('\0');
+  const walk = (rel: string) => {
+    for (const f of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${f}` : f;
+      if (statSync(join(dir, path)).isDirectory()) walk(path);
+      else
+        h.update(path)
+          .update('\0')
+          .update(readFileSync(join(dir, path)))
+          .update('\0');
+    }
+  };
+  walk('');
   return h.digest('hex');
+}
+
+export function containerTemplates(): ContainerTemplateRecipe[] {
+  return Object.values(WORKLOADS).map((w) => ({
+    workload: w.name,
+    dir: containerTemplateDir(w.name),
+    packages: w.template.packages,
+    files: w.template.files,
+    filesHash: hashGuestFiles(workloadFilesDir(w.name)),
+  }));
 }
 
 export function debianRecipe(opts: { mirror?: string | undefined } = {}): DebianRecipe {
@@ -108,7 +141,7 @@ export function debianRecipe(opts: { mirror?: string | undefined } = {}): Debian
     cmdline: 'root=/dev/vda rw console=ttyS0,115200 loglevel=4 systemd.show_status=1',
     units: GUEST_UNITS,
     initramfsModules: ['virtio_blk', 'ext4'],
-    container: { template: CONTAINER_TEMPLATE_DIR, packages: ['busybox', 'iproute2'] },
+    containers: containerTemplates(),
     guestFiles: hashGuestFiles(),
   };
 }

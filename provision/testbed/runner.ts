@@ -8,7 +8,7 @@ import { ensureImage, recipeFor } from '../image/build.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
-import { testbedStateDir } from '../paths.js';
+import { testbedStateDir } from '../../common/paths.js';
 import { deleteDomain, deleteNetwork, deletePool, deleteVolume, ensureItem } from '../libvirt/driver.js';
 import { discover, isEmpty, type FoundObjects } from '../libvirt/discover.js';
 import { checkSubnetFree, probeHypervisor } from './preflight.js';

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { ConfigError } from '../../common/errors.js';
 import { clip, shown } from '../../common/input/clip.js';
 import { readInputFile } from '../../common/input/read.js';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../../common/paths.js';
 import type { Topology } from './schema.js';
 import { validateTopology } from './validate.js';
 

@@ -2,7 +2,7 @@
 // on stderr; the rows as one JSON line on stdout.
 import { down, up } from '../../provision/testbed/runner.js';
 import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
-import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../migration/showcase.js';
+import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../experiment/showcase.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 
 const REPS = Number(process.env['FOLLOWME_BENCH_REPS'] ?? 3);

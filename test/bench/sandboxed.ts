@@ -1,7 +1,7 @@
 // Runs one bench script from dist/ inside the hermetic sandbox (its own
 // libvirtd, no route out) and returns the rows it prints as its last line.
 import { execa } from 'execa';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 
 export async function runSandboxed(script: string, what: string): Promise<Record<string, string>> {
   const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', script], {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 import { scratchDir } from '../scratch.js';
 
 export async function followme(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {

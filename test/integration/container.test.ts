@@ -3,7 +3,7 @@
 // from the controller, counting in memory; then removed.
 import { describe, expect, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
-import { deployBlank, containerState, removeContainer } from '../../migration/container.js';
+import { deployContainer, containerState, removeContainer } from '../../migration/container.js';
 import { onNode } from './ssh.js';
 import { httpGetEventually } from './http.js';
 import { sleep } from '../../common/poll.js';
@@ -17,7 +17,7 @@ describe('blank container', () => {
     const prefixLength = Number(i.subnet.split('/')[1]);
     await onNode(i, 'edge-a', async (c) => {
       try {
-        await deployBlank(c, { name: 'blank-it', ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' });
+        await deployContainer(c, { name: 'blank-it', ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, { template: 'blank' });
         expect(await containerState(c, 'blank-it')).toBe('RUNNING');
         const first = Number((await httpGetEventually(addr.ip, '/count')).body);
         await sleep(2000);

@@ -6,12 +6,13 @@ import { containerState } from '../../migration/container.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 import { validateRecord, PHASE_SUM_TOLERANCE } from '../../migration/record/validate.js';
 import { onNode } from './ssh.js';
-import { readCountEventually } from '../../migration/probes/count.js';
+import { readCount } from '../../workloads/blank.js';
+import { eventually } from '../../workloads/http.js';
 import { NotYet, poll, sleep } from '../../common/poll.js';
 
 /** The count, read by the engine's own probe (bounded retries: right after a start the page may not exist yet). */
 export function count(ip: string): Promise<number> {
-  return readCountEventually(ip, 60, 500);
+  return eventually(() => readCount(ip), 60, 500);
 }
 
 /**

@@ -3,7 +3,7 @@
 // restores from it. There and back, then a failing restore rolled back.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readInventory, type Inventory } from '../../common/inventory.js';
-import { deployBlank, removeContainer, type SharedStorage } from '../../migration/container.js';
+import { deployContainer, removeContainer, type SharedStorage } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { SshConnection } from '../../common/ssh/transport.js';
 import { sshTarget } from '../../common/ssh/target.js';
@@ -27,7 +27,7 @@ describe('shared strategy on three-vm-nfs', () => {
     ip = addr.ip;
     await withShare(i, (shared) =>
       onNode(i, 'edge-a', (c) =>
-        deployBlank(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { shared }),
+        deployContainer(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { template: 'blank' }, { shared }),
       ),
     );
     await countAtLeast(ip, 100);

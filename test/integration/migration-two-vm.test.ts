@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scratchDir } from '../scratch.js';
 import { readInventory } from '../../common/inventory.js';
-import { deployBlank, removeContainer, containerState } from '../../migration/container.js';
+import { deployContainer, removeContainer, containerState } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
 import { validateRecord } from '../../migration/record/validate.js';
@@ -27,7 +27,7 @@ describe('migration between the edges of two-vm', () => {
     const i = inv();
     const addr = i.containerAddresses[2]!;
     ip = addr.ip;
-    await onNode(i, 'edge-a', (c) => deployBlank(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }));
+    await onNode(i, 'edge-a', (c) => deployContainer(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { template: 'blank' }));
     last = await countAtLeast(ip, 100);
   });
 

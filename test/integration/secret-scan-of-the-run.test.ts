@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 import { scanForKeyMaterial } from '../harness/secret-scan.js';
 
 describe('secret scan of the whole run', () => {

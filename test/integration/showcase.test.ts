@@ -4,7 +4,7 @@
 // results table, the containers removed.
 import { describe, expect, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
-import { deployShowcase, LOCAL_CONTAINER, removeShowcase, runMoves, SHARED_CONTAINER, showcaseMoves } from '../../migration/showcase.js';
+import { deployShowcase, LOCAL_CONTAINER, removeShowcase, runMoves, SHARED_CONTAINER, showcaseMoves } from '../../experiment/showcase.js';
 import { formatResultsTable } from '../../migration/record/summary.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
 import { stateOn } from './migration-helpers.js';

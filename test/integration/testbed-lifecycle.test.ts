@@ -4,7 +4,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testbedStateDir } from '../../provision/paths.js';
+import { testbedStateDir } from '../../common/paths.js';
 import { followme, writeStackConfig } from './cli.js';
 import { objectsWithPrefix } from './libvirt-objects.js';
 import { scratchDir } from '../scratch.js';

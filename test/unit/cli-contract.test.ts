@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 import { scratchDir } from '../scratch.js';
 import { exitCodeFor } from '../../cli/program.js';
 import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../../common/errors.js';

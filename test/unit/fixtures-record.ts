@@ -15,7 +15,7 @@ const cmd = (label: string, ms: number) => ({ node: 'edge-a', label, remoteMs: m
 
 export function record(over: Partial<MigrationRecord> = {}): MigrationRecord {
   return {
-    recordVersion: 1,
+    recordVersion: 2,
     id: '20261126T101609Z-tmpfs-c1-356081',
     startedAt: '2026-11-26T10:16:09.000Z',
     strategy: 'tmpfs',

@@ -22,15 +22,15 @@ describe('image recipe', () => {
     cpSync(guestFilesDir(), d, { recursive: true });
     const same = hashGuestFiles(d);
     expect(same).toBe(debianRecipe().guestFiles);
-    const init = join(d, 'blank-init');
-    writeFileSync(init, readFileSync(init, 'utf8').replace('#!/bin/bash', '#!/bin/sh  '));
+    const init = join(d, 'followme-seed');
+    writeFileSync(init, readFileSync(init, 'utf8').replace('#!/bin/', '#!/usr/bin/'));
     expect(hashGuestFiles(d)).not.toBe(same);
     cpSync(guestFilesDir(), d, { recursive: true });
     expect(hashGuestFiles(d)).toBe(same);
     writeFileSync(join(d, 'extra.conf'), '');
     expect(hashGuestFiles(d)).not.toBe(same);
     rmSync(join(d, 'extra.conf'));
-    renameSync(join(d, 'blank-init'), join(d, 'blank-init2'));
+    renameSync(join(d, 'followme-seed'), join(d, 'followme-seed2'));
     expect(hashGuestFiles(d)).not.toBe(same);
   });
 

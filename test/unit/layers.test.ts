@@ -1,10 +1,12 @@
-// The layers import one way: common below everything; provision (testbeds)
-// and migration (the engine) side by side over common, neither importing the
-// other; the CLI and the Pulumi program on top.
+// The layers import one way: common below everything; workloads (container
+// templates, their clients) over common; provision (testbeds, which builds the
+// workloads' templates into the image) and migration (the engine) side by
+// side, neither importing the other; experiments (runner, statistics, report)
+// over the engine; the CLI and the Pulumi program on top.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 
 const root = projectRoot();
 
@@ -27,8 +29,10 @@ function importedLayers(file: string): { spec: string; layer: string }[] {
 
 const allowed: Record<string, string[]> = {
   common: ['common'],
-  provision: ['common', 'provision'],
+  workloads: ['common', 'workloads'],
+  provision: ['common', 'workloads', 'provision'],
   migration: ['common', 'migration'],
+  experiment: ['common', 'workloads', 'provision', 'migration', 'experiment'],
 };
 
 describe('layers', () => {

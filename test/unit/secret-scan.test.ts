@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { scanForKeyMaterial } from '../harness/secret-scan.js';
 import { generateKeyPair } from '../../provision/testbed/keys.js';
 import { scratchDir } from '../scratch.js';
-import { projectRoot } from '../../provision/paths.js';
+import { projectRoot } from '../../common/paths.js';
 
 describe('secret scan', () => {
   it('passes a key in its own 0600 file next to an inventory that only names it', () => {

@@ -6,11 +6,14 @@ import type { Inventory } from '../common/inventory.js';
 import { FollowmeError } from '../common/errors.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection } from '../common/ssh/transport.js';
-import { deployBlank, removeContainer, type SharedStorage } from './container.js';
-import { migrate } from './engine/migrate.js';
-import type { EventListener } from './engine/types.js';
-import type { MigrationRecord, StrategyName } from './record/schema.js';
-import { readCountEventually } from './probes/count.js';
+import { deployContainer, removeContainer, type SharedStorage } from '../migration/container.js';
+import { migrate } from '../migration/engine/migrate.js';
+import type { EventListener } from '../migration/engine/types.js';
+import type { MigrationRecord, StrategyName } from '../migration/record/schema.js';
+import { readCount } from '../workloads/blank.js';
+import { eventually } from '../workloads/http.js';
+
+const readCountEventually = (ip: string) => eventually(() => readCount(ip));
 
 export const LOCAL_CONTAINER = 'blank';
 export const SHARED_CONTAINER = 'blank-nfs';
@@ -60,7 +63,7 @@ export async function deployShowcase(inv: Inventory, log: (l: string) => void): 
       for (const [name, share] of targets) {
         const addr = inv.containerAddresses[name === LOCAL_CONTAINER ? 0 : 1]!;
         log(`deploying ${name} on edge-a at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
-        await deployBlank(c, { name, ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, share ? { shared: share } : {});
+        await deployContainer(c, { name, ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, { template: 'blank' }, share ? { shared: share } : {});
       }
     }),
   );

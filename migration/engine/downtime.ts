@@ -1,0 +1,35 @@
+// Downtime as the paper defines it: from the moment the final dump freezes
+// the container to the container running on the destination. The final-dump
+// phase may do things before the freeze (diskless starts a page server
+// first) and a retried dump ran the container again between attempts, so
+// the window starts at the CRIU dump that succeeded, not at the phase.
+import type { CommandTiming, PhaseRecord } from '../record/schema.js';
+
+/** The command that froze the container for good: the last `criu dump` of the final-dump phase that exited 0. */
+export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming | undefined {
+  const finalDump = phases.find((p) => p.kind === 'final-dump');
+  return finalDump?.commands.filter((c) => c.label === 'criu dump' && c.exitCode === 0).at(-1);
+}
+
+/**
+ * When the freeze began, as an offset from the migration's start on the
+ * controller's clock: the dump command was sent at `startMs` and started on
+ * the source after the request crossed the SSH connection, taken as half of
+ * the command's overhead (wall time on the controller less its time on the
+ * node). The nodes' clocks are not the controller's, so only the command's
+ * own duration is taken from the node. Undefined when no dump was timed.
+ */
+export function freezeAtMs(phases: readonly PhaseRecord[]): number | undefined {
+  const c = freezingCommand(phases);
+  if (c?.startMs === undefined) return undefined;
+  return c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2;
+}
+
+/** The remote command time inside the downtime window: the freezing dump and every command after it. */
+export function remoteMsFrom(phases: readonly PhaseRecord[], fromMs: number): number {
+  const freezer = freezingCommand(phases);
+  return phases
+    .flatMap((p) => p.commands)
+    .filter((c) => c === freezer || (c.startMs !== undefined && c.startMs >= fromMs))
+    .reduce((s, c) => s + c.remoteMs, 0);
+}

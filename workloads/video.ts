@@ -1,0 +1,65 @@
+// video: nginx in the container serving an H.264 720p video like the paper's
+// Table I; the client is a player on the controller holding one connection
+// through the migration (CRIU --tcp-established keeps it).
+import { createReadStream } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import { underBase } from '../common/input/remote-path.js';
+import type { SshConnection } from '../common/ssh/transport.js';
+import { countReading } from './blank.js';
+import type { Workload } from './types.js';
+import { ensureVideo, type VideoSpec } from './video-file.js';
+import { startPlayer } from './video-client.js';
+
+export const VideoParams = Type.Object(
+  {
+    /** 442 s in the paper (93.5 MB); a short one for tests. */
+    durationS: Type.Integer({ minimum: 5, maximum: 3600 }),
+    bitrateKbps: Type.Integer({ minimum: 100, maximum: 20_000 }),
+    height: Type.Union([Type.Literal(360), Type.Literal(480), Type.Literal(720), Type.Literal(1080)]),
+    /** Seconds of video the player buffers at most. */
+    playerBufferS: Type.Number({ minimum: 0.5, maximum: 60 }),
+  },
+  { additionalProperties: false },
+);
+export type VideoParams = Static<typeof VideoParams>;
+
+export const VIDEO_PATH = '/video.mp4';
+const WEB_ROOT = ['srv', 'followme'];
+
+function spec(p: VideoParams): VideoSpec {
+  return { durationS: p.durationS, bitrateKbps: p.bitrateKbps, height: p.height };
+}
+
+async function install(node: SshConnection, rootfs: string, p: VideoParams, log: (l: string) => void): Promise<void> {
+  const video = await ensureVideo(spec(p), log);
+  const dir = underBase(rootfs, ...WEB_ROOT);
+  await node.check(['mkdir', '-p', dir]);
+  await node.check(['sh', '-c', 'cat > "$0.partial" && mv "$0.partial" "$0"', `${dir}${VIDEO_PATH}`], {
+    input: createReadStream(video.path),
+    timeoutMs: 600_000,
+  });
+  const r = await node.check(['stat', '-c', '%s', `${dir}${VIDEO_PATH}`]);
+  if (Number(r.stdout.trim()) !== video.bytes) throw new Error(`${node.target.node}: the video arrived with ${r.stdout.trim()} bytes, not ${video.bytes}`);
+}
+
+export const video: Workload<VideoParams> = {
+  name: 'video',
+  summary: 'nginx serving an H.264 720p video (Table I) to a player on the controller over one connection',
+  template: {
+    packages: ['busybox', 'iproute2', 'nginx'],
+    files: [
+      { from: 'followme-init', to: '/usr/local/sbin/followme-init', mode: 0o755 },
+      { from: 'nginx.conf', to: '/etc/followme/nginx.conf', mode: 0o644 },
+    ],
+  },
+  params: VideoParams,
+  defaults: { durationS: 442, bitrateKbps: 1560, height: 720, playerBufferS: 4 },
+  service: { port: 80, path: '/probe' },
+  install,
+  readState: countReading,
+  async startClient(ip, p, limits) {
+    // A cache hit by now: install made it.
+    const { bytes } = await ensureVideo(spec(p));
+    return startPlayer({ ip, port: 80, path: VIDEO_PATH, bytes, durationS: p.durationS, maxMs: limits.maxMs, bufferS: p.playerBufferS });
+  },
+};
