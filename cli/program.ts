@@ -95,6 +95,26 @@ function migrateCommand() {
     .option(...OUT);
 }
 
+function experimentCommand() {
+  return new Command('experiment')
+    .description(
+      "run a plan's migrations (strategies × workloads × network profiles × repetitions), appending each run to DIR/runs.jsonl; the same command resumes",
+    )
+    .requiredOption('--plan <file>', 'the plan (YAML; see plans/)')
+    .option('--inventory <file>', 'inventory JSON of a running testbed')
+    .option('--stack <name>', 'bring this stack up first and down at the end (three-vm-nfs for plans with shared)')
+    .option(...CONFIG)
+    .option(...PREFIX)
+    .option('--out <dir>', 'results directory (default: followme-results/<plan name>)')
+    .option('--keep', 'with --stack: leave the testbed up at the end');
+}
+function reportCommand() {
+  return new Command('report')
+    .description('build the report (Markdown, HTML, SVG charts, runs.csv, summary.json) from a results directory alone')
+    .argument('<dir>', 'results directory of `followme experiment`')
+    .option('--out <dir>', 'where the report goes (default: DIR/report)');
+}
+
 type FlagsOf<F extends () => { opts(): unknown }> = ReturnType<ReturnType<F>['opts']>;
 export type ImageBuildFlags = FlagsOf<typeof imageBuildCommand>;
 export type TestbedUpFlags = FlagsOf<typeof testbedUpCommand>;
@@ -103,6 +123,8 @@ export type DemoFlags = FlagsOf<typeof demoCommand>;
 export type ContainerDeployFlags = FlagsOf<typeof containerDeployCommand>;
 export type ContainerRemoveFlags = FlagsOf<typeof containerRemoveCommand>;
 export type MigrateFlags = FlagsOf<typeof migrateCommand>;
+export type ExperimentFlags = FlagsOf<typeof experimentCommand>;
+export type ReportFlags = FlagsOf<typeof reportCommand>;
 
 /** The whole command tree; a new one per run (commander keeps parsed values on it). */
 export function buildProgram(io: CliIo): Command {
@@ -138,6 +160,8 @@ export function buildProgram(io: CliIo): Command {
   container.addCommand(containerRemoveCommand().action(async (o) => (await import('./commands/container.js')).containerRemove(o)));
 
   program.addCommand(migrateCommand().action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o)));
+  program.addCommand(experimentCommand().action(async (o) => (await import('./commands/experiment.js')).experimentCommand(o)));
+  program.addCommand(reportCommand().action(async (dir, o) => (await import('./commands/report.js')).reportCommand(dir, o)));
 
   // Every command, however it was added: throw instead of exiting, write to `io`, show the usage after an error.
   const all = (c: CommandUnknownOpts): CommandUnknownOpts[] => [c, ...c.commands.flatMap(all)];

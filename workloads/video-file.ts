@@ -85,9 +85,7 @@ async function ffmpegVersion(): Promise<string> {
 /** The cached video for `spec`, encoded first on a miss (about a minute for the 442 s one). */
 export async function ensureVideo(spec: VideoSpec, log: (line: string) => void = () => {}): Promise<VideoFile> {
   const version = await ffmpegVersion();
-  const key = createHash('sha256')
-    .update(JSON.stringify({ ENCODING_VERSION, spec, version }))
-    .digest('hex');
+  const key = createHash('sha256').update(JSON.stringify({ ENCODING_VERSION, spec, version })).digest('hex');
   const dir = join(cacheDir(), 'videos');
   const path = join(dir, `${key}.mp4`);
   const meta = join(dir, `${key}.json`);

@@ -12,7 +12,16 @@ import { runLocal } from '../../common/exec.js';
 import { CommandError, FollowmeError } from '../../common/errors.js';
 import { cacheDir } from '../../common/paths.js';
 import type { GuestImage } from '../plan/plan.js';
-import { debianRecipe, guestFilesDir, recipeKey, workloadFilesDir, type CloudRecipe, type ContainerTemplateRecipe, type DebianRecipe, type Recipe } from './recipe.js';
+import {
+  debianRecipe,
+  guestFilesDir,
+  recipeKey,
+  workloadFilesDir,
+  type CloudRecipe,
+  type ContainerTemplateRecipe,
+  type DebianRecipe,
+  type Recipe,
+} from './recipe.js';
 import type { Topology } from '../topology/schema.js';
 
 export type Log = (line: string) => void;
@@ -63,7 +72,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true, mode: 0o755 });
     log(`image ${key.slice(0, 12)}: cache miss, building into ${tmp}`);
-    if (r.kind === 'debian') await buildDebian(r, tmp, log);
+    if (r.kind === 'debian') await buildDebian(r, key, tmp, log);
     else await fetchCloudImage(r, tmp, log);
     await writeFile(join(tmp, 'recipe.json'), `${JSON.stringify(r, null, 2)}\n`);
     await rename(tmp, dir);
@@ -78,7 +87,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
   return { image: imageFromDir(dir, key, r), cacheHit: false, durationMs: Date.now() - started };
 }
 
-async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void> {
+async function buildDebian(r: DebianRecipe, key: string, out: string, log: Log): Promise<void> {
   const root = join(out, 'root');
   log(`  debootstrap ${r.suite} (${r.packages.length} packages) from ${r.mirror}`);
   // Both debootstraps share one .deb cache: the container's packages are a subset.
@@ -107,6 +116,9 @@ async function buildDebian(r: DebianRecipe, out: string, log: Log): Promise<void
   }
   await rm(debs, { recursive: true, force: true });
   await configureGuest(r, root, log);
+  // Experiments record which image their nodes ran (experiment/manifest.ts).
+  await mkdir(join(root, 'etc/followme'), { recursive: true });
+  await writeFile(join(root, 'etc/followme/image-recipe'), `${key}\n`);
   const boot = await readdir(join(root, 'boot'));
   const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
   const initrd = boot.find((f) => f.startsWith('initrd.img-'));

@@ -9,7 +9,7 @@ import { containerTemplateDir } from '../../common/guest.js';
 import { WORKLOADS } from '../../workloads/index.js';
 
 /** Bump when a build step in build.ts changes what lands in the image (the data below is hashed anyway). */
-export const RECIPE_VERSION = 5;
+export const RECIPE_VERSION = 6;
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 /** What every node needs (issue #2): boot, network, SSH, LXC + CRIU, rsync, NFS. */

@@ -27,7 +27,12 @@ describe('shared strategy on three-vm-nfs', () => {
     ip = addr.ip;
     await withShare(i, (shared) =>
       onNode(i, 'edge-a', (c) =>
-        deployContainer(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { template: 'blank' }, { shared }),
+        deployContainer(
+          c,
+          { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' },
+          { template: 'blank' },
+          { shared },
+        ),
       ),
     );
     await countAtLeast(ip, 100);

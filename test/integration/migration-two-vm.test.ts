@@ -27,7 +27,9 @@ describe('migration between the edges of two-vm', () => {
     const i = inv();
     const addr = i.containerAddresses[2]!;
     ip = addr.ip;
-    await onNode(i, 'edge-a', (c) => deployContainer(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { template: 'blank' }));
+    await onNode(i, 'edge-a', (c) =>
+      deployContainer(c, { name: NAME, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' }, { template: 'blank' }),
+    );
     last = await countAtLeast(ip, 100);
   });
 

@@ -1,0 +1,171 @@
+// The service probe: during a migration the controller asks the container's
+// service every `intervalMs` (a new TCP connection and one HTTP request each
+// time, as a user's client would), with a timeout per request, a cap on
+// requests in flight and on the whole run. The longest stretch without an
+// answer is the downtime a user of the service sees.
+import { request } from 'node:http';
+import { type Static, Type } from '@sinclair/typebox';
+
+export interface ProbeOptions {
+  ip: string;
+  port: number;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** The probe stops by itself after this long. */
+  maxMs: number;
+}
+
+export const ProbeReportSchema = Type.Object(
+  {
+    intervalMs: Type.Integer({ minimum: 1 }),
+    timeoutMs: Type.Integer({ minimum: 1 }),
+    sent: Type.Integer({ minimum: 0 }),
+    answered: Type.Integer({ minimum: 0 }),
+    /** The longest time between two answers (or from the start or to the end), ms. */
+    longestGapMs: Type.Number({ minimum: 0 }),
+    /** Where that gap began and ended, ms from the probe's start. */
+    gapFromMs: Type.Number({ minimum: 0 }),
+    gapToMs: Type.Number({ minimum: 0 }),
+    /** Marks set by the runner (e.g. migration start and end), ms from the probe's start. */
+    marks: Type.Record(Type.String(), Type.Number({ minimum: 0 })),
+    answeredBefore: Type.Integer({ minimum: 0, description: 'answers before the "migrate" mark' }),
+    answeredAfter: Type.Integer({ minimum: 0, description: 'answers after the "migrated" mark' }),
+    ranMs: Type.Number({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type ProbeReport = Static<typeof ProbeReportSchema>;
+
+/** Every request: when it was sent (ms from the start) and how long its answer took (-1: none). */
+export interface ProbeTimeline {
+  sentMs: number[];
+  latencyMs: number[];
+}
+
+export interface Probe {
+  mark(name: string): void;
+  /** Resolves once `n` answers arrived after the call, or after `maxWaitMs`: true when they did. */
+  answersAfter(n: number, maxWaitMs: number): Promise<boolean>;
+  stop(): Promise<{ report: ProbeReport; timeline: ProbeTimeline }>;
+}
+
+const MAX_IN_FLIGHT = 200;
+
+/** The longest stretch of [0, end] with no answer, given the answer times. */
+export function longestGap(answerTimes: readonly number[], endMs: number): { ms: number; from: number; to: number } {
+  const ts = [...answerTimes].sort((a, b) => a - b);
+  let best = { ms: 0, from: 0, to: 0 };
+  let prev = 0;
+  for (const t of [...ts, endMs]) {
+    if (t - prev > best.ms) best = { ms: t - prev, from: prev, to: t };
+    prev = Math.max(prev, t);
+  }
+  return best;
+}
+
+function ask(o: ProbeOptions): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: o.ip, port: o.port, path: o.path, method: 'GET', agent: false, timeout: o.timeoutMs, headers: { Connection: 'close' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+        res.on('error', () => resolve(false));
+      },
+    );
+    const timer = setTimeout(() => req.destroy(), o.timeoutMs);
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.on('close', () => clearTimeout(timer));
+    req.end();
+  });
+}
+
+export function startProbe(o: ProbeOptions): Probe {
+  const started = performance.now();
+  const now = () => performance.now() - started;
+  const timeline: ProbeTimeline = { sentMs: [], latencyMs: [] };
+  const answers: number[] = [];
+  const marks: Record<string, number> = {};
+  const pending = new Set<Promise<void>>();
+  const waiters: { after: number; n: number; resolve: (ok: boolean) => void }[] = [];
+  const maxRequests = Math.ceil(o.maxMs / o.intervalMs);
+  let stopped = false;
+
+  const send = () => {
+    if (stopped || timeline.sentMs.length >= maxRequests || pending.size >= MAX_IN_FLIGHT) return;
+    const i = timeline.sentMs.length;
+    const sentAt = now();
+    timeline.sentMs.push(sentAt);
+    timeline.latencyMs.push(-1);
+    const p = ask(o).then((ok) => {
+      pending.delete(p);
+      if (!ok || stopped) return;
+      const at = now();
+      timeline.latencyMs[i] = at - sentAt;
+      answers.push(at);
+      for (const w of [...waiters]) {
+        if (answers.filter((a) => a >= w.after).length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(true);
+        }
+      }
+    });
+    pending.add(p);
+  };
+  const timer = setInterval(send, o.intervalMs);
+  const limit = setTimeout(() => {
+    stopped = true;
+    clearInterval(timer);
+  }, o.maxMs);
+  send();
+
+  return {
+    mark: (name) => {
+      marks[name] = now();
+    },
+    answersAfter(n, maxWaitMs) {
+      const after = now();
+      return new Promise((resolve) => {
+        const w = { after, n, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i >= 0) {
+            waiters.splice(i, 1);
+            resolve(false);
+          }
+        }, maxWaitMs);
+      });
+    },
+    async stop() {
+      const end = now();
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(limit);
+      // Requests in flight end within their timeout; what they answer after the stop does not count.
+      await Promise.all([...pending]);
+      const kept = answers.filter((a) => a <= end);
+      const gap = longestGap(kept, end);
+      const migrateAt = marks['migrate'] ?? end;
+      const migratedAt = marks['migrated'] ?? end;
+      return {
+        report: {
+          intervalMs: o.intervalMs,
+          timeoutMs: o.timeoutMs,
+          sent: timeline.sentMs.length,
+          answered: kept.length,
+          longestGapMs: gap.ms,
+          gapFromMs: gap.from,
+          gapToMs: gap.to,
+          marks,
+          answeredBefore: kept.filter((a) => a < migrateAt).length,
+          answeredAfter: kept.filter((a) => a > migratedAt).length,
+          ranMs: end,
+        },
+        timeline,
+      };
+    },
+  };
+}
