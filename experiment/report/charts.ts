@@ -119,7 +119,10 @@ export function downtimeSpec(entries: readonly SummaryEntry[], profile: string):
       layer: [
         {
           mark: 'bar',
-          encoding: { y: { field: 'mean', type: 'quantitative', title: 'downtime (ms)' }, color: { field: 'measure', type: 'nominal', title: null } },
+          encoding: {
+            y: { field: 'mean', type: 'quantitative', title: 'downtime (ms)' },
+            color: { field: 'measure', type: 'nominal', title: null, legend: { labelLimit: 320, orient: 'bottom' } },
+          },
         },
         { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
       ],
