@@ -3,6 +3,13 @@
 // time, as a user's client would), with a timeout per request, a cap on
 // requests in flight and on the whole run. The longest stretch without an
 // answer is the downtime a user of the service sees.
+//
+// The cap matters under TCG: there a guest answers in tens to hundreds of
+// milliseconds while it migrates, and with a request every 10 ms and none
+// refused, a hundred connections were pending at any time; the service then
+// answered almost nothing even before the freeze, and CRIU had to dump every
+// pending connection with the container. With at most MAX_IN_FLIGHT pending,
+// the probe asks as often as the service can answer, up to every 10 ms.
 import { request } from 'node:http';
 import { type Static, Type } from '@sinclair/typebox';
 
@@ -27,8 +34,12 @@ export const ProbeReportSchema = Type.Object(
     /** Where that gap began and ended, ms from the probe's start. */
     gapFromMs: Type.Number({ minimum: 0 }),
     gapToMs: Type.Number({ minimum: 0 }),
-    /** Marks set by the runner (e.g. migration start and end), ms from the probe's start. */
+    /** Ticks with no request sent because MAX_IN_FLIGHT were pending (the service answered slower than the interval). */
+    skipped: Type.Integer({ minimum: 0 }),
+    /** Marks set by the runner (migrate, psi-start, freeze, migrated), ms from the probe's start. */
     marks: Type.Record(Type.String(), Type.Number({ minimum: 0 })),
+    /** The stretch without an answer around the freeze (the "freeze" mark): the outage the migration itself caused. */
+    freezeGapMs: Type.Optional(Type.Number({ minimum: 0 })),
     answeredBefore: Type.Integer({ minimum: 0, description: 'answers before the "migrate" mark' }),
     answeredAfter: Type.Integer({ minimum: 0, description: 'answers after the "migrated" mark' }),
     ranMs: Type.Number({ minimum: 0 }),
@@ -45,12 +56,22 @@ export interface ProbeTimeline {
 
 export interface Probe {
   mark(name: string): void;
+  /** A mark at a time known afterwards (ms from the probe's start). */
+  markAt(name: string, ms: number): void;
+  marks(): Readonly<Record<string, number>>;
   /** Resolves once `n` answers arrived after the call, or after `maxWaitMs`: true when they did. */
   answersAfter(n: number, maxWaitMs: number): Promise<boolean>;
   stop(): Promise<{ report: ProbeReport; timeline: ProbeTimeline }>;
 }
 
-const MAX_IN_FLIGHT = 200;
+export const MAX_IN_FLIGHT = 8;
+
+/** The stretch with no answer that holds `t`: from the last answer before it to the first after it (or the end). */
+export function gapAround(answerTimes: readonly number[], t: number, endMs: number): number {
+  const before = Math.max(0, ...answerTimes.filter((a) => a <= t));
+  const after = Math.min(endMs, ...answerTimes.filter((a) => a > t));
+  return after - before;
+}
 
 /** The longest stretch of [0, end] with no answer, given the answer times. */
 export function longestGap(answerTimes: readonly number[], endMs: number): { ms: number; from: number; to: number } {
@@ -92,9 +113,14 @@ export function startProbe(o: ProbeOptions): Probe {
   const waiters: { after: number; n: number; resolve: (ok: boolean) => void }[] = [];
   const maxRequests = Math.ceil(o.maxMs / o.intervalMs);
   let stopped = false;
+  let skipped = 0;
 
   const send = () => {
-    if (stopped || timeline.sentMs.length >= maxRequests || pending.size >= MAX_IN_FLIGHT) return;
+    if (stopped || timeline.sentMs.length >= maxRequests) return;
+    if (pending.size >= MAX_IN_FLIGHT) {
+      skipped++;
+      return;
+    }
     const i = timeline.sentMs.length;
     const sentAt = now();
     timeline.sentMs.push(sentAt);
@@ -125,6 +151,10 @@ export function startProbe(o: ProbeOptions): Probe {
     mark: (name) => {
       marks[name] = now();
     },
+    markAt: (name, ms) => {
+      marks[name] = Math.max(0, ms);
+    },
+    marks: () => marks,
     answersAfter(n, maxWaitMs) {
       const after = now();
       return new Promise((resolve) => {
@@ -159,7 +189,9 @@ export function startProbe(o: ProbeOptions): Probe {
           longestGapMs: gap.ms,
           gapFromMs: gap.from,
           gapToMs: gap.to,
+          skipped,
           marks,
+          ...(marks['freeze'] !== undefined ? { freezeGapMs: gapAround(kept, marks['freeze'], end) } : {}),
           answeredBefore: kept.filter((a) => a < migrateAt).length,
           answeredAfter: kept.filter((a) => a > migratedAt).length,
           ranMs: end,

@@ -68,10 +68,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
   const existing = readManifest(o.out);
   if (existing) checkResumable(existing, plan, inv, 'out');
   mkdirSync(o.out, { recursive: true });
-  // One runner per results directory.
-  const release = await lock(o.out, { realpath: false, stale: 60_000, update: 10_000 }).catch((e: unknown) => {
-    throw new ConfigError(`--out: ${o.out} is in use by another running experiment (${(e as Error).message})`, 'out');
-  });
+  // One runner per results directory. A runner killed a moment ago leaves a lock that goes stale within 20 s: wait that out.
+  const release = await lock(o.out, { realpath: false, stale: 20_000, update: 5_000, retries: { retries: 6, minTimeout: 5_000, maxTimeout: 5_000 } }).catch(
+    (e: unknown) => {
+      throw new ConfigError(`--out: ${o.out} is in use by another running experiment (${(e as Error).message})`, 'out');
+    },
+  );
   try {
     const manifest = existing ?? (await newManifest({ plan, planFile: o.planFile, inventory: inv, ...(o.stack ? { stack: o.stack } : {}) }));
     writeManifest(o.out, manifest);
@@ -189,7 +191,11 @@ async function oneRun(
         from: o.from,
         to,
         predumps: o.plan.predumps,
-        ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+        // Ψ starts when set-up is done: the freeze is placed on the probe's clock from there.
+        onEvent: (e) => {
+          if (e.type === 'setup-done') probe.mark('psi-start');
+          o.onEvent?.(e);
+        },
       });
     } catch (e) {
       if (!(e instanceof MigrationFailedError)) throw e;
@@ -197,6 +203,8 @@ async function oneRun(
       error = e.message;
     }
     probe.mark('migrated');
+    const psiStart = probe.marks()['psi-start'];
+    if (migration?.freezeAtMs !== undefined && psiStart !== undefined) probe.markAt('freeze', psiStart + migration.freezeAtMs);
     if (!(await probe.answersAfter(ANSWERS_AFTER, AFTER_WAIT_MS)))
       error ??= `${c.name} did not answer its service probe within ${AFTER_WAIT_MS / 1000} s after the move`;
   } catch (e) {

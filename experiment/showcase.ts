@@ -34,10 +34,15 @@ export function showcaseMoves(inv: Inventory, repetitions = 1): Move[] {
   return moves;
 }
 
-function node(inv: Inventory, name: string) {
-  const n = inv.nodes.find((x) => x.name === name);
-  if (!n) throw new FollowmeError(`testbed ${inv.prefix} has no node ${name}`);
-  return n;
+/** The testbed's first two edges, whatever they are called. */
+function edgePair(inv: Inventory): [string, string] {
+  const e = inv.nodes.filter((x) => x.role === 'edge');
+  if (e.length < 2) throw new FollowmeError(`testbed ${inv.prefix} has fewer than two edges`);
+  return [e[0]!.name, e[1]!.name];
+}
+
+function firstEdge(inv: Inventory) {
+  return inv.nodes.find((x) => x.name === edgePair(inv)[0])!;
 }
 
 async function withShare<T>(inv: Inventory, fn: (s: SharedStorage | undefined) => Promise<T>): Promise<T> {
@@ -53,16 +58,16 @@ function ipOf(inv: Inventory, container: string): string {
   return a.ip;
 }
 
-/** The blank container on edge-a, and with an NFS share a second one whose rootfs lives on it. */
+/** The blank container on the first edge, and with an NFS share a second one whose rootfs lives on it. */
 export async function deployShowcase(inv: Inventory, log: (l: string) => void): Promise<void> {
   const prefixLength = Number(inv.subnet.split('/')[1]);
   await withShare(inv, (shared) =>
-    SshConnection.with(sshTarget(inv, node(inv, 'edge-a')), async (c) => {
+    SshConnection.with(sshTarget(inv, firstEdge(inv)), async (c) => {
       const targets: [string, SharedStorage | undefined][] = [[LOCAL_CONTAINER, undefined]];
       if (shared) targets.push([SHARED_CONTAINER, shared]);
       for (const [name, share] of targets) {
         const addr = inv.containerAddresses[name === LOCAL_CONTAINER ? 0 : 1]!;
-        log(`deploying ${name} on edge-a at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
+        log(`deploying ${name} on ${firstEdge(inv).name} at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
         await deployContainer(c, { name, ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, { template: 'blank' }, share ? { shared: share } : {});
       }
     }),
@@ -82,7 +87,7 @@ export async function removeShowcase(inv: Inventory): Promise<void> {
 
 /**
  * Runs the moves in order, each from the edge the container runs on to the
- * other one (both start on edge-a). After each it checks that the count went
+ * other one (both start on the first edge). After each it checks that the count went
  * on (not restarted) at the same address. A migration that fails and is
  * rolled back is recorded and the run goes on (the container stays where it
  * was); anything worse stops the run.
@@ -96,8 +101,9 @@ export async function runMoves(
   const where = new Map<string, string>();
   for (const m of moves) {
     const ip = ipOf(inv, m.container);
-    const from = where.get(m.container) ?? 'edge-a';
-    const to = from === 'edge-a' ? 'edge-b' : 'edge-a';
+    const [a, b] = edgePair(inv);
+    const from = where.get(m.container) ?? a;
+    const to = from === a ? b : a;
     const before = await readCountEventually(ip);
     o.log(`${m.strategy}: ${m.container} ${from} → ${to} (count ${before})`);
     let r: MigrationRecord;

@@ -1,10 +1,13 @@
-// A video player on the controller, as far as the network sees it: one HTTP
-// connection (keep-alive; the video is played again on the same connection
-// when it ends), read at the video's bit rate into a small buffer, paused
-// when the buffer is full (TCP flow control does the rest). Playback stalls
-// when the buffer runs dry and resumes once it holds enough again; every
-// stall is recorded. Bounded: it stops by itself after `maxMs`.
-import { Agent, request, type IncomingMessage } from 'node:http';
+// A video player on the controller, as far as the network sees it: one
+// keep-alive HTTP connection over which it fetches the video segment by
+// segment (Range requests of half a second each, as DASH and HLS players
+// do), only while its buffer holds less than a few seconds, so no more than
+// that is ever on its way: the kernel's socket buffers cannot hide a stall.
+// Playback consumes the buffer at the video's bit rate; it stalls when the
+// buffer runs dry and resumes once it holds enough again. Every stall is
+// recorded. At the end of the file it starts over, on the same connection.
+// Bounded: it stops by itself after `maxMs`.
+import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientReport, WorkloadClient } from './types.js';
 
@@ -18,6 +21,8 @@ export interface PlayerOptions {
   maxMs: number;
   /** Seconds of video the player buffers at most, needs to start, and needs to resume after a stall. */
   bufferS?: number;
+  /** Seconds of video per request. */
+  segmentS?: number;
   startupS?: number;
   resumeS?: number;
   tickMs?: number;
@@ -28,6 +33,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   const bufferBytes = (o.bufferS ?? 4) * 1000 * bytesPerMs;
   const startupBytes = (o.startupS ?? 1) * 1000 * bytesPerMs;
   const resumeBytes = (o.resumeS ?? 0.5) * 1000 * bytesPerMs;
+  const segmentBytes = Math.max(1, Math.round((o.segmentS ?? 0.5) * 1000 * bytesPerMs));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const sockets = new WeakSet<Socket>();
   const started = performance.now();
@@ -36,12 +42,13 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   let requests = 0;
   let received = 0;
   let played = 0;
+  /** Where the next segment starts in the file. */
+  let offset = 0;
+  let fetching = false;
   let state: 'startup' | 'playing' | 'stalled' = 'startup';
   let stallStart = 0;
   const stalls: { atMs: number; ms: number }[] = [];
   let error: string | undefined;
-  let current: IncomingMessage | undefined;
-  let paused = false;
   let stopped = false;
   let report: ClientReport | undefined;
   let resolveDone: (r: ClientReport) => void = () => {};
@@ -53,23 +60,23 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
     finish();
   };
 
-  const play = () => {
+  const fetchSegment = () => {
+    fetching = true;
     requests++;
-    const req = request({ host: o.ip, port: o.port, path: o.path, agent }, (res) => {
-      if (res.statusCode !== 200) {
-        fail(new Error(`GET ${o.path} answered ${res.statusCode}`));
+    const end = Math.min(o.bytes, offset + segmentBytes) - 1;
+    const req = request({ host: o.ip, port: o.port, path: o.path, agent, headers: { Range: `bytes=${offset}-${end}` } }, (res) => {
+      if (res.statusCode !== 206) {
+        fail(new Error(`GET ${o.path} (bytes ${offset}-${end}) answered ${res.statusCode}, not 206`));
         res.resume();
         return;
       }
-      current = res;
-      if (paused) res.pause();
       res.on('data', (d: Buffer) => (received += d.length));
       res.on('end', () => {
-        current = undefined;
-        if (!stopped) play();
+        fetching = false;
+        offset = end + 1 >= o.bytes ? 0 : end + 1;
       });
       res.on('error', fail);
-      res.on('aborted', () => fail(new Error('the server closed the connection mid-video')));
+      res.on('aborted', () => fail(new Error('the server closed the connection mid-segment')));
     });
     req.on('socket', (s: Socket) => {
       if (sockets.has(s)) return;
@@ -97,14 +104,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
       if (state === 'stalled') stalls.push({ atMs: stallStart - started, ms: now - stallStart });
       state = 'playing';
     }
-    const buffered = received - played;
-    if (!paused && buffered >= bufferBytes) {
-      paused = true;
-      current?.pause();
-    } else if (paused && buffered < bufferBytes / 2) {
-      paused = false;
-      current?.resume();
-    }
+    if (!fetching && !stopped && received - played + segmentBytes <= bufferBytes) fetchSegment();
   };
 
   const timer = setInterval(tick, o.tickMs ?? 20);
@@ -132,7 +132,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
     return report;
   }
 
-  play();
+  tick();
   return {
     stop: async () => {
       finish();

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../common/poll.js';
-import { longestGap, startProbe } from '../../experiment/probe.js';
+import { gapAround, longestGap, MAX_IN_FLIGHT, startProbe } from '../../experiment/probe.js';
 import { startPlayer } from '../../workloads/video-client.js';
 
 const servers: Server[] = [];
@@ -27,13 +27,20 @@ describe('longestGap', () => {
     expect(longestGap([], 300)).toEqual({ ms: 300, from: 0, to: 300 });
     expect(longestGap([5, 10], 900)).toEqual({ ms: 890, from: 10, to: 900 });
   });
+
+  it('gapAround: the silence that holds a moment (the freeze), not the longest one', () => {
+    expect(gapAround([10, 20, 30, 530, 540, 900, 2000], 600, 2100)).toBe(360);
+    expect(gapAround([10, 20], 600, 2100)).toBe(2080);
+  });
 });
+
+const report0 = (p: { marks(): Readonly<Record<string, number>> }) => p.marks()['migrate']!;
 
 describe('the service probe', () => {
   it('sees a service that stops answering for 600 ms as a gap of about that long, with answers before and after', async () => {
     let frozen = false;
     const port = await listen(
-      createServer((req, res) => {
+      createServer((_req, res) => {
         // A frozen container: the request is held, never answered (the probe's timeout ends it).
         if (frozen) return;
         res.end('1\n');
@@ -46,8 +53,10 @@ describe('the service probe', () => {
     await sleep(600);
     frozen = false;
     probe.mark('migrated');
+    probe.markAt('freeze', report0(probe) + 300);
     expect(await probe.answersAfter(10, 5000)).toBe(true);
     const { report, timeline } = await probe.stop();
+    expect(report.freezeGapMs).toBeCloseTo(report.longestGapMs, 0);
     expect(report.longestGapMs).toBeGreaterThanOrEqual(550);
     expect(report.longestGapMs).toBeLessThan(1500);
     expect(report.gapFromMs).toBeGreaterThanOrEqual(report.marks['migrate']! - 50);
@@ -66,6 +75,29 @@ describe('the service probe', () => {
     expect(report.sent).toBeGreaterThan(0);
   });
 
+  it(`keeps at most ${MAX_IN_FLIGHT} requests pending: a slow service is asked as fast as it answers`, async () => {
+    let pending = 0;
+    let most = 0;
+    const port = await listen(
+      createServer((_req, res) => {
+        pending++;
+        most = Math.max(most, pending);
+        setTimeout(() => {
+          pending--;
+          res.end('ok');
+        }, 200);
+      }),
+    );
+    const probe = startProbe({ ip: '127.0.0.1', port, path: '/', intervalMs: 10, timeoutMs: 1000, maxMs: 10_000 });
+    await sleep(1000);
+    const { report } = await probe.stop();
+    expect(most).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    expect(report.skipped).toBeGreaterThan(0);
+    // About MAX_IN_FLIGHT answers per 200 ms.
+    expect(report.answered).toBeGreaterThan(MAX_IN_FLIGHT * 2);
+    expect(report.longestGapMs).toBeLessThan(600);
+  });
+
   it('counts only 200 answers: a service answering 503 is down', async () => {
     const port = await listen(
       createServer((_req, res) => {
@@ -82,62 +114,69 @@ describe('the service probe', () => {
 });
 
 describe('the video player', () => {
-  // A 2 MB "video" of 2 s: 1 MB/s, so that the sockets' own buffers (a few hundred kB on loopback) hold well under the silence below.
-  const video = Buffer.alloc(2_000_000, 7);
+  // A 400 kB "video" of 4 s: 100 kB/s, fetched in half-second segments.
+  const video = Buffer.alloc(400_000, 7);
 
-  it('plays over one keep-alive connection (again and again), and records a stall when the server goes quiet', async () => {
-    let quietUntil = 0;
-    const sockets = new Set<Socket>();
-    // The server sends at 1.2× the video's rate (a paced origin), so the kernel's buffers never hold seconds of video.
-    const server = createServer((_req, res) => {
-      res.setHeader('Content-Length', video.length);
-      let at = 0;
-      const pump = () => {
-        if (at >= video.length) return res.end();
-        if (Date.now() >= quietUntil) {
-          res.write(video.subarray(at, at + 60_000));
-          at += 60_000;
-        }
-        setTimeout(pump, 50);
+  /** Serves byte ranges of the video (206), holding every answer while `quiet()` says so (a frozen container). */
+  function rangeServer(quiet: () => boolean, sockets: Set<Socket>): Server {
+    const server = createServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (!m) {
+        res.statusCode = 416;
+        return void res.end();
+      }
+      const answer = () => {
+        if (quiet()) return void setTimeout(answer, 20);
+        const body = video.subarray(Number(m[1]), Number(m[2]) + 1);
+        res.writeHead(206, { 'Content-Length': body.length, 'Content-Range': `bytes ${m[1]}-${m[2]}/${video.length}` });
+        res.end(body);
       };
-      pump();
+      answer();
     });
     server.on('connection', (s) => sockets.add(s));
-    const port = await listen(server);
+    return server;
+  }
+
+  it('fetches segments over one keep-alive connection (playing the file again at its end), and records a stall when the server goes quiet', async () => {
+    let quietUntil = 0;
+    const sockets = new Set<Socket>();
+    const port = await listen(rangeServer(() => Date.now() < quietUntil, sockets));
     const player = startPlayer({
       ip: '127.0.0.1',
       port,
       path: '/v.mp4',
       bytes: video.length,
-      durationS: 2,
+      durationS: 4,
       maxMs: 20_000,
-      bufferS: 0.5,
-      startupS: 0.2,
-      resumeS: 0.1,
+      bufferS: 1,
+      startupS: 0.3,
+      resumeS: 0.2,
     });
-    await sleep(1000);
+    await sleep(2000);
     quietUntil = Date.now() + 2500;
     await sleep(5000);
     const r = await player.stop();
     expect(r.error).toBeUndefined();
     expect(r.connections).toBe(1);
     expect(sockets.size).toBe(1);
-    expect(r.requests).toBeGreaterThanOrEqual(2); // played through the 2 s video and went on, on the same connection
-    expect(r.stalls.length).toBeGreaterThanOrEqual(1);
-    // 2.5 s quiet with 0.5 s in the player's buffer, and whatever the sockets' buffers held on top: a stall, shorter than the silence.
-    expect(r.longestStallMs).toBeGreaterThan(300);
+    // 7 s of playing at 100 kB/s with a 2.5 s pause: past the 4 s file and on from its start, in 0.5 s segments.
+    expect(r.bytes).toBeGreaterThan(400_000);
+    expect(r.requests).toBeGreaterThan(8);
+    // 2.5 s quiet with at most 1 s buffered: one stall of about 1.5 s.
+    expect(r.stalls).toHaveLength(1);
+    expect(r.longestStallMs).toBeGreaterThan(1000);
     expect(r.longestStallMs).toBeLessThan(2500);
   }, 15_000);
 
   it('reports a connection the server drops', async () => {
     const port = await listen(
       createServer((_req, res) => {
-        res.setHeader('Content-Length', video.length);
+        res.writeHead(206, { 'Content-Length': 50_000 });
         res.write(video.subarray(0, 10_000));
         setTimeout(() => res.socket?.destroy(), 300);
       }),
     );
-    const player = startPlayer({ ip: '127.0.0.1', port, path: '/v.mp4', bytes: video.length, durationS: 2, maxMs: 5000 });
+    const player = startPlayer({ ip: '127.0.0.1', port, path: '/v.mp4', bytes: video.length, durationS: 4, maxMs: 5000 });
     await sleep(800);
     const r = await player.stop();
     expect(r.error).toMatch(/closed|aborted|socket hang up/);

@@ -36,6 +36,7 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
       longestGapMs: 5600,
       gapFromMs: 12_000,
       gapToMs: 17_600,
+      skipped: 0,
       marks: { migrate: 1000, migrated: 19_000 },
       answeredBefore: 100,
       answeredAfter: 20,

@@ -1,0 +1,130 @@
+// The paper's experiments end to end on the TCG three-vm-nfs testbed:
+// plans/smoke.yaml (blank and a short video, all three strategies, two
+// repetitions, gigabit) through `followme experiment`, then `followme report`
+// from the results alone; and a runner killed with SIGKILL mid-experiment
+// that resumes with the same command.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, inject, it } from 'vitest';
+import { readInventory } from '../../common/inventory.js';
+import { NotYet, poll } from '../../common/poll.js';
+import { projectRoot } from '../../common/paths.js';
+import { readRuns, RUNS_FILE } from '../../experiment/results.js';
+import { readManifest } from '../../experiment/manifest.js';
+import { scratchDir } from '../scratch.js';
+import { followme } from './cli.js';
+import { stateOn } from './migration-helpers.js';
+
+const inventoryPath = () => inject('threeVmNfsInventory');
+
+describe('followme experiment: plans/smoke.yaml on three-vm-nfs', () => {
+  it('migrates every run with the service probed before and after, the video connection kept, and reports it', async () => {
+    const out = join(scratchDir('fm-exp-'), 'smoke');
+    const r = await followme(['experiment', '--plan', join(projectRoot(), 'plans/smoke.yaml'), '--inventory', inventoryPath(), '--out', out]);
+    expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
+
+    // runs.jsonl passes its schema (readRuns checks every line), one run per planned key.
+    const { runs, tornTail } = readRuns(out);
+    expect(tornTail).toBe(false);
+    expect(runs).toHaveLength(12);
+    expect(new Set(runs.map((x) => x.key)).size).toBe(12);
+    for (const run of runs) {
+      expect(run.outcome, `${run.key}: ${run.error ?? ''}`).toBe('migrated');
+      expect(run.state.problem, run.key).toBeUndefined();
+      // The probe saw the service before the move and after it; the longest silence is the service downtime.
+      expect(run.probe.answeredBefore, run.key).toBeGreaterThan(0);
+      expect(run.probe.answeredAfter, run.key).toBeGreaterThanOrEqual(20);
+      expect(run.serviceDowntimeMs, run.key).toBeGreaterThan(0);
+      expect(run.serviceDowntimeMs!).toBeLessThan(run.migration!.totalMs);
+      expect(run.migration!.downtimeMs).toBeGreaterThan(0);
+      // Downtime from the freeze: inside the final-dump phase, after its start.
+      const finalDump = run.migration!.phases.find((p) => p.kind === 'final-dump')!;
+      expect(run.migration!.freezeAtMs!).toBeGreaterThanOrEqual(finalDump.startMs);
+      expect(run.migration!.freezeAtMs!).toBeLessThan(finalDump.startMs + finalDump.durationMs);
+      if (run.workload === 'video') {
+        // One connection for the whole run: it survived the move (CRIU --tcp-established).
+        expect(run.client?.error, run.key).toBeUndefined();
+        expect(run.client?.connections, run.key).toBe(1);
+        expect(run.client!.bytes).toBeGreaterThan(0);
+      }
+    }
+    // Each container alternates: edge-a → edge-b, then back.
+    const blankLocal = runs.filter((x) => x.container === 'blank');
+    expect(blankLocal.map((x) => x.from)).toEqual(['edge-a', 'edge-b', 'edge-a', 'edge-b']);
+    const manifest = readManifest(out)!;
+    expect(manifest.plan.name).toBe('smoke');
+    expect(Object.values(manifest.nodes).every((n) => n.accelerator === 'TCG' || n.accelerator === 'KVM')).toBe(true);
+    expect(Object.values(manifest.nodes)[0]!.imageRecipe).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.profiles['gigabit']!.measured!.throughputMbit).toBeGreaterThan(0);
+    // The containers are gone when their runs are done.
+    const inv = readInventory(inventoryPath());
+    for (const node of ['edge-a', 'edge-b'])
+      for (const name of ['blank', 'blank-nfs', 'video', 'video-nfs']) expect(await stateOn(inv, node, name)).toBeUndefined();
+
+    const rep = await followme(['report', out, '--out', join(out, 'report')]);
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    const md = readFileSync(join(out, 'report/report.md'), 'utf8');
+    expect(md).toContain('Table II: pages copied during the last dump');
+    expect(md).toMatch(/\| blank, diskless \| 2 \|/);
+    for (const chart of [
+      'phases-tmpfs-gigabit.svg',
+      'phases-diskless-gigabit.svg',
+      'phases-shared-gigabit.svg',
+      'total-time-gigabit.svg',
+      'downtime-gigabit.svg',
+    ]) {
+      expect(readFileSync(join(out, 'report', chart), 'utf8')).toMatch(/^<svg/);
+      expect(md).toContain(`](${chart})`);
+    }
+    const csv = readFileSync(join(out, 'report/runs.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(1 + 12);
+    expect(readFileSync(join(out, 'report/report.html'), 'utf8')).toContain('<svg');
+  });
+});
+
+describe('an experiment killed with SIGKILL resumes with the same command', () => {
+  it('finishes without redoing or duplicating the runs it had finished', async () => {
+    const dir = scratchDir('fm-resume-');
+    const plan = join(dir, 'resume.yaml');
+    writeFileSync(
+      plan,
+      [
+        'planVersion: 1',
+        'name: resume',
+        'repetitions: 3',
+        'predumps: 1',
+        'strategies: [tmpfs]',
+        'workloads: [{ name: blank }]',
+        'profiles: [gigabit]',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const args = [join(projectRoot(), 'dist/cli/main.js'), 'experiment', '--plan', plan, '--inventory', inventoryPath(), '--out', out];
+    const first = execa('node', args, { reject: false, timeout: 15 * 60_000 });
+    const runsFile = join(out, RUNS_FILE);
+    // Killed as soon as the first run is on disk: the runner is then on to the next one.
+    await poll(
+      async () => {
+        if (!existsSync(runsFile) || readFileSync(runsFile, 'utf8').split('\n').length < 2) throw new NotYet('no run yet');
+      },
+      { timeoutMs: 10 * 60_000, intervalMs: 100 },
+    );
+    first.kill('SIGKILL');
+    const killed = await first;
+    expect(killed.signal).toBe('SIGKILL');
+    const before = readFileSync(runsFile, 'utf8');
+    const firstLines = before.split('\n').filter((l) => l.endsWith('}'));
+    expect(firstLines.length).toBeGreaterThanOrEqual(1);
+
+    const again = await execa('node', args, { reject: false, timeout: 15 * 60_000 });
+    expect(again.exitCode, String(again.stderr).slice(-3000)).toBe(0);
+    expect(String(again.stderr)).toMatch(new RegExp(`resuming: ${firstLines.length} of 3 runs`));
+    const { runs } = readRuns(out);
+    expect(runs.map((r) => r.key)).toEqual(['gigabit/blank/tmpfs/1', 'gigabit/blank/tmpfs/2', 'gigabit/blank/tmpfs/3']);
+    expect(runs.every((r) => r.outcome === 'migrated' && !r.state.problem)).toBe(true);
+    // The runs finished before the kill are there as they were written: not redone.
+    expect(readFileSync(runsFile, 'utf8').startsWith(firstLines.map((l) => `${l}\n`).join(''))).toBe(true);
+  });
+});
