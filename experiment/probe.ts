@@ -158,15 +158,23 @@ export function startProbe(o: ProbeOptions): Probe {
     answersAfter(n, maxWaitMs) {
       const after = now();
       return new Promise((resolve) => {
-        const w = { after, n, resolve };
-        waiters.push(w);
-        setTimeout(() => {
+        // The timer goes when the answers come: a pending one would keep the process alive for maxWaitMs.
+        const timer = setTimeout(() => {
           const i = waiters.indexOf(w);
           if (i >= 0) {
             waiters.splice(i, 1);
             resolve(false);
           }
         }, maxWaitMs);
+        const w = {
+          after,
+          n,
+          resolve: (ok: boolean) => {
+            clearTimeout(timer);
+            resolve(ok);
+          },
+        };
+        waiters.push(w);
       });
     },
     async stop() {

@@ -34,7 +34,9 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   const startupBytes = (o.startupS ?? 1) * 1000 * bytesPerMs;
   const resumeBytes = (o.resumeS ?? 0.5) * 1000 * bytesPerMs;
   const segmentBytes = Math.max(1, Math.round((o.segmentS ?? 0.5) * 1000 * bytesPerMs));
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  // HTTP keep-alive, but no TCP keep-alive probes soon: Node arms them after 1 s idle, and libuv sends 10 at 1 s intervals, so a
+  // connection silent for 11 s (a migration's downtime under TCG) was dropped by the player's own kernel (ETIMEDOUT).
+  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 600_000, maxSockets: 1 });
   const sockets = new WeakSet<Socket>();
   const started = performance.now();
   let last = started;
