@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../common/errors.js';
+import { readInputFile } from '../common/input/read.js';
 import { runLocal } from '../common/exec.js';
 import type { Inventory } from '../common/inventory.js';
 import { projectRoot } from '../common/paths.js';
@@ -141,7 +142,17 @@ export async function newManifest(o: { plan: Plan; planFile: string; inventory: 
 export function readManifest(dir: string): Manifest | undefined {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) return undefined;
-  return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  let m: Partial<Manifest>;
+  try {
+    m = JSON.parse(readInputFile(path, { what: 'manifest', key: 'out' })) as Partial<Manifest>;
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`${path}: not JSON (${(e as Error).message})`, 'out');
+  }
+  if (m?.manifestVersion !== 1 || typeof m.plan?.name !== 'string' || typeof m.testbed?.prefix !== 'string' || typeof m.nodes !== 'object') {
+    throw new ConfigError(`${path}: not a manifest of followme experiment (manifestVersion 1 with plan, testbed and nodes)`, 'out');
+  }
+  return m as Manifest;
 }
 
 export function writeManifest(dir: string, m: Manifest): void {

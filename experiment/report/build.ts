@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { FollowmeError } from '../../common/errors.js';
+import { ConfigError } from '../../common/errors.js';
 import { type Manifest, readManifest } from '../manifest.js';
 import { describeProfile } from '../profiles.js';
 import { readRuns, type RunRecord } from '../results.js';
@@ -190,9 +190,9 @@ export function reportBlocks(m: Manifest, runs: readonly RunRecord[], entries: r
 
 export async function buildReport(dir: string, out: string): Promise<ReportFiles> {
   const manifest = readManifest(dir);
-  if (!manifest) throw new FollowmeError(`${dir}: no manifest.json (not a results directory of \`followme experiment\`)`);
+  if (!manifest) throw new ConfigError(`${dir}: no manifest.json (not a results directory of \`followme experiment\`)`, 'dir');
   const { runs } = readRuns(dir);
-  if (runs.length === 0) throw new FollowmeError(`${dir}: runs.jsonl holds no runs yet`);
+  if (runs.length === 0) throw new ConfigError(`${dir}: runs.jsonl holds no runs yet`, 'dir');
   const entries = summaryEntries(runs);
   const charts = await reportCharts(entries);
   mkdirSync(out, { recursive: true });

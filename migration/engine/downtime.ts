@@ -2,8 +2,9 @@
 // the container to the container running on the destination. The final-dump
 // phase may do things before the freeze (diskless starts a page server
 // first) and a retried dump ran the container again between attempts, so
-// the window starts at the CRIU dump that succeeded, not at the phase.
+// the window starts inside the CRIU dump that succeeded, not at the phase.
 import type { CommandTiming, PhaseRecord } from '../record/schema.js';
+import type { DumpStats } from '../criu/stats.js';
 
 /** The command that froze the container for good: the last `criu dump` of the final-dump phase that exited 0. */
 export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming | undefined {
@@ -13,16 +14,23 @@ export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming |
 
 /**
  * When the freeze began, as an offset from the migration's start on the
- * controller's clock: the dump command was sent at `startMs` and started on
- * the source after the request crossed the SSH connection, taken as half of
- * the command's overhead (wall time on the controller less its time on the
- * node). The nodes' clocks are not the controller's, so only the command's
- * own duration is taken from the node. Undefined when no dump was timed.
+ * controller's clock. The dump command was sent at `startMs`; it ran on the
+ * source from half its SSH overhead (wall time on the controller less its
+ * time on the node) later, for `remoteMs`. CRIU's own statistics of that
+ * dump say how long the tasks were frozen until it ended (`frozenTimeUs`)
+ * and how long freezing them took (`freezingTimeUs`): the freeze began that
+ * long before the command ended. Without them, the command's start is taken
+ * (an upper bound of the downtime: under TCG CRIU spends 0.4 to 0.7 s before
+ * it freezes). The nodes' clocks are not the controller's, so only durations
+ * are taken from the node. Undefined when no dump was timed.
  */
-export function freezeAtMs(phases: readonly PhaseRecord[]): number | undefined {
+export function freezeAtMs(phases: readonly PhaseRecord[], finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>): number | undefined {
   const c = freezingCommand(phases);
   if (c?.startMs === undefined) return undefined;
-  return c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2;
+  const startedOnNode = c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2;
+  if (!finalDumpStats) return startedOnNode;
+  const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000;
+  return Math.max(startedOnNode, startedOnNode + c.remoteMs - frozenMs);
 }
 
 /** The remote command time inside the downtime window: the freezing dump and every command after it. */

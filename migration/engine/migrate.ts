@@ -217,7 +217,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const cleanupMs = performance.now() - cleanupStarted;
     await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
-    const freezeAt = freezeAtMs(phases) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
+    const freezeAt = freezeAtMs(phases, last?.stats) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
     return validateRecord({
       ...base,
       outcome: 'migrated',

@@ -105,7 +105,7 @@ export const MigrationRecordSchema = Type.Object(
     totalMs: Ms,
     /** From the freeze (the start of the final CRIU dump that succeeded) to the container running on the destination. */
     downtimeMs: Type.Optional(Ms),
-    /** When the freeze began: offset from the start of the first phase. */
+    /** When the freeze began: offset from the start of the first phase (the final dump's end less CRIU's frozen and freezing times). */
     freezeAtMs: Type.Optional(Ms),
     /** The same window counted in remote command time only. */
     downtimeRemoteMs: Type.Optional(Ms),

@@ -6,8 +6,8 @@ import { stringify } from 'yaml';
 import { projectRoot } from '../../common/paths.js';
 import { scratchDir } from '../scratch.js';
 
-export async function followme(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await execa('node', [join(projectRoot(), 'dist/cli/main.js'), ...args], { reject: false, timeout: 15 * 60_000 });
+export async function followme(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa('node', [join(projectRoot(), 'dist/cli/main.js'), ...args], { reject: false, timeout: opts.timeoutMs ?? 15 * 60_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

@@ -19,9 +19,12 @@ import { stateOn } from './migration-helpers.js';
 const inventoryPath = () => inject('threeVmNfsInventory');
 
 describe('followme experiment: plans/smoke.yaml on three-vm-nfs', () => {
-  it('migrates every run with the service probed before and after, the video connection kept, and reports it', async () => {
+  it('migrates every run with the service probed before and after, the video connection kept, and reports it', { timeout: 50 * 60_000 }, async () => {
     const out = join(scratchDir('fm-exp-'), 'smoke');
-    const r = await followme(['experiment', '--plan', join(projectRoot(), 'plans/smoke.yaml'), '--inventory', inventoryPath(), '--out', out]);
+    // About 20 minutes under TCG: 12 migrations, 4 containers deployed and removed.
+    const r = await followme(['experiment', '--plan', join(projectRoot(), 'plans/smoke.yaml'), '--inventory', inventoryPath(), '--out', out], {
+      timeoutMs: 45 * 60_000,
+    });
     expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
 
     // runs.jsonl passes its schema (readRuns checks every line), one run per planned key.

@@ -51,6 +51,13 @@ describe('downtime from the freeze', () => {
     expect(total - phases[1]!.startMs).toBe(6000);
   });
 
+  it("places the freeze inside that dump from CRIU's own statistics: frozen and freezing time before the dump ended", () => {
+    // The dump ran 800 ms on the source from 12 050 ms; its tasks were frozen for its last 500 ms, after 100 ms of freezing.
+    expect(freezeAtMs(phases, { frozenTimeUs: 500_000, freezingTimeUs: 100_000 })).toBe(12_250);
+    // Statistics that claim more than the command's own time cannot move the freeze before the command.
+    expect(freezeAtMs(phases, { frozenTimeUs: 5_000_000, freezingTimeUs: 0 })).toBe(12_050);
+  });
+
   it('counts the remote time of the freezing dump and everything after it, nothing before', () => {
     expect(remoteMsFrom(phases, freezeAtMs(phases)!)).toBe(800 + 50 + 950 + 1900);
   });

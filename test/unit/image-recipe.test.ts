@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { debianRecipe, GUEST_PACKAGES, guestFilesDir, hashGuestFiles, recipeKey } from '../../provision/image/recipe.js';
+import { debianRecipe, GUEST_PACKAGES, guestFilesDir, hashGuestFiles, recipeKey, workloadFilesDir } from '../../provision/image/recipe.js';
+import { WORKLOAD_NAMES } from '../../workloads/types.js';
+import { mkdirSync } from 'node:fs';
 import { scratchDir } from '../scratch.js';
 
 describe('image recipe', () => {
@@ -31,6 +33,23 @@ describe('image recipe', () => {
     expect(hashGuestFiles(d)).not.toBe(same);
     rmSync(join(d, 'extra.conf'));
     renameSync(join(d, 'followme-seed'), join(d, 'followme-seed2'));
+    expect(hashGuestFiles(d)).not.toBe(same);
+  });
+
+  it('builds one container template per workload, each keyed by its packages and files (subdirectories too)', () => {
+    const r = debianRecipe();
+    expect(r.containers.map((c) => c.workload)).toEqual([...WORKLOAD_NAMES]);
+    for (const c of r.containers) {
+      expect(c.dir).toBe(`/var/lib/followme/templates/${c.workload}`);
+      expect(c.files.map((f) => f.to)).toContain('/usr/local/sbin/followme-init');
+      expect(c.filesHash).toBe(hashGuestFiles(workloadFilesDir(c.workload)));
+    }
+    expect(r.containers.find((c) => c.workload === 'video')!.packages).toContain('nginx');
+    const d = scratchDir('fm-wl-');
+    cpSync(workloadFilesDir('memory'), d, { recursive: true });
+    const same = hashGuestFiles(d);
+    mkdirSync(join(d, 'sub'));
+    writeFileSync(join(d, 'sub', 'x'), '1');
     expect(hashGuestFiles(d)).not.toBe(same);
   });
 

@@ -1,7 +1,7 @@
 // The report built from a real results directory (test/fixtures/results/:
 // plans/smoke.yaml run on the TCG three-vm-nfs testbed), checked against the
 // runs themselves: every row, every statistic recomputed from runs.csv.
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { projectRoot } from '../../common/paths.js';
 import { buildReport } from '../../experiment/report/build.js';
 import { readRuns } from '../../experiment/results.js';
 import { t975 } from '../../experiment/stats.js';
+import { cli, STACK_TRACE } from '../cli-run.js';
 import { scratchDir } from '../scratch.js';
 
 const fixture = join(projectRoot(), 'test/fixtures/results');
@@ -78,5 +79,35 @@ describe('the report of a real smoke run', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect((html.match(/<svg/g) ?? []).length).toBe(5);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+  });
+});
+
+describe('followme report refuses what is not a results directory (exit 2, nothing written)', () => {
+  it('a directory without a manifest', async () => {
+    const d = scratchDir('fm-rep-');
+    const r = await cli(['report', d]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no manifest\.json/);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('a runs.jsonl line that is not a run names the file, the line and the key', async () => {
+    const d = scratchDir('fm-rep-');
+    cpSync(fixture, d, { recursive: true });
+    const lines = readFileSync(join(d, 'runs.jsonl'), 'utf8').split('\n');
+    lines[1] = lines[1]!.replace('"outcome":"migrated"', '"outcome":"teleported"');
+    writeFileSync(join(d, 'runs.jsonl'), lines.join('\n'));
+    const r = await cli(['report', d, '--out', join(d, 'out')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/runs\.jsonl:2: not a run record:\n.*run\.outcome/);
+    expect(r.err).not.toMatch(STACK_TRACE);
+  });
+
+  it('a manifest that is not JSON', async () => {
+    const d = scratchDir('fm-rep-');
+    writeFileSync(join(d, 'manifest.json'), '{"manifestVersion": 1,');
+    const r = await cli(['report', d]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/manifest\.json: not JSON/);
   });
 });
