@@ -2,6 +2,7 @@
 // the count over HTTP (busybox httpd): reachability and continuity in one.
 import { Type } from '@sinclair/typebox';
 import { FollowmeError } from '../common/errors.js';
+import { startCounterClient } from './counter-client.js';
 import { httpGetText } from './http.js';
 import type { StateReading, Workload } from './types.js';
 
@@ -29,4 +30,7 @@ export const blank: Workload = {
   service: { port: 80, path: '/count' },
   install: async () => {},
   readState: countReading,
+  // The count grows every 0.1 s (more like 0.15 s on a loaded TCG guest): a second without growth is a stall.
+  startClient: async (ip, _params, limits) =>
+    startCounterClient({ read: () => readCount(ip, 1000), intervalMs: 100, stallAfterMs: 1000, maxMs: limits.maxMs, kind: 'counter' }),
 };

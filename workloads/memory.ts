@@ -5,6 +5,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { FollowmeError } from '../common/errors.js';
 import { underBase } from '../common/input/remote-path.js';
 import type { SshConnection } from '../common/ssh/transport.js';
+import { startCounterClient } from './counter-client.js';
 import { httpGetText } from './http.js';
 import type { StateReading, Workload } from './types.js';
 
@@ -49,4 +50,13 @@ export const memory: Workload<MemoryParams> = {
   service: { port: 80, path: '/state' },
   install,
   readState: async (ip) => parseMemoryState(await httpGetText(ip, 80, '/state')),
+  // dirty.py writes its state once a second: 2.5 s without a new tick count is a stall.
+  startClient: async (ip, _params, limits) =>
+    startCounterClient({
+      read: async () => parseMemoryState(await httpGetText(ip, 80, '/state', 1000)).progress,
+      intervalMs: 250,
+      stallAfterMs: 2500,
+      maxMs: limits.maxMs,
+      kind: 'memory ticks',
+    }),
 };

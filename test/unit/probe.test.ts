@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../common/poll.js';
 import { gapAround, longestGap, MAX_IN_FLIGHT, startProbe } from '../../experiment/probe.js';
+import { startCounterClient } from '../../workloads/counter-client.js';
 import { startPlayer } from '../../workloads/video-client.js';
 
 const servers: Server[] = [];
@@ -180,5 +181,40 @@ describe('the video player', () => {
     await sleep(800);
     const r = await player.stop();
     expect(r.error).toMatch(/closed|aborted|socket hang up/);
+  });
+});
+
+describe('the counter watcher (blank, memory)', () => {
+  it('records a stall while the counter does not grow, and none while it does', async () => {
+    let n = 0;
+    let frozenUntil = 0;
+    const grow = setInterval(() => {
+      if (Date.now() >= frozenUntil) n++;
+    }, 20);
+    try {
+      const client = startCounterClient({ read: async () => n, intervalMs: 20, stallAfterMs: 200, maxMs: 10_000, kind: 'counter' });
+      await sleep(400);
+      frozenUntil = Date.now() + 700;
+      await sleep(1200);
+      const r = await client.stop();
+      expect(r.error).toBeUndefined();
+      expect(r.stalls).toHaveLength(1);
+      expect(r.longestStallMs).toBeGreaterThan(600);
+      expect(r.longestStallMs).toBeLessThan(1000);
+    } finally {
+      clearInterval(grow);
+    }
+  });
+
+  it('a counter that never answers is an error, not a stall-free run', async () => {
+    const client = startCounterClient({
+      read: () => Promise.reject(new Error('no answer')),
+      intervalMs: 20,
+      stallAfterMs: 200,
+      maxMs: 10_000,
+      kind: 'counter',
+    });
+    await sleep(100);
+    expect((await client.stop()).error).toMatch(/never answered/);
   });
 });
