@@ -38,7 +38,7 @@ function whereOursRan(m: Manifest): string[] {
   const accel = [...new Set(edges.map(([, n]) => n.accelerator))].join('/');
   const e = edges[0]?.[1];
   const lines = [
-    `Nodes: ${edges.length} edges${m.testbed.nfs ? ' and an NFS server' : ''}, ${accel === 'TCG' ? 'QEMU TCG (emulated CPU, no KVM)' : accel}, ${e?.cores ?? '?'} vCPUs and ${e?.memoryMiB ?? '?'} MiB each; kernel ${e?.kernel ?? '?'}, CRIU ${e?.criu ?? '?'}, LXC ${e?.lxc ?? '?'}; image recipe ${e?.imageRecipe.slice(0, 12) ?? '?'}.`,
+    `Nodes: ${edges.length} edges${m.testbed.nfs ? ' and an NFS server' : ''}, ${accel === 'TCG' ? 'QEMU TCG (emulated CPU, no KVM)' : accel}, ${e?.cores ?? '?'} vCPU${e?.cores === 1 ? '' : 's'} and ${e?.memoryMiB ?? '?'} MiB each; kernel ${e?.kernel ?? '?'}, CRIU ${e?.criu ?? '?'}, LXC ${e?.lxc ?? '?'}; image recipe ${e?.imageRecipe.slice(0, 12) ?? '?'}.`,
     `Host: ${m.controller.cpuModel}, ${m.controller.cores} cores, kernel ${m.controller.kernel}; ${m.controller.qemu}; ${m.controller.libvirt}.`,
     `followme ${m.followme.version} at ${m.followme.commit.slice(0, 12)}${m.followme.commit.endsWith('+changes') ? ' with uncommitted changes' : ''}; plan "${m.plan.name}", ${m.plan.repetitions} repetitions, ${m.plan.predumps} pre-dumps, service probe every ${m.plan.probe.intervalMs} ms.`,
   ];

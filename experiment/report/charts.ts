@@ -1,6 +1,7 @@
 // The report's charts: vega-lite specs rendered to SVG in Node (vega's
 // headless view; no browser, no canvas). Each chart is made from the
-// summary entries alone.
+// summary entries alone. Error bars are clipped at 0: with two runs the
+// t interval is wide, and a time is never negative.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { entry, type SummaryEntry } from './table.js';
@@ -70,7 +71,7 @@ export function phaseBreakdownSpec(
 export function totalTimeSpec(entries: readonly SummaryEntry[], profile: string): TopLevelSpec | undefined {
   const values = entries
     .filter((e) => e.profile === profile && e.metric === 'total_ms')
-    .map((e) => ({ strategy: e.strategy, workload: e.workload, mean: e.mean, lo: e.mean - (e.ci95 ?? 0), hi: e.mean + (e.ci95 ?? 0), n: e.n }));
+    .map((e) => ({ strategy: e.strategy, workload: e.workload, mean: e.mean, lo: Math.max(0, e.mean - (e.ci95 ?? 0)), hi: e.mean + (e.ci95 ?? 0), n: e.n }));
   if (values.length === 0) return undefined;
   const x = { field: 'strategy', type: 'nominal' as const, title: null, sort: ['tmpfs', 'diskless', 'shared'], axis: { labelAngle: 0 } };
   return {
@@ -100,7 +101,7 @@ export function downtimeSpec(entries: readonly SummaryEntry[], profile: string):
       workload: e.workload,
       measure: label[e.metric]!,
       mean: e.mean,
-      lo: e.mean - (e.ci95 ?? 0),
+      lo: Math.max(0, e.mean - (e.ci95 ?? 0)),
       hi: e.mean + (e.ci95 ?? 0),
     }));
   if (values.length === 0) return undefined;

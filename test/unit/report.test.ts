@@ -1,10 +1,11 @@
 // The report built from a real results directory (test/fixtures/results/:
 // plans/smoke.yaml run on the TCG three-vm-nfs testbed), checked against the
 // runs themselves: every row, every statistic recomputed from runs.csv.
-import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../common/paths.js';
 import { buildReport } from '../../experiment/report/build.js';
 import { readRuns } from '../../experiment/results.js';
@@ -17,10 +18,12 @@ let out: string;
 let rows: Record<string, string>[];
 
 beforeAll(async () => {
-  out = scratchDir('fm-report-');
+  // For the whole file (scratchDir() is per test).
+  out = mkdtempSync(join(tmpdir(), 'followme-report-'));
   await buildReport(fixture, out);
   rows = parse(readFileSync(join(out, 'runs.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
 }, 60_000);
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('the report of a real smoke run', () => {
   it('has one runs.csv row per run, with the columns the issue names', () => {
