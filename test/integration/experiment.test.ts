@@ -86,7 +86,7 @@ describe('followme experiment: plans/smoke.yaml on three-vm-nfs', () => {
   });
 });
 
-describe('an experiment killed with SIGKILL resumes with the same command', () => {
+describe('an experiment killed with SIGKILL resumes with the same command (the memory workload, fast-ethernet)', () => {
   it('finishes without redoing or duplicating the runs it had finished', async () => {
     const dir = scratchDir('fm-resume-');
     const plan = join(dir, 'resume.yaml');
@@ -98,8 +98,9 @@ describe('an experiment killed with SIGKILL resumes with the same command', () =
         'repetitions: 3',
         'predumps: 1',
         'strategies: [tmpfs]',
-        'workloads: [{ name: blank }]',
-        'profiles: [gigabit]',
+        // The memory workload (a small working set): its checksum is checked after every move.
+        'workloads: [{ name: memory, params: { rateMBps: 2, workingSetMB: 16 } }]',
+        'profiles: [fast-ethernet]',
         '',
       ].join('\n'),
     );
@@ -125,7 +126,9 @@ describe('an experiment killed with SIGKILL resumes with the same command', () =
     expect(again.exitCode, String(again.stderr).slice(-3000)).toBe(0);
     expect(String(again.stderr)).toMatch(new RegExp(`resuming: ${firstLines.length} of 3 runs`));
     const { runs } = readRuns(out);
-    expect(runs.map((r) => r.key)).toEqual(['gigabit/blank/tmpfs/1', 'gigabit/blank/tmpfs/2', 'gigabit/blank/tmpfs/3']);
+    expect(runs.map((r) => r.key)).toEqual(['fast-ethernet/memory/tmpfs/1', 'fast-ethernet/memory/tmpfs/2', 'fast-ethernet/memory/tmpfs/3']);
+    // The memory went with the container: its stamps still summed to its running checksum after each move.
+    for (const r of runs) expect(r.state.after).toMatch(/checksum (\d+) \(in memory \1\)/);
     expect(runs.every((r) => r.outcome === 'migrated' && !r.state.problem)).toBe(true);
     // The runs finished before the kill are there as they were written: not redone.
     expect(readFileSync(runsFile, 'utf8').startsWith(firstLines.map((l) => `${l}\n`).join(''))).toBe(true);

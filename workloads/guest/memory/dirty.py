@@ -3,8 +3,9 @@
 # on purpose and the memory checked after a move.
 #
 # Every 10 ms tick it stamps the next pages of the working set (cyclically)
-# with a one-byte stamp; `expected` is the sum of every page's stamp, updated
-# with each write. Once a second it sums the stamps as they are in memory: a
+# with a one-byte stamp, as many as the rate asks for the time since the last
+# tick (a slow guest ticks less often, and stamps more per tick); `expected`
+# is the sum of every page's stamp, updated with each write. Once a second it sums the stamps as they are in memory: a
 # page lost or restored stale in a migration makes the two differ. State goes
 # to /run/www/state as "ticks pages_dirtied expected in_memory ok".
 import os
@@ -16,7 +17,7 @@ rate_mb = float(sys.argv[1])
 working_set_mb = int(sys.argv[2])
 pages = working_set_mb * 256
 buf = bytearray(pages * PAGE)
-per_tick = rate_mb * 256 / 100  # pages per 10 ms
+per_second = rate_mb * 256  # pages
 expected = 0
 cursor = 0
 carry = 0.0
@@ -25,6 +26,7 @@ dirtied = 0
 ok = True
 in_memory = 0
 next_check = time.monotonic()
+last_tick = time.monotonic()
 
 
 def stamp(start, count, value):
@@ -37,7 +39,9 @@ def stamp(start, count, value):
 while True:
     tick_start = time.monotonic()
     ticks += 1
-    carry += per_tick
+    # After a freeze (a migration) at most one pass over the working set is owed.
+    carry = min(carry + per_second * (tick_start - last_tick), pages)
+    last_tick = tick_start
     n = int(carry)
     carry -= n
     value = ticks % 251 + 1
