@@ -98,7 +98,11 @@ function ask(o: ProbeOptions): Promise<boolean> {
     const timer = setTimeout(() => req.destroy(), o.timeoutMs);
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
-    req.on('close', () => clearTimeout(timer));
+    // Whatever ended the request (an answer resolved it already; a cut connection did not): it is settled, so stop() never waits forever.
+    req.on('close', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
     req.end();
   });
 }
