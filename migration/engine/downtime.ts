@@ -33,11 +33,16 @@ export function freezeAtMs(phases: readonly PhaseRecord[], finalDumpStats?: Pick
   return Math.max(startedOnNode, startedOnNode + c.remoteMs - frozenMs);
 }
 
-/** The remote command time inside the downtime window: the freezing dump and every command after it. */
+/** The remote command time inside the downtime window: the freezing dump's part after `fromMs`, and every command sent after it. */
 export function remoteMsFrom(phases: readonly PhaseRecord[], fromMs: number): number {
   const freezer = freezingCommand(phases);
   return phases
     .flatMap((p) => p.commands)
-    .filter((c) => c === freezer || (c.startMs !== undefined && c.startMs >= fromMs))
-    .reduce((s, c) => s + c.remoteMs, 0);
+    .reduce((sum, c) => {
+      if (c === freezer && c.startMs !== undefined) {
+        const endOnNode = c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2 + c.remoteMs;
+        return sum + Math.min(c.remoteMs, Math.max(0, endOnNode - fromMs));
+      }
+      return c.startMs !== undefined && c.startMs >= fromMs ? sum + c.remoteMs : sum;
+    }, 0);
 }

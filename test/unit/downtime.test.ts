@@ -60,6 +60,8 @@ describe('downtime from the freeze', () => {
 
   it('counts the remote time of the freezing dump and everything after it, nothing before', () => {
     expect(remoteMsFrom(phases, freezeAtMs(phases)!)).toBe(800 + 50 + 950 + 1900);
+    // With the freeze placed from CRIU's stats 200 ms into the dump, only the dump's last 600 ms are inside the window.
+    expect(remoteMsFrom(phases, 12_250)).toBe(600 + 50 + 950 + 1900);
   });
 
   it('is undefined when the final dump never succeeded', () => {
