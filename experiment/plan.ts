@@ -3,11 +3,10 @@
 // workload's parameters against that workload's own schema, then names),
 // before anything is created: a bad plan is a ConfigError naming its key.
 import { type Static, Type } from '@sinclair/typebox';
-import { parse } from 'yaml';
 import { ConfigError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems, type SchemaProblem } from '../common/input/ajv.js';
 import { clip } from '../common/input/clip.js';
-import { readInputFile } from '../common/input/read.js';
+import { readYamlInput } from '../common/input/yaml.js';
 import { STRATEGY_NAMES, type StrategyName } from '../migration/record/schema.js';
 import { MAX_PREDUMPS, DEFAULT_PREDUMPS } from '../migration/engine/migrate.js';
 import { WORKLOAD_NAMES, type WorkloadName } from '../workloads/types.js';
@@ -125,14 +124,7 @@ export function resolvePlan(doc: unknown, source = 'plan'): Plan {
 }
 
 export function readPlan(path: string): Plan {
-  const text = readInputFile(path, { what: 'plan', key: 'plan' });
-  let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 0 });
-  } catch (cause) {
-    throw new ConfigError(`--plan: ${path}: not valid YAML: ${clip((cause as Error).message)}`, 'plan', { cause });
-  }
-  return resolvePlan(doc, path);
+  return resolvePlan(readYamlInput(path, { what: 'plan', key: 'plan' }), path);
 }
 
 /**

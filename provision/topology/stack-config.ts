@@ -3,10 +3,9 @@
 // program and the CLI-less runner read the very same file.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parse } from 'yaml';
 import { ConfigError } from '../../common/errors.js';
-import { clip, shown } from '../../common/input/clip.js';
-import { readInputFile } from '../../common/input/read.js';
+import { shown } from '../../common/input/clip.js';
+import { readYamlInput } from '../../common/input/yaml.js';
 import { projectRoot } from '../../common/paths.js';
 import type { Topology } from './schema.js';
 import { validateTopology } from './validate.js';
@@ -34,14 +33,7 @@ export function stackConfigPath(stack: string): string {
 
 /** Loads and validates the topology in a stack config file. */
 export function loadTopologyFile(path: string): Topology {
-  const text = readInputFile(path, { what: 'config file', key: 'config' });
-  let doc: unknown;
-  try {
-    // No aliases: a small file must not expand into a huge document ("billion laughs").
-    doc = parse(text, { maxAliasCount: 0 });
-  } catch (cause) {
-    throw new ConfigError(`--config: ${path}: not valid YAML: ${clip((cause as Error).message)}`, 'config', { cause });
-  }
+  const doc = readYamlInput(path, { what: 'config file', key: 'config' });
   const config = (doc as { config?: Record<string, unknown> } | null)?.config;
   if (!config || typeof config !== 'object' || Array.isArray(config) || !Object.hasOwn(config, TOPOLOGY_KEY)) {
     throw new ConfigError(`${path}: missing key config."${TOPOLOGY_KEY}"`, TOPOLOGY_KEY);
