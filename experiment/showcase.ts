@@ -2,11 +2,12 @@
 // what `followme demo` and `npm run bench -- engine` run. The count is read
 // before and after each move, so a result table never hides a restarted
 // container.
-import type { Inventory } from '../common/inventory.js';
+import type { Inventory, InventoryNode } from '../common/inventory.js';
 import { FollowmeError } from '../common/errors.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection } from '../common/ssh/transport.js';
 import { deployContainer, removeContainer, type SharedStorage } from '../migration/container.js';
+import { edges, withShare } from './containers.js';
 import { migrate } from '../migration/engine/migrate.js';
 import type { EventListener } from '../migration/engine/types.js';
 import type { MigrationRecord, StrategyName } from '../migration/record/schema.js';
@@ -35,21 +36,10 @@ export function showcaseMoves(inv: Inventory, repetitions = 1): Move[] {
 }
 
 /** The testbed's first two edges, whatever they are called. */
-function edgePair(inv: Inventory): [string, string] {
-  const e = inv.nodes.filter((x) => x.role === 'edge');
-  if (e.length < 2) throw new FollowmeError(`testbed ${inv.prefix} has fewer than two edges`);
-  return [e[0]!.name, e[1]!.name];
-}
-
-function firstEdge(inv: Inventory) {
-  return inv.nodes.find((x) => x.name === edgePair(inv)[0])!;
-}
-
-async function withShare<T>(inv: Inventory, fn: (s: SharedStorage | undefined) => Promise<T>): Promise<T> {
-  const server = inv.nodes.find((n) => n.role === 'nfs');
-  if (!server || !inv.nfs) return fn(undefined);
-  const nfs = inv.nfs;
-  return SshConnection.with(sshTarget(inv, server), (c) => fn({ server: c, exportDir: nfs.export, mountPoint: nfs.mountPoint }));
+function edgePair(inv: Inventory): [InventoryNode, InventoryNode] {
+  const [a, b] = edges(inv);
+  if (!a || !b) throw new FollowmeError(`testbed ${inv.prefix} has fewer than two edges`);
+  return [a, b];
 }
 
 function ipOf(inv: Inventory, container: string): string {
@@ -62,12 +52,12 @@ function ipOf(inv: Inventory, container: string): string {
 export async function deployShowcase(inv: Inventory, log: (l: string) => void): Promise<void> {
   const prefixLength = Number(inv.subnet.split('/')[1]);
   await withShare(inv, (shared) =>
-    SshConnection.with(sshTarget(inv, firstEdge(inv)), async (c) => {
+    SshConnection.with(sshTarget(inv, edgePair(inv)[0]), async (c) => {
       const targets: [string, SharedStorage | undefined][] = [[LOCAL_CONTAINER, undefined]];
       if (shared) targets.push([SHARED_CONTAINER, shared]);
       for (const [name, share] of targets) {
         const addr = inv.containerAddresses[name === LOCAL_CONTAINER ? 0 : 1]!;
-        log(`deploying ${name} on ${firstEdge(inv).name} at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
+        log(`deploying ${name} on ${edgePair(inv)[0].name} at ${addr.ip}${share ? ` (rootfs on the NFS share)` : ''}`);
         await deployContainer(c, { name, ip: addr.ip, prefixLength, mac: addr.mac, bridge: 'br0' }, { template: 'blank' }, share ? { shared: share } : {});
       }
     }),
@@ -76,7 +66,7 @@ export async function deployShowcase(inv: Inventory, log: (l: string) => void): 
 
 export async function removeShowcase(inv: Inventory): Promise<void> {
   await withShare(inv, async (shared) => {
-    for (const e of inv.nodes.filter((n) => n.role === 'edge')) {
+    for (const e of edges(inv)) {
       await SshConnection.with(sshTarget(inv, e), async (c) => {
         await removeContainer(c, LOCAL_CONTAINER);
         await removeContainer(c, SHARED_CONTAINER, shared ? { shared } : {});
@@ -102,8 +92,8 @@ export async function runMoves(
   for (const m of moves) {
     const ip = ipOf(inv, m.container);
     const [a, b] = edgePair(inv);
-    const from = where.get(m.container) ?? a;
-    const to = from === a ? b : a;
+    const from = where.get(m.container) ?? a.name;
+    const to = from === a.name ? b.name : a.name;
     const before = await readCountEventually(ip);
     o.log(`${m.strategy}: ${m.container} ${from} → ${to} (count ${before})`);
     let r: MigrationRecord;
