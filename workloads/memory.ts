@@ -3,10 +3,10 @@
 // the last dump can be driven on purpose and the memory checked after a move.
 import { type Static, Type } from '@sinclair/typebox';
 import { FollowmeError } from '../common/errors.js';
-import { underBase } from '../common/input/remote-path.js';
 import type { SshConnection } from '../common/ssh/transport.js';
 import { startCounterClient } from './counter-client.js';
 import { httpGetText } from './http.js';
+import { putInRootfs } from './rootfs.js';
 import type { StateReading, Workload } from './types.js';
 
 export const MemoryParams = Type.Object(
@@ -30,9 +30,7 @@ export function parseMemoryState(text: string): StateReading {
 async function install(node: SshConnection, rootfs: string, p: MemoryParams): Promise<void> {
   // Numbers only (the schema checked them): the env file is sourced by bash.
   const env = `RATE_MB_PER_S=${Number(p.rateMBps)}\nWORKING_SET_MB=${Math.trunc(p.workingSetMB)}\n`;
-  const dir = underBase(rootfs, 'etc', 'followme');
-  await node.check(['mkdir', '-p', dir]);
-  await node.check(['sh', '-c', 'cat > "$0"', `${dir}/memory.env`], { input: env });
+  await putInRootfs(node, rootfs, ['etc', 'followme'], 'memory.env', env);
 }
 
 export const memory: Workload<MemoryParams> = {

@@ -3,9 +3,9 @@
 // through the migration (CRIU --tcp-established keeps it).
 import { createReadStream } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
-import { underBase } from '../common/input/remote-path.js';
 import type { SshConnection } from '../common/ssh/transport.js';
 import { countReading } from './blank.js';
+import { putInRootfs } from './rootfs.js';
 import type { Workload } from './types.js';
 import { ensureVideo, type VideoSpec } from './video-file.js';
 import { startPlayer } from './video-client.js';
@@ -32,13 +32,8 @@ function spec(p: VideoParams): VideoSpec {
 
 async function install(node: SshConnection, rootfs: string, p: VideoParams, log: (l: string) => void): Promise<void> {
   const video = await ensureVideo(spec(p), log);
-  const dir = underBase(rootfs, ...WEB_ROOT);
-  await node.check(['mkdir', '-p', dir]);
-  await node.check(['sh', '-c', 'cat > "$0.partial" && mv "$0.partial" "$0"', `${dir}${VIDEO_PATH}`], {
-    input: createReadStream(video.path),
-    timeoutMs: 600_000,
-  });
-  const r = await node.check(['stat', '-c', '%s', `${dir}${VIDEO_PATH}`]);
+  const path = await putInRootfs(node, rootfs, WEB_ROOT, VIDEO_PATH.slice(1), createReadStream(video.path), { timeoutMs: 600_000 });
+  const r = await node.check(['stat', '-c', '%s', path]);
   if (Number(r.stdout.trim()) !== video.bytes) throw new Error(`${node.target.node}: the video arrived with ${r.stdout.trim()} bytes, not ${video.bytes}`);
 }
 

@@ -12,6 +12,11 @@ export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming |
   return finalDump?.commands.filter((c) => c.label === 'criu dump' && c.exitCode === 0).at(-1);
 }
 
+/** When a command began on its node, on the controller's clock: sent at `startMs`, after half its SSH overhead. */
+function startedOnNode(startMs: number, c: CommandTiming): number {
+  return startMs + Math.max(0, c.wallMs - c.remoteMs) / 2;
+}
+
 /**
  * When the freeze began, as an offset from the migration's start on the
  * controller's clock. The dump command was sent at `startMs`; it ran on the
@@ -27,10 +32,10 @@ export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming |
 export function freezeAtMs(phases: readonly PhaseRecord[], finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>): number | undefined {
   const c = freezingCommand(phases);
   if (c?.startMs === undefined) return undefined;
-  const startedOnNode = c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2;
-  if (!finalDumpStats) return startedOnNode;
+  const started = startedOnNode(c.startMs, c);
+  if (!finalDumpStats) return started;
   const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000;
-  return Math.max(startedOnNode, startedOnNode + c.remoteMs - frozenMs);
+  return Math.max(started, started + c.remoteMs - frozenMs);
 }
 
 /** The remote command time inside the downtime window: the freezing dump's part after `fromMs`, and every command sent after it. */
@@ -40,7 +45,7 @@ export function remoteMsFrom(phases: readonly PhaseRecord[], fromMs: number): nu
     .flatMap((p) => p.commands)
     .reduce((sum, c) => {
       if (c === freezer && c.startMs !== undefined) {
-        const endOnNode = c.startMs + Math.max(0, c.wallMs - c.remoteMs) / 2 + c.remoteMs;
+        const endOnNode = startedOnNode(c.startMs, c) + c.remoteMs;
         return sum + Math.min(c.remoteMs, Math.max(0, endOnNode - fromMs));
       }
       return c.startMs !== undefined && c.startMs >= fromMs ? sum + c.remoteMs : sum;
