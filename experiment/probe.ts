@@ -114,7 +114,8 @@ export function startProbe(o: ProbeOptions): Probe {
   const answers: number[] = [];
   const marks: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
-  const waiters: { after: number; n: number; resolve: (ok: boolean) => void }[] = [];
+  // Answers arrive in time order: a waiter needs the answer count to reach `until`.
+  const waiters: { until: number; resolve: (ok: boolean) => void }[] = [];
   const maxRequests = Math.ceil(o.maxMs / o.intervalMs);
   let stopped = false;
   let skipped = 0;
@@ -136,7 +137,7 @@ export function startProbe(o: ProbeOptions): Probe {
       timeline.latencyMs[i] = at - sentAt;
       answers.push(at);
       for (const w of [...waiters]) {
-        if (answers.filter((a) => a >= w.after).length >= w.n) {
+        if (answers.length >= w.until) {
           waiters.splice(waiters.indexOf(w), 1);
           w.resolve(true);
         }
@@ -160,7 +161,6 @@ export function startProbe(o: ProbeOptions): Probe {
     },
     marks: () => marks,
     answersAfter(n, maxWaitMs) {
-      const after = now();
       return new Promise((resolve) => {
         // The timer goes when the answers come: a pending one would keep the process alive for maxWaitMs.
         const timer = setTimeout(() => {
@@ -171,8 +171,7 @@ export function startProbe(o: ProbeOptions): Probe {
           }
         }, maxWaitMs);
         const w = {
-          after,
-          n,
+          until: answers.length + n,
           resolve: (ok: boolean) => {
             clearTimeout(timer);
             resolve(ok);
