@@ -7,7 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
 import { MigrationRecordSchema, STRATEGY_NAMES } from '../migration/record/schema.js';
-import { recordProblems } from '../migration/record/validate.js';
+import { unlistedProblems } from '../migration/record/validate.js';
 import { ClientReportSchema, WORKLOAD_NAMES } from '../workloads/types.js';
 import { ProbeReportSchema, type ProbeTimeline } from './probe.js';
 
@@ -54,7 +54,7 @@ export class InvalidResultsError extends ConfigError {
 
 export function validateRun(data: unknown, source: string): RunRecord {
   if (!check(data)) throw new InvalidResultsError(`${source}: not a run record:\n${formatProblems(schemaProblems('run', check.errors))}`);
-  const problems = data.migration ? recordProblems(data.migration) : [];
+  const problems = data.migration ? unlistedProblems(data.migration) : [];
   if (data.migration && data.migration.outcome !== data.outcome) problems.push(`outcome ${data.outcome} but the migration's is ${data.migration.outcome}`);
   if (problems.length) throw new InvalidResultsError(`${source}: ${problems.join('; ')}`);
   return data;

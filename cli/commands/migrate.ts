@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
-import { MAX_PREDUMPS, migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
+import { MAX_PREDUMPS, migrate, MigrationFailedError, type MigrateOptions } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
 import { STRATEGY_NAMES, type MigrationRecord } from '../../migration/record/schema.js';
 import { formatPhase, formatSummary } from '../../migration/record/summary.js';
@@ -65,7 +65,7 @@ export function appendRecord(file: string, r: MigrationRecord): void {
   appendFileSync(file, `${JSON.stringify(r)}\n`);
 }
 
-export async function migrateCommand(flags: MigrateFlags): Promise<void> {
+export async function migrateCommand(flags: MigrateFlags, via: Pick<MigrateOptions, 'connect'> = {}): Promise<void> {
   const o = checkMigrateFlags(flags);
   log(`migrating ${o.container} ${o.from} → ${o.to} by ${o.strategy} (testbed ${o.inventory.prefix})`);
   try {
@@ -77,6 +77,7 @@ export async function migrateCommand(flags: MigrateFlags): Promise<void> {
       to: o.to,
       predumps: o.predumps,
       onEvent: (e) => logEvent(e),
+      ...via,
     });
     appendRecord(o.out, r);
     print(`${formatSummary(r)}\nrecord appended to ${o.out}\n`);

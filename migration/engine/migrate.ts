@@ -10,7 +10,7 @@ import { LXC_PATH } from '../lxc/commands.js';
 import { SshConnection } from '../../common/ssh/transport.js';
 import { sshTarget } from '../../common/ssh/target.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
-import { validateRecord } from '../record/validate.js';
+import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
 import { checkAndPrepare, nothingMade, portsFor, receiverRunDir, type SetupMade } from './setup.js';
 import { underBase } from '../../common/input/remote-path.js';
@@ -31,7 +31,14 @@ export interface MigrateOptions {
   from: string;
   to: string;
   predumps?: number;
+  /**
+   * Hears each step. Awaited (a test may act at a step), but its time is
+   * paused out of Ψ and the phases, and what it throws is kept in the record's
+   * listenerErrors: a listener never changes the migration.
+   */
   onEvent?: EventListener;
+  /** How an edge is reached: SSH by default; unit tests give a scripted edge. */
+  connect?: (node: InventoryNode) => Promise<Edge>;
 }
 
 /** A migration that did not complete; `record` says which phase failed and where the container is. */
@@ -64,13 +71,13 @@ export function migrationId(strategy: string, container: string, now = new Date(
   return `${t}-${strategy}-${container}-${randomBytes(3).toString('hex')}`;
 }
 
-async function connect(n: InventoryNode): Promise<Edge> {
+async function connectSsh(n: InventoryNode): Promise<Edge> {
   const ssh = await SshConnection.connect(sshTarget(undefined, n));
   return new Edge(n.name, n.ip, ssh);
 }
 
 /** Both edges or neither: a connection that did open is closed when the other fails. */
-async function connectBoth(a: InventoryNode, b: InventoryNode): Promise<[Edge, Edge]> {
+async function connectBoth(a: InventoryNode, b: InventoryNode, connect: (n: InventoryNode) => Promise<Edge>): Promise<[Edge, Edge]> {
   const [ra, rb] = await Promise.allSettled([connect(a), connect(b)]);
   if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
   for (const r of [ra, rb]) if (r.status === 'fulfilled') r.value.close();
@@ -94,12 +101,24 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   const id = migrationId(strategy.name, o.container);
   const workDir = strategy.workDir(o.inventory, id);
   const startedAt = new Date().toISOString();
+  // The engine's clock stops while a listener runs.
+  let listenerMs = 0;
+  const listenerErrors: string[] = [];
+  const clock = () => performance.now() - listenerMs;
   const emit = async (e: MigrationEvent) => {
-    await o.onEvent?.(e);
+    if (!o.onEvent) return;
+    const started = performance.now();
+    try {
+      await o.onEvent(e);
+    } catch (err) {
+      listenerErrors.push(`at ${e.type}: ${(err as Error)?.message ?? String(err)}`);
+    } finally {
+      listenerMs += performance.now() - started;
+    }
   };
-  const [source, dest] = await connectBoth(fromNode, toNode);
+  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectSsh);
   try {
-    const setupStarted = performance.now();
+    const setupStarted = clock();
     const made = nothingMade();
     const lxcDir = underBase(LXC_PATH, o.container);
     const setup = await checkAndPrepare({
@@ -116,7 +135,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
       throw e;
     });
-    const setupMs = performance.now() - setupStarted;
+    const setupMs = clock() - setupStarted;
     await emit({ type: 'setup-done', ms: setupMs });
 
     const ctx: MigrationContext = {
@@ -139,13 +158,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
 
     const phases: PhaseRecord[] = [];
     const countsPages = new Set<PhaseRecord>();
-    const t0 = performance.now();
+    const t0 = clock();
     let failure: { phase: string; error: unknown } | undefined;
     for (const phase of strategy.phases(predumps)) {
       const commands: CommandTiming[] = [];
-      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - t0 });
+      // sentAt is the wall clock's; listeners only run between commands, so the pause so far applies.
+      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - listenerMs - t0 });
       await emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
-      const start = performance.now();
+      const start = clock();
       let bytes: number | undefined;
       try {
         bytes = (await phase.run(ctx)).bytes;
@@ -157,7 +177,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
         kind: phase.kind,
         ...(phase.iteration ? { iteration: phase.iteration } : {}),
         startMs: start - t0,
-        durationMs: performance.now() - start,
+        durationMs: clock() - start,
         commands,
         ...(bytes !== undefined ? { bytes } : {}),
       };
@@ -167,9 +187,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       if (failure) break;
       await emit({ type: 'phase-end', phase: rec });
     }
-    const end = performance.now();
-    // Outside Ψ: CRIU's own statistics of every dump, in one round trip.
-    const stats = await source.dumpStatsOf(ctx.dumps.map((d) => d.imagesDir)).catch(() => ctx.dumps.map(() => undefined));
+    const end = clock();
+    // Outside Ψ: CRIU's own statistics of every dump, in one round trip. A
+    // failed read leaves the record without them, and says so.
+    const missing: string[] = [];
+    const stats = await source.dumpStatsOf(ctx.dumps.map((d) => d.imagesDir)).catch((e: unknown) => {
+      missing.push(`CRIU's dump statistics (pages, freeze times): reading them on ${source.name} failed: ${(e as Error).message.split('\n')[0]}`);
+      return ctx.dumps.map(() => undefined);
+    });
     const iterations = ctx.dumps.flatMap((d, i) => (stats[i] ? [{ ...d, stats: stats[i]! }] : []));
     for (const p of phases) {
       if (!countsPages.has(p)) continue;
@@ -197,6 +222,12 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       engineOverheadMs: end - t0 - remoteCommandMs,
       versions: setup.versions,
     };
+    // Listener figures are only known at the end: read them then.
+    const listenerFields = () => ({
+      ...(listenerMs > 0 ? { listenerMs } : {}),
+      ...(listenerErrors.length ? { listenerErrors: [...listenerErrors] } : {}),
+      ...(missing.length ? { missing: [...missing] } : {}),
+    });
     const last = iterations.find((i) => i.kind === 'dump');
 
     if (failure) {
@@ -204,21 +235,24 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       await emit({ type: 'rollback-start', phase: failure.phase, error: message });
       const rb = await rollback(ctx, strategy).catch((e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }));
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
-      const record = validateRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail } });
+      const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail }, ...listenerFields() });
       throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
         cause: failure.error,
       });
     }
 
     // Point of no return: the container runs on the destination.
-    const restoreStats = await dest.restoreStats(`${workDir}/dump`).catch(() => undefined);
-    const cleanupStarted = performance.now();
-    const warning = await cleanupSource(ctx, strategy);
-    const cleanupMs = performance.now() - cleanupStarted;
+    const restoreStats = await dest.restoreStats(`${workDir}/dump`).catch((e: unknown) => {
+      missing.push(`CRIU's restore statistics: reading them on ${dest.name} failed: ${(e as Error).message.split('\n')[0]}`);
+      return undefined;
+    });
+    const cleanupStarted = clock();
+    const warning = await cleanupSource(ctx, strategy).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`);
+    const cleanupMs = clock() - cleanupStarted;
     await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
     const freezeAt = freezeAtMs(phases, last?.stats) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
-    return validateRecord({
+    return sealRecord({
       ...base,
       outcome: 'migrated',
       downtimeMs: end - t0 - freezeAt,
@@ -228,6 +262,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       ...(restoreStats ? { restoreStats } : {}),
       cleanupMs,
       ...(warning ? { cleanupWarning: warning } : {}),
+      ...listenerFields(),
     });
   } finally {
     source.close();

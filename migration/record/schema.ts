@@ -122,6 +122,14 @@ export const MigrationRecordSchema = Type.Object(
     /** Set when cleanup of the source failed after the point of no return. */
     cleanupWarning: Type.Optional(Type.String()),
     versions: Type.Record(Type.String(), Versions),
+    /** Time spent in awaited event listeners (progress output, test hooks): paused out of Ψ and of every phase. */
+    listenerMs: Type.Optional(Ms),
+    /** Errors thrown by event listeners; they never change the migration. */
+    listenerErrors: Type.Optional(Type.Array(Type.String())),
+    /** What this record lacks and why (CRIU's statistics could not be read, say); the migration's outcome stands. */
+    missing: Type.Optional(Type.Array(Type.String())),
+    /** Consistency checks this record failed when it was written: its timings are not to be trusted, its outcome is. */
+    problems: Type.Optional(Type.Array(Type.String())),
   },
   { additionalProperties: false },
 );

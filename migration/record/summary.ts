@@ -44,6 +44,10 @@ export function formatSummary(r: MigrationRecord): string {
   ];
   if (r.error) lines.push(`failed in ${r.error.phase}: ${r.error.message}`, `rollback: ${r.error.rollback}`);
   if (r.cleanupWarning) lines.push(`cleanup warning: ${r.cleanupWarning}`);
+  for (const m of r.missing ?? []) lines.push(`missing from this record: ${m}`);
+  for (const p of r.problems ?? []) lines.push(`record problem (timings not to be trusted): ${p}`);
+  for (const e of r.listenerErrors ?? []) lines.push(`event listener error (the migration went on): ${e}`);
+  if (r.listenerMs) lines.push(`event listeners took ${ms(r.listenerMs)}, paused out of Ψ`);
   return lines.join('\n');
 }
 

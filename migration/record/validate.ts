@@ -26,7 +26,9 @@ export function recordProblems(r: MigrationRecord): string[] {
     else if (r.freezeAtMs !== undefined && Math.abs(r.freezeAtMs + r.downtimeMs - r.totalMs) > 1) {
       problems.push(`the freeze at ${r.freezeAtMs.toFixed(1)} ms plus the downtime ${r.downtimeMs.toFixed(1)} ms is not the total ${r.totalMs.toFixed(1)} ms`);
     }
-    if (!r.iterations.some((i) => i.kind === 'dump')) problems.push('a migrated record needs the final dump among its iterations');
+    if (!r.iterations.some((i) => i.kind === 'dump') && !r.missing?.length) {
+      problems.push('a migrated record needs the final dump among its iterations, or says in "missing" why it has none');
+    }
     if (r.error) problems.push('a migrated record carries an error');
   } else if (!r.error) {
     problems.push(`outcome "${r.outcome}" needs an error`);
@@ -41,11 +43,28 @@ export function recordProblems(r: MigrationRecord): string[] {
   return problems;
 }
 
+/** Problems the record does not already own up to in `problems` (a record written by followme owns up to all of its). */
+export function unlistedProblems(r: MigrationRecord): string[] {
+  return recordProblems(r).filter((p) => !r.problems?.includes(p));
+}
+
+/** Reads a record: the schema, then every consistency problem it does not list itself. */
 export function validateRecord(data: unknown, source = 'migration record'): MigrationRecord {
   if (!check(data)) {
     throw new InvalidRecordError(`${source}: does not match the record schema:\n${formatProblems(schemaProblems('record', check.errors))}`);
   }
-  const problems = recordProblems(data);
+  const problems = unlistedProblems(data);
   if (problems.length) throw new InvalidRecordError(`${source}: ${problems.join('; ')}`);
   return data;
+}
+
+/**
+ * Writes down a record of a migration that has happened: nothing about the
+ * record may turn its outcome into an error. What fails a check is listed in
+ * `problems` (schema problems too: a bug, but the record is still written).
+ */
+export function sealRecord(data: MigrationRecord): MigrationRecord {
+  const schema = check(data) ? [] : [`does not match the record schema: ${formatProblems(schemaProblems('record', check.errors)).replace(/\n/g, '; ')}`];
+  const problems = [...schema, ...(schema.length ? [] : unlistedProblems(data))];
+  return problems.length ? { ...data, problems: [...(data.problems ?? []), ...problems] } : data;
 }

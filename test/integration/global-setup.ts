@@ -7,6 +7,7 @@ import { stackConfigPath } from '../../provision/topology/stack-config.js';
 import { down, up } from '../../provision/testbed/runner.js';
 import { ensureImage, recipeFor } from '../../provision/image/build.js';
 import { insideSandbox, objectsWithPrefix } from './libvirt-objects.js';
+import { vmHealthReport } from './vm-health.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -42,6 +43,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const teardown = async () => {
     const leftovers: string[] = [];
     for (const t of Object.values(topologies)) {
+      for (const paragraph of await vmHealthReport(t).catch((e: Error) => [`health report: ${e.message}`])) {
+        log(`a VM was not healthy at teardown:\n${paragraph}`);
+      }
       await down(t);
       leftovers.push(...(await objectsWithPrefix(t.prefix)));
     }

@@ -1,0 +1,125 @@
+// The engine, the strategies and `followme migrate` driven over scripted
+// edges: a finished migration always gets its record, whatever happens to
+// the statistics read after it or to the listeners that watch it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { migrateCommand } from '../../cli/commands/migrate.js';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
+import { migrate } from '../../migration/engine/migrate.js';
+import type { MigrationEvent } from '../../migration/engine/types.js';
+import { recordProblems, sealRecord, validateRecord } from '../../migration/record/validate.js';
+import { generateKeyPair } from '../../provision/testbed/keys.js';
+import { clientKey, loopbackInventory, writeJson } from '../harness/recording-ssh-server.js';
+import { scratchDir } from '../scratch.js';
+import { ScriptedEdge, type ScriptedAnswer } from './scripted-edge.js';
+
+function testbed(answer?: ScriptedAnswer): { inventory: Inventory; edges: Map<string, ScriptedEdge>; connect: (n: InventoryNode) => Promise<ScriptedEdge> } {
+  const dir = scratchDir('fm-scripted-');
+  const inventory = loopbackInventory({ port: 22, hostPublicKey: generateKeyPair('node').public } as never, clientKey(dir).privateKeyPath);
+  const edges = new Map<string, ScriptedEdge>();
+  const running = { 'edge-a': new Set(['c1']), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
+  // One edge per node for the whole test, as state lives on the node.
+  const connect = async (n: InventoryNode) => {
+    if (!edges.has(n.name)) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
+    return edges.get(n.name)!;
+  };
+  return { inventory, edges, connect };
+}
+
+const failStatsRead: ScriptedAnswer = (label) => (label === 'read stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined);
+
+describe('a finished migration always gets its record', () => {
+  it('when reading CRIU stats fails after the restore, the record is written, says what it lacks, and migrate exits 0', async () => {
+    const tb = testbed(failStatsRead);
+    const dir = scratchDir('fm-scripted-cli-');
+    const inventoryPath = writeJson(dir, 'inventory.json', tb.inventory);
+    const out = join(dir, 'migrations.jsonl');
+    // Resolving is exit 0 (main maps a throw to 1 or 2).
+    await migrateCommand(
+      { inventory: inventoryPath, strategy: 'tmpfs', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: '1', out },
+      { connect: tb.connect },
+    );
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const r = validateRecord(JSON.parse(lines[0]!));
+    expect(r.outcome).toBe('migrated');
+    expect(r.missing).toEqual([
+      expect.stringMatching(/^CRIU's dump statistics \(pages, freeze times\): reading them on edge-a failed: edge-a: read stats-dump exited with 1/),
+    ]);
+    expect(r.iterations).toEqual([]);
+    expect(r.lastDumpPagesWritten).toBeUndefined();
+    // Downtime falls back to the final dump command's start; the container moved.
+    expect(r.downtimeMs).toBeGreaterThan(0);
+    expect(r.freezeAtMs! + r.downtimeMs!).toBeCloseTo(r.totalMs, 3);
+    expect(tb.edges.get('edge-b')!.running.has('c1')).toBe(true);
+    expect(tb.edges.get('edge-a')!.running.has('c1')).toBe(false);
+  });
+
+  it('a slow listener is paused out of Ψ and the phases: the record passes every check', async () => {
+    const tb = testbed();
+    let heard = 0;
+    const slow = async (_e: MigrationEvent) => {
+      heard++;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    };
+    const r = await migrate({
+      inventory: tb.inventory,
+      strategy: 'tmpfs',
+      container: 'c1',
+      from: 'edge-a',
+      to: 'edge-b',
+      predumps: 2,
+      onEvent: slow,
+      connect: tb.connect,
+    });
+    expect(r.outcome).toBe('migrated');
+    expect(recordProblems(r)).toEqual([]);
+    expect(r.problems).toBeUndefined();
+    // Every event waited 40 ms; none of it is in Ψ, which the scripted commands keep small.
+    expect(r.listenerMs).toBeGreaterThanOrEqual(heard * 35);
+    expect(r.totalMs).toBeLessThan(r.listenerMs!);
+    const phaseSum = r.phases.reduce((s, p) => s + p.durationMs, 0);
+    expect(Math.abs(phaseSum - r.totalMs)).toBeLessThan(0.05 * r.totalMs);
+    expect(r.lastDumpPagesWritten).toBe(95);
+  });
+
+  it('a listener that throws changes nothing: the migration completes and the record keeps the error', async () => {
+    const tb = testbed();
+    const r = await migrate({
+      inventory: tb.inventory,
+      strategy: 'tmpfs',
+      container: 'c1',
+      from: 'edge-a',
+      to: 'edge-b',
+      predumps: 1,
+      connect: tb.connect,
+      onEvent: (e) => {
+        if (e.type === 'phase-start' && e.kind === 'final-dump') throw new Error('display broke');
+      },
+    });
+    expect(r.outcome).toBe('migrated');
+    expect(r.listenerErrors).toEqual(['at phase-start: display broke']);
+    expect(r.phases.map((p) => p.kind)).toContain('restore');
+    expect(tb.edges.get('edge-b')!.running.has('c1')).toBe(true);
+  });
+
+  it('a record that fails a check after the migration lists the problem instead of throwing, and readers accept only listed problems', async () => {
+    const tb = testbed();
+    const r = await migrate({
+      inventory: tb.inventory,
+      strategy: 'tmpfs',
+      container: 'c1',
+      from: 'edge-a',
+      to: 'edge-b',
+      predumps: 0,
+      connect: tb.connect,
+    });
+    // A total the phases do not add up to (a clock that jumped, say): the phase-sum rule fails.
+    const skewed = { ...r, totalMs: r.totalMs * 3, freezeAtMs: undefined, problems: undefined };
+    expect(() => validateRecord(skewed)).toThrow(/phase times add up to/);
+    const sealed = sealRecord(skewed);
+    expect(sealed.problems).toEqual([expect.stringMatching(/^phase times add up to/)]);
+    expect(validateRecord(JSON.parse(JSON.stringify(sealed))).outcome).toBe('migrated');
+  });
+});

@@ -1,0 +1,81 @@
+// An edge without a node: the engine's verbs all run through Edge.exec, so a
+// scripted exec that keeps a little state (which containers run here) is
+// enough to drive a whole migration through the real engine and strategies.
+// Each command is answered by its label; `answer` overrides any of them.
+import { readFileSync } from 'node:fs';
+import type { InventoryNode } from '../../common/inventory.js';
+import type { ExecResult, SshConnection } from '../../common/ssh/transport.js';
+import { Edge } from '../../migration/edge.js';
+
+const COMMAND_MS = 4;
+
+type Reply = Partial<ExecResult> | undefined;
+export type ScriptedAnswer = (label: string, argv: readonly string[], edge: ScriptedEdge) => Reply | Promise<Reply>;
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/criu/${name}`, import.meta.url));
+export const STATS_DUMP_B64 = fixture('stats-dump').toString('base64');
+const STATS_RESTORE_B64 = fixture('stats-restore').toString('base64');
+
+export const CONTAINER_CONFIG = (name: string) =>
+  [`lxc.uts.name = ${name}`, `lxc.rootfs.path = dir:/var/lib/lxc/${name}/rootfs`, 'lxc.net.0.ipv4.address = 10.77.10.250/24', ''].join('\n');
+
+export class ScriptedEdge extends Edge {
+  readonly labels: string[] = [];
+
+  constructor(
+    node: InventoryNode,
+    readonly running: Set<string>,
+    private readonly answer: ScriptedAnswer = () => undefined,
+  ) {
+    // Nothing reaches SSH unless a command fails (CRIU's log is then read): that read fails too.
+    const noSsh = { run: async () => Promise.reject(new Error('no SSH in a scripted edge')), close: () => undefined } as unknown as SshConnection;
+    super(node.name, node.ip, noSsh);
+  }
+
+  override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<ExecResult> {
+    this.labels.push(label);
+    const sentAt = performance.now();
+    // A command takes a few ms, as over SSH on loopback: Ψ is then far above the engine's own bookkeeping.
+    await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
+    const reply = (await this.answer(label, argv, this)) ?? this.usual(label, argv);
+    const wallMs = performance.now() - sentAt;
+    const r: ExecResult = { exitCode: 0, stdout: '', stderr: '', durationMs: wallMs, remoteMs: wallMs - 0.5, ...reply };
+    this.sink?.({ node: this.name, label, remoteMs: r.remoteMs!, wallMs: r.durationMs, exitCode: r.exitCode }, sentAt);
+    if (r.exitCode !== 0 && !opts.allowFailure) throw new Error(`${this.name}: ${label} exited with ${r.exitCode}`);
+    return r;
+  }
+
+  /** How a healthy node answers. */
+  usual(label: string, argv: readonly string[]): Partial<ExecResult> {
+    const name = argv[argv.indexOf('-n') + 1] ?? '';
+    switch (label) {
+      case 'lxc-info state':
+        return this.running.has(name) ? { stdout: 'RUNNING\n' } : { exitCode: 1 };
+      case 'test -e':
+        return { exitCode: 1 };
+      case 'read config':
+        return { stdout: Buffer.from(CONTAINER_CONFIG([...this.running][0] ?? 'c1')).toString('base64') };
+      case 'stat -f':
+        return { stdout: 'tmpfs\n' };
+      case 'versions':
+        return { stdout: '6.12.0-test\nVersion: 4.1\n6.0.4\n' };
+      case 'probe container':
+        return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\n' };
+      case 'lxc-checkpoint restore':
+        this.running.add(argv[argv.indexOf('-n') + 1] ?? '');
+        return {};
+      case 'lxc-destroy':
+      case 'lxc-stop -k':
+        this.running.delete(name);
+        return {};
+      case 'read stats-dump': {
+        const dirs = argv.slice(4);
+        return { stdout: `${dirs.map(() => STATS_DUMP_B64).join('\n')}\n` };
+      }
+      case 'read stats-restore':
+        return { stdout: STATS_RESTORE_B64 };
+      default:
+        return {};
+    }
+  }
+}
