@@ -65,7 +65,7 @@ export function appendRecord(file: string, r: MigrationRecord): void {
   appendFileSync(file, `${JSON.stringify(r)}\n`);
 }
 
-export async function migrateCommand(flags: MigrateFlags, via: Pick<MigrateOptions, 'connect'> = {}): Promise<void> {
+export async function migrateCommand(flags: MigrateFlags, via: Pick<MigrateOptions, 'connect' | 'journalDir'> = {}): Promise<void> {
   const o = checkMigrateFlags(flags);
   log(`migrating ${o.container} ${o.from} → ${o.to} by ${o.strategy} (testbed ${o.inventory.prefix})`);
   try {

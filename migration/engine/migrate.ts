@@ -3,7 +3,7 @@
 // point of no return explicit: until the container runs on the destination a
 // failure rolls back; after it, cleanup problems are only warnings.
 import { randomBytes } from 'node:crypto';
-import { ConfigError, FollowmeError } from '../../common/errors.js';
+import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
@@ -19,6 +19,7 @@ import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
 import { cleanupSource, rollback } from './rollback.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
 import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
+import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
 const PAGE_SIZE = 4096; // x86-64, the only architecture the testbed builds
@@ -39,6 +40,8 @@ export interface MigrateOptions {
   onEvent?: EventListener;
   /** How an edge is reached: SSH by default; unit tests give a scripted edge. */
   connect?: (node: InventoryNode) => Promise<Edge>;
+  /** Where the journal of unfinished migrations lives (default: the testbed's state directory). */
+  journalDir?: string;
 }
 
 /** A migration that did not complete; `record` says which phase failed and where the container is. */
@@ -98,9 +101,26 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   if (o.from === o.to) throw new ConfigError(`--from and --to are both "${o.from}"; a migration needs two edges`, 'to');
   const fromNode = edgeNode(o.inventory, o.from, '--from');
   const toNode = edgeNode(o.inventory, o.to, '--to');
+  const journalDir = o.journalDir ?? journalDirFor(o.inventory.prefix);
+  refuseIfUnfinished(journalDir, o.container);
   const id = migrationId(strategy.name, o.container);
   const workDir = strategy.workDir(o.inventory, id);
+  const lxcDir = underBase(LXC_PATH, o.container);
   const startedAt = new Date().toISOString();
+  // Written before anything exists on an edge, so a controller killed at any later moment leaves it behind.
+  const journal = Journal.open(journalDir, {
+    id,
+    strategy: strategy.name,
+    testbed: o.inventory.prefix,
+    container: o.container,
+    from: o.from,
+    to: o.to,
+    predumps,
+    lxcDir,
+    workDir,
+    ports: portsFor(id),
+    startedAt,
+  });
   // The engine's clock stops while a listener runs.
   let listenerMs = 0;
   const listenerErrors: string[] = [];
@@ -116,11 +136,14 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       listenerMs += performance.now() - started;
     }
   };
-  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectSsh);
+  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectSsh).catch((e: unknown) => {
+    journal.close();
+    throw e;
+  });
   try {
     const setupStarted = clock();
     const made = nothingMade();
-    const lxcDir = underBase(LXC_PATH, o.container);
+    journal.update({ step: 'set-up' });
     const setup = await checkAndPrepare({
       strategy,
       inventory: o.inventory,
@@ -133,6 +156,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       made,
     }).catch(async (e: unknown) => {
       await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
+      journal.close();
       throw e;
     });
     const setupMs = clock() - setupStarted;
@@ -160,6 +184,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const countsPages = new Set<PhaseRecord>();
     const t0 = clock();
     let failure: { phase: string; error: unknown } | undefined;
+    // Ψ ends with the last phase: the journal's note of the point of no return after it is bookkeeping.
+    let lastPhaseEnd = t0;
     for (const phase of strategy.phases(predumps)) {
       const commands: CommandTiming[] = [];
       // sentAt is the wall clock's; listeners only run between commands, so the pause so far applies.
@@ -168,16 +194,18 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       const start = clock();
       let bytes: number | undefined;
       try {
+        journal.update({ step: phase.name });
         bytes = (await phase.run(ctx)).bytes;
       } catch (e) {
         failure = { phase: phase.name, error: e };
       }
+      lastPhaseEnd = clock();
       const rec: PhaseRecord = {
         name: phase.name,
         kind: phase.kind,
         ...(phase.iteration ? { iteration: phase.iteration } : {}),
         startMs: start - t0,
-        durationMs: clock() - start,
+        durationMs: lastPhaseEnd - start,
         commands,
         ...(bytes !== undefined ? { bytes } : {}),
       };
@@ -185,9 +213,10 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       if (phase.pagesLeaveSource) countsPages.add(rec);
       source.sink = dest.sink = undefined;
       if (failure) break;
+      if (phase.kind === strategy.pointOfNoReturn) journal.update({ pointOfNoReturnPassed: true });
       await emit({ type: 'phase-end', phase: rec });
     }
-    const end = clock();
+    const end = lastPhaseEnd;
     // Outside Ψ: CRIU's own statistics of every dump, in one round trip. A
     // failed read leaves the record without them, and says so.
     const missing: string[] = [];
@@ -233,7 +262,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     if (failure) {
       const message = (failure.error as Error)?.message ?? String(failure.error);
       await emit({ type: 'rollback-start', phase: failure.phase, error: message });
+      journal.update({ step: 'rollback' });
       const rb = await rollback(ctx, strategy).catch((e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }));
+      // Rolled back: settled. Otherwise the entry stays for `followme recover`.
+      if (rb.outcome === 'rolled-back') journal.close();
+      else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
       const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail }, ...listenerFields() });
       throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
@@ -247,7 +280,9 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       return undefined;
     });
     const cleanupStarted = clock();
-    const warning = await cleanupSource(ctx, strategy).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`);
+    const warning = await settleAfter(journal, 'source cleanup', () =>
+      cleanupSource(ctx, strategy).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`),
+    );
     const cleanupMs = clock() - cleanupStarted;
     await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
@@ -268,6 +303,36 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     source.close();
     dest.close();
   }
+}
+
+/**
+ * After the point of no return the journal is a convenience, never a reason
+ * to fail: the entry is settled when the step left nothing behind, and kept
+ * (naming what was left) for `recover` otherwise.
+ */
+async function settleAfter(journal: Journal, step: string, fn: () => Promise<string | undefined>): Promise<string | undefined> {
+  const quietly = (f: () => void) => {
+    try {
+      f();
+    } catch {
+      // The controller's disk failing here changes nothing on the edges.
+    }
+  };
+  quietly(() => journal.update({ step }));
+  const warning = await fn();
+  quietly(() => (warning ? journal.update({ failure: `${step}: ${warning}` }) : journal.close()));
+  return warning;
+}
+
+/** A container with an unfinished migration is the journal's until `recover` settles it. */
+function refuseIfUnfinished(journalDir: string, container: string): void {
+  const open = unfinishedMigrations(journalDir).filter((e) => e.container === container);
+  if (open.length === 0) return;
+  const e = open[0]!;
+  throw new ConflictError(
+    `container ${container} has an unfinished migration ${e.id} (${e.from} → ${e.to} by ${e.strategy}, stopped at "${e.step}"${e.failure ? `: ${e.failure}` : ''}); ` +
+      `run \`followme recover --inventory FILE --id ${e.id}\` first`,
+  );
 }
 
 /** Set-up failed: take back exactly what it made (nothing, when a check refused). */

@@ -74,6 +74,12 @@ export interface Strategy {
   summary: string;
   /** Copied: rootfs rsynced between the edges. Shared: rootfs and images on the NFS share. */
   storage: 'copied' | 'shared';
+  /**
+   * The phase whose end passes the point of no return: from then on the
+   * container runs on the destination and cannot go back to the source. For
+   * pre-copy strategies the restore; a post-copy one passes it earlier.
+   */
+  pointOfNoReturn: PhaseKind;
   /** The directory every migration's image directory is made in (on both edges, or on the share). */
   workBase(inventory: Inventory): string;
   /** The image directory of a migration; the same path on both edges. */

@@ -14,6 +14,7 @@ export const diskless: Strategy = {
   name: 'diskless',
   summary: 'rsync rootfs, pre-dumps and final dump streamed to a page server on the destination, restore',
   storage: 'copied',
+  pointOfNoReturn: 'restore',
   workBase: () => TMPFS_ROOT,
   workDir: (_inventory, id) => underBase(TMPFS_ROOT, id),
   phases(predumps) {

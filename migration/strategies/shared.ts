@@ -18,6 +18,7 @@ export const shared: Strategy = {
   name: 'shared',
   summary: 'rootfs and images on the NFS share: pre-dumps and final dump into it, restore from it',
   storage: 'shared',
+  pointOfNoReturn: 'restore',
   workBase: (inventory) => underBase(sharedMount(inventory), 'migrations'),
   workDir: (inventory, id) => underBase(sharedMount(inventory), 'migrations', id),
   phases(predumps) {

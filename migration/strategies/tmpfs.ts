@@ -13,6 +13,7 @@ export const tmpfs: Strategy = {
   name: 'tmpfs',
   summary: 'rsync rootfs, pre-dumps into tmpfs rsynced across, final dump, restore',
   storage: 'copied',
+  pointOfNoReturn: 'restore',
   workBase: () => TMPFS_ROOT,
   workDir: (_inventory, id) => underBase(TMPFS_ROOT, id),
   phases(predumps) {

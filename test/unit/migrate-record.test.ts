@@ -5,27 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrateCommand } from '../../cli/commands/migrate.js';
-import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { migrate } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
 import { recordProblems, sealRecord, validateRecord } from '../../migration/record/validate.js';
-import { generateKeyPair } from '../../provision/testbed/keys.js';
-import { clientKey, loopbackInventory, writeJson } from '../harness/recording-ssh-server.js';
+import { writeJson } from '../harness/recording-ssh-server.js';
 import { scratchDir } from '../scratch.js';
-import { ScriptedEdge, type ScriptedAnswer } from './scripted-edge.js';
-
-function testbed(answer?: ScriptedAnswer): { inventory: Inventory; edges: Map<string, ScriptedEdge>; connect: (n: InventoryNode) => Promise<ScriptedEdge> } {
-  const dir = scratchDir('fm-scripted-');
-  const inventory = loopbackInventory({ port: 22, hostPublicKey: generateKeyPair('node').public } as never, clientKey(dir).privateKeyPath);
-  const edges = new Map<string, ScriptedEdge>();
-  const running = { 'edge-a': new Set(['c1']), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
-  // One edge per node for the whole test, as state lives on the node.
-  const connect = async (n: InventoryNode) => {
-    if (!edges.has(n.name)) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
-    return edges.get(n.name)!;
-  };
-  return { inventory, edges, connect };
-}
+import { scriptedTestbed as testbed, type ScriptedAnswer } from './scripted-edge.js';
 
 const failStatsRead: ScriptedAnswer = (label) => (label === 'read stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined);
 
@@ -38,7 +23,7 @@ describe('a finished migration always gets its record', () => {
     // Resolving is exit 0 (main maps a throw to 1 or 2).
     await migrateCommand(
       { inventory: inventoryPath, strategy: 'tmpfs', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: '1', out },
-      { connect: tb.connect },
+      { connect: tb.connect, journalDir: tb.journalDir },
     );
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -72,6 +57,7 @@ describe('a finished migration always gets its record', () => {
       predumps: 2,
       onEvent: slow,
       connect: tb.connect,
+      journalDir: tb.journalDir,
     });
     expect(r.outcome).toBe('migrated');
     expect(recordProblems(r)).toEqual([]);
@@ -94,6 +80,7 @@ describe('a finished migration always gets its record', () => {
       to: 'edge-b',
       predumps: 1,
       connect: tb.connect,
+      journalDir: tb.journalDir,
       onEvent: (e) => {
         if (e.type === 'phase-start' && e.kind === 'final-dump') throw new Error('display broke');
       },
@@ -114,6 +101,7 @@ describe('a finished migration always gets its record', () => {
       to: 'edge-b',
       predumps: 0,
       connect: tb.connect,
+      journalDir: tb.journalDir,
     });
     // A total the phases do not add up to (a clock that jumped, say): the phase-sum rule fails.
     const skewed = { ...r, totalMs: r.totalMs * 3, freezeAtMs: undefined, problems: undefined };

@@ -3,7 +3,11 @@
 // enough to drive a whole migration through the real engine and strategies.
 // Each command is answered by its label; `answer` overrides any of them.
 import { readFileSync } from 'node:fs';
-import type { InventoryNode } from '../../common/inventory.js';
+import { join } from 'node:path';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
+import { generateKeyPair } from '../../provision/testbed/keys.js';
+import { clientKey, loopbackInventory } from '../harness/recording-ssh-server.js';
+import { scratchDir } from '../scratch.js';
 import type { ExecResult, SshConnection } from '../../common/ssh/transport.js';
 import { Edge } from '../../migration/edge.js';
 
@@ -61,6 +65,10 @@ export class ScriptedEdge extends Edge {
         return { stdout: '6.12.0-test\nVersion: 4.1\n6.0.4\n' };
       case 'probe container':
         return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\n' };
+      case 'criu dump':
+        // CRIU stops the container's tasks once they are dumped; a scripted edge holds one container.
+        this.running.clear();
+        return {};
       case 'lxc-checkpoint restore':
         this.running.add(argv[argv.indexOf('-n') + 1] ?? '');
         return {};
@@ -78,4 +86,25 @@ export class ScriptedEdge extends Edge {
         return {};
     }
   }
+}
+
+interface ScriptedTestbed {
+  inventory: Inventory;
+  edges: Map<string, ScriptedEdge>;
+  connect: (n: InventoryNode) => Promise<ScriptedEdge>;
+  journalDir: string;
+}
+
+/** Two scripted edges (c1 running on edge-a) and a journal in a scratch directory. */
+export function scriptedTestbed(answer?: ScriptedAnswer): ScriptedTestbed {
+  const dir = scratchDir('fm-scripted-');
+  const inventory = loopbackInventory({ port: 22, hostPublicKey: generateKeyPair('node').public } as never, clientKey(dir).privateKeyPath);
+  const edges = new Map<string, ScriptedEdge>();
+  const running = { 'edge-a': new Set(['c1']), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
+  // One edge per node for the whole test, as state lives on the node.
+  const connect = async (n: InventoryNode) => {
+    if (!edges.has(n.name)) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
+    return edges.get(n.name)!;
+  };
+  return { inventory, edges, connect, journalDir: join(dir, 'journal') };
 }

@@ -1,0 +1,140 @@
+// Where each migration stands, kept durably on the controller so that a
+// controller killed at any moment leaves enough behind for `followme
+// recover`: one JSON file per unfinished migration, rewritten whole (write,
+// fsync, rename, fsync the directory) at every step, removed once the
+// migration is settled (migrated, or rolled back with the container running
+// on the source). A file left behind is an unfinished migration.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigError } from '../common/errors.js';
+import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
+import { testbedStateDir } from '../common/paths.js';
+import { STRATEGY_NAMES } from './record/schema.js';
+
+export const JournalEntrySchema = Type.Object(
+  {
+    journalVersion: Type.Literal(1),
+    id: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 200 }),
+    strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
+    testbed: Type.String(),
+    container: Type.String(),
+    from: Type.String(),
+    to: Type.String(),
+    predumps: Type.Integer({ minimum: 0 }),
+    /** The container's LXC directory, the same on both edges. */
+    lxcDir: Type.String(),
+    /** The migration's image directory (on both edges, or on the share). */
+    workDir: Type.String(),
+    ports: Type.Object({ receiver: Type.Integer(), pageServer: Type.Integer() }, { additionalProperties: false }),
+    /** What was in progress: "connect", "set-up", a phase's name, "rollback", "source cleanup". */
+    step: Type.String(),
+    /** Set once the container runs on the destination (for pre-copy strategies: the restore finished). */
+    pointOfNoReturnPassed: Type.Boolean(),
+    /** Set when the migration ended unsettled: its rollback failed. */
+    failure: Type.Optional(Type.String()),
+    startedAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type JournalEntry = Static<typeof JournalEntrySchema>;
+
+const check = newAjv().compile<JournalEntry>(JournalEntrySchema);
+
+/** The journal of one testbed, beside its keys and inventory. */
+export function journalDirFor(prefix: string): string {
+  return join(testbedStateDir(prefix), 'journal');
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces `path` with `text` so that a crash leaves either the old or the new file, never a torn one. */
+function writeDurably(path: string, text: string): void {
+  const tmp = `${path}.partial`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export class Journal {
+  private constructor(
+    readonly dir: string,
+    private entry: JournalEntry,
+  ) {}
+
+  /** Starts the journal of a migration: written before anything is made on an edge. */
+  static open(dir: string, entry: Omit<JournalEntry, 'journalVersion' | 'updatedAt' | 'pointOfNoReturnPassed' | 'step'>): Journal {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const j = new Journal(dir, { journalVersion: 1, ...entry, step: 'connect', pointOfNoReturnPassed: false, updatedAt: entry.startedAt });
+    j.write();
+    fsyncDir(dir);
+    return j;
+  }
+
+  get current(): JournalEntry {
+    return this.entry;
+  }
+
+  get path(): string {
+    return entryPath(this.dir, this.entry.id);
+  }
+
+  update(patch: Partial<Pick<JournalEntry, 'step' | 'pointOfNoReturnPassed' | 'failure'>>): void {
+    this.entry = { ...this.entry, ...patch, updatedAt: new Date().toISOString() };
+    this.write();
+  }
+
+  /** The migration is settled: nothing is left for `recover`. */
+  close(): void {
+    settle(this.dir, this.entry.id);
+  }
+
+  private write(): void {
+    writeDurably(this.path, `${JSON.stringify(this.entry, null, 2)}\n`);
+  }
+}
+
+function entryPath(dir: string, id: string): string {
+  return join(dir, `${id}.json`);
+}
+
+/** Removes a settled migration's entry (recover, once it has settled one). */
+export function settle(dir: string, id: string): void {
+  rmSync(entryPath(dir, id), { force: true });
+  fsyncDir(dir);
+}
+
+/** Every unfinished migration in a journal directory, oldest first. A file that is not an entry is an error naming it. */
+export function unfinishedMigrations(dir: string): JournalEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const entries = names.map((n) => {
+    const path = join(dir, n);
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`journal ${path}: not JSON (${(e as Error).message}); move it aside to go on`, 'journal');
+    }
+    if (!check(data)) throw new ConfigError(`journal ${path}: not a journal entry:\n${formatProblems(schemaProblems('entry', check.errors))}`, 'journal');
+    return data;
+  });
+  return entries.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
