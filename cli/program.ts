@@ -95,6 +95,15 @@ function migrateCommand() {
     .option(...OUT);
 }
 
+function recoverCommand() {
+  return new Command('recover')
+    .description(
+      'after a controller crash (or a failed rollback): bring each unfinished migration to one running copy of its container and remove what it left on the edges; safe to run again',
+    )
+    .requiredOption(...INVENTORY)
+    .option('--id <migration>', 'only this migration (its id, as migrate and the journal print it)');
+}
+
 function experimentCommand() {
   return new Command('experiment')
     .description(
@@ -124,6 +133,7 @@ export type ContainerDeployFlags = FlagsOf<typeof containerDeployCommand>;
 export type ContainerRemoveFlags = FlagsOf<typeof containerRemoveCommand>;
 export type MigrateFlags = FlagsOf<typeof migrateCommand>;
 export type ExperimentFlags = FlagsOf<typeof experimentCommand>;
+export type RecoverFlags = FlagsOf<typeof recoverCommand>;
 export type ReportFlags = FlagsOf<typeof reportCommand>;
 
 /** The whole command tree; a new one per run (commander keeps parsed values on it). */
@@ -160,6 +170,7 @@ export function buildProgram(io: CliIo): Command {
   container.addCommand(containerRemoveCommand().action(async (o) => (await import('./commands/container.js')).containerRemove(o)));
 
   program.addCommand(migrateCommand().action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o)));
+  program.addCommand(recoverCommand().action(async (o) => (await import('./commands/recover.js')).recoverCommand(o)));
   program.addCommand(experimentCommand().action(async (o) => (await import('./commands/experiment.js')).experimentCommand(o)));
   program.addCommand(reportCommand().action(async (dir, o) => (await import('./commands/report.js')).reportCommand(dir, o)));
 

@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
+import lockfile from 'proper-lockfile';
 import { ConfigError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
 import { testbedStateDir } from '../common/paths.js';
@@ -27,11 +28,14 @@ export const JournalEntrySchema = Type.Object(
     /** The migration's image directory (on both edges, or on the share). */
     workDir: Type.String(),
     ports: Type.Object({ receiver: Type.Integer(), pageServer: Type.Integer() }, { additionalProperties: false }),
-    /** What was in progress: "connect", "set-up", a phase's name, "rollback", "source cleanup". */
+    /**
+     * What was in progress: "connect" and "checks" (nothing made on an edge
+     * yet), "set-up", a phase's name, "rollback", "source cleanup".
+     */
     step: Type.String(),
     /** Set once the container runs on the destination (for pre-copy strategies: the restore finished). */
     pointOfNoReturnPassed: Type.Boolean(),
-    /** Set when the migration ended unsettled: its rollback failed. */
+    /** Set when the migration ended unsettled (its rollback or source cleanup failed): what went wrong. */
     failure: Type.Optional(Type.String()),
     startedAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
@@ -39,6 +43,9 @@ export const JournalEntrySchema = Type.Object(
   { additionalProperties: false },
 );
 export type JournalEntry = Static<typeof JournalEntrySchema>;
+
+/** Steps at which no edge holds anything of the migration yet. */
+export const NOTHING_MADE_STEPS: readonly string[] = ['connect', 'checks'];
 
 const check = newAjv().compile<JournalEntry>(JournalEntrySchema);
 
@@ -69,7 +76,21 @@ function writeDurably(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * A live migration holds a lock on its entry, refreshed every few seconds:
+ * recover leaves an entry alone until its lock goes stale (its controller died).
+ */
+export const ENTRY_LOCK_STALE_MS = 20_000;
+const lockOptions = { realpath: false, stale: ENTRY_LOCK_STALE_MS };
+
+/** Whether a live process still holds the entry of migration `id` (its lock is fresh). */
+export function entryHeld(dir: string, id: string): boolean {
+  return lockfile.checkSync(entryPath(dir, id), lockOptions);
+}
+
 export class Journal {
+  private release: (() => void) | undefined;
+
   private constructor(
     readonly dir: string,
     private entry: JournalEntry,
@@ -81,6 +102,8 @@ export class Journal {
     const j = new Journal(dir, { journalVersion: 1, ...entry, step: 'connect', pointOfNoReturnPassed: false, updatedAt: entry.startedAt });
     j.write();
     fsyncDir(dir);
+    // A lock that cannot be refreshed in time only means recover may judge the migration dead early: never crash for it.
+    j.release = lockfile.lockSync(j.path, { ...lockOptions, update: ENTRY_LOCK_STALE_MS / 4, onCompromised: () => undefined });
     return j;
   }
 
@@ -100,6 +123,22 @@ export class Journal {
   /** The migration is settled: nothing is left for `recover`. */
   close(): void {
     settle(this.dir, this.entry.id);
+    this.unlock();
+  }
+
+  /** The migration ends unsettled: the entry stays for recover, which may take it at once. */
+  leave(): void {
+    this.unlock();
+  }
+
+  private unlock(): void {
+    const release = this.release;
+    this.release = undefined;
+    try {
+      release?.();
+    } catch {
+      // Already released or compromised: nothing holds the entry either way.
+    }
   }
 
   private write(): void {

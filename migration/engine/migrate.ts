@@ -143,7 +143,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   try {
     const setupStarted = clock();
     const made = nothingMade();
-    journal.update({ step: 'set-up' });
+    journal.update({ step: 'checks' });
     const setup = await checkAndPrepare({
       strategy,
       inventory: o.inventory,
@@ -154,6 +154,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       iterationDirs: iterationDirs({ workDir }, predumps),
       id,
       made,
+      // From here on an edge may hold something of the migration.
+      onChecked: () => journal.update({ step: 'set-up' }),
     }).catch(async (e: unknown) => {
       await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
       journal.close();
@@ -302,6 +304,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   } finally {
     source.close();
     dest.close();
+    // Unsettled (rollback failed, cleanup left something, or a bug): the entry stays, unlocked, for recover.
+    journal.leave();
   }
 }
 

@@ -3,7 +3,7 @@
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
 import { LXC_PATH, lxc } from '../lxc/commands.js';
-import type { MigrationContext, Strategy } from './types.js';
+import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
 export interface RollbackOutcome {
@@ -12,7 +12,7 @@ export interface RollbackOutcome {
 }
 
 /** Removes everything of the container and the migration from the destination. */
-async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Promise<void> {
+async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise<void> {
   const { dest } = ctx;
   await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
@@ -33,11 +33,11 @@ async function cleanDestination(ctx: MigrationContext, strategy: Strategy): Prom
  * later, which would leave it running twice: kill it before deciding where
  * the container runs.
  */
-async function stopRestoreOnDestination(ctx: MigrationContext): Promise<void> {
+async function stopRestoreOnDestination(ctx: SettleContext): Promise<void> {
   await ctx.dest.exec('kill restore', lxc.killRestore(ctx.container, ctx.workDir), { allowFailure: true });
 }
 
-export async function rollback(ctx: MigrationContext, strategy: Strategy): Promise<RollbackOutcome> {
+export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<RollbackOutcome> {
   await stopRestoreOnDestination(ctx).catch(() => undefined);
   const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
   const notes: string[] = [];
@@ -84,7 +84,7 @@ export async function rollback(ctx: MigrationContext, strategy: Strategy): Promi
  * After the point of no return: remove the stopped source copy and the
  * images. Errors here are warnings; the migration has succeeded.
  */
-export async function cleanupSource(ctx: MigrationContext, strategy: Strategy): Promise<string | undefined> {
+export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Promise<string | undefined> {
   const warnings: string[] = [];
   const step = async (what: string, fn: () => Promise<unknown>) => {
     try {

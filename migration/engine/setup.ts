@@ -61,6 +61,8 @@ export async function checkAndPrepare(o: {
   id: string;
   /** Filled in as set-up makes things. */
   made: SetupMade;
+  /** Called once every check has passed, before anything is made. */
+  onChecked?: () => void;
 }): Promise<SetupResult> {
   const { strategy, source, dest, container, made } = o;
   const lxcDir = underBase(LXC_PATH, container);
@@ -100,6 +102,7 @@ export async function checkAndPrepare(o: {
   const proc = await source.containerProcess(container);
 
   // Set-up.
+  o.onChecked?.();
   made.sourceWorkDir = true;
   await source.mkdirs(...o.iterationDirs);
   made.destLxcDir = true;

@@ -29,6 +29,12 @@ export interface MigrationContext {
   emit(e: MigrationEvent): Promise<void>;
 }
 
+/** What rollback, source cleanup and recovery need of a migration: its places, not its progress. */
+export type SettleContext = Pick<
+  MigrationContext,
+  'id' | 'container' | 'inventory' | 'source' | 'dest' | 'lxcDir' | 'workDir' | 'pageServerPort' | 'receiver' | 'destTouched'
+>;
+
 /** The directory name of one iteration's images: pre-1, pre-2, …, dump. */
 export function iterationName(iteration: number | 'dump'): string {
   return iteration === 'dump' ? 'dump' : `pre-${iteration}`;
@@ -90,7 +96,7 @@ export interface Strategy {
    * source, the source needs every image. Strategies whose images are not all
    * on the source (diskless: pages went to the destination) fetch them here.
    */
-  recoverImages?(ctx: MigrationContext): Promise<void>;
+  recoverImages?(ctx: SettleContext): Promise<void>;
 }
 
 export type MigrationEvent =

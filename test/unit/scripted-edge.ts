@@ -25,6 +25,8 @@ export const CONTAINER_CONFIG = (name: string) =>
 
 export class ScriptedEdge extends Edge {
   readonly labels: string[] = [];
+  /** Every command as "label: argv", in order. */
+  readonly commands: string[] = [];
 
   constructor(
     node: InventoryNode,
@@ -38,6 +40,7 @@ export class ScriptedEdge extends Edge {
 
   override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<ExecResult> {
     this.labels.push(label);
+    this.commands.push(`${label}: ${argv.join(' ')}`);
     const sentAt = performance.now();
     // A command takes a few ms, as over SSH on loopback: Ψ is then far above the engine's own bookkeeping.
     await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
@@ -93,6 +96,8 @@ interface ScriptedTestbed {
   edges: Map<string, ScriptedEdge>;
   connect: (n: InventoryNode) => Promise<ScriptedEdge>;
   journalDir: string;
+  /** Which containers run on each edge. */
+  running: Record<string, Set<string>>;
 }
 
 /** Two scripted edges (c1 running on edge-a) and a journal in a scratch directory. */
@@ -106,5 +111,5 @@ export function scriptedTestbed(answer?: ScriptedAnswer): ScriptedTestbed {
     if (!edges.has(n.name)) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
     return edges.get(n.name)!;
   };
-  return { inventory, edges, connect, journalDir: join(dir, 'journal') };
+  return { inventory, edges, connect, journalDir: join(dir, 'journal'), running };
 }

@@ -1,0 +1,97 @@
+// The second half of recover: what a migration left on the edges that no
+// journal entry names (a journal lost, or a migration from another
+// controller). Removed when the container runs on exactly one edge (they are
+// then only leftovers); kept and reported otherwise, as they may hold its state.
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
+import type { Edge } from '../edge.js';
+import { literalPattern } from '../lxc/commands.js';
+import { strategyNamed } from '../strategies/index.js';
+import type { RecoveryReport } from './recover.js';
+
+/** `<time>-<strategy>-<container>-<hex>`, as migrationId makes them. */
+const MIGRATION_ID = /^\d{8}T\d{6}Z-(tmpfs|diskless|shared)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
+
+interface Leftover {
+  edge: Edge;
+  what: 'work directory' | 'rsync daemon';
+  path: string;
+}
+
+async function listLeftovers(inventory: Inventory, edges: Edge[], known: Set<string>): Promise<Map<string, Leftover[]>> {
+  const found = new Map<string, Leftover[]>();
+  const add = (id: string, item: Leftover) => {
+    if (known.has(id) || !MIGRATION_ID.test(id)) return;
+    found.set(id, [...(found.get(id) ?? []), item]);
+  };
+  const bases = [...new Set([strategyNamed('tmpfs').workBase(inventory), ...(inventory.nfs ? [strategyNamed('shared').workBase(inventory)] : [])])];
+  for (const edge of edges) {
+    for (const base of bases) {
+      const r = await edge.exec('list work dirs', ['sh', '-c', '[ -d "$0" ] && ls -1 "$0"; exit 0', base], { allowFailure: true });
+      for (const name of r.stdout.split('\n').filter(Boolean)) add(name, { edge, what: 'work directory', path: `${base}/${name}` });
+    }
+    const runs = await edge.exec('list receivers', ['sh', '-c', 'ls -1 /run | grep "^followme-rsyncd-"; exit 0'], { allowFailure: true });
+    for (const name of runs.stdout.split('\n').filter(Boolean)) {
+      add(name.replace(/^followme-rsyncd-/, '').replace(/-back$/, ''), { edge, what: 'rsync daemon', path: `/run/${name}` });
+    }
+  }
+  return found;
+}
+
+export async function recoverOrphans(
+  inventory: Inventory,
+  connect: (n: InventoryNode) => Promise<Edge>,
+  known: Set<string>,
+  log: (line: string) => void,
+): Promise<RecoveryReport[]> {
+  const edges: Edge[] = [];
+  try {
+    for (const n of inventory.nodes.filter((x) => x.role === 'edge')) edges.push(await connect(n));
+  } catch (err) {
+    for (const e of edges) e.close();
+    log(`could not look for leftovers on the edges: ${(err as Error).message}`);
+    return [];
+  }
+  try {
+    const reports: RecoveryReport[] = [];
+    for (const [id, items] of await listLeftovers(inventory, edges, known)) {
+      const [, strategyName = 'tmpfs', container = ''] = MIGRATION_ID.exec(id) ?? [];
+      const report: RecoveryReport = { id, container, found: [], did: [], settled: false };
+      reports.push(report);
+      log(`migration ${id}: not in the journal, but left on the edges`);
+      for (const it of items) {
+        report.found.push(`${it.what} ${it.path} on ${it.edge.name}`);
+        log(`  found: ${it.what} ${it.path} on ${it.edge.name}`);
+      }
+      // A migration of another controller may be alive: anything still running under its id is left alone.
+      const busy: string[] = [];
+      for (const edge of edges) {
+        const r = await edge.exec('find migration processes', ['pgrep', '-f', '--', literalPattern(id)], { allowFailure: true });
+        if (r.stdout.trim()) busy.push(edge.name);
+      }
+      if (busy.length) {
+        report.problem = `processes of this migration still run on ${busy.join(' and ')}: it may be another controller's, in progress; left alone`;
+        log(`  problem: ${report.problem}`);
+        continue;
+      }
+      const running: string[] = [];
+      for (const edge of edges) if ((await edge.state(container)) === 'RUNNING') running.push(edge.name);
+      if (running.length !== 1) {
+        report.problem = `${container} runs on ${running.length ? running.join(' and ') : 'no edge'}: its leftovers are kept, as they may hold its state`;
+        log(`  problem: ${report.problem}`);
+        continue;
+      }
+      const base = strategyNamed(strategyName).workBase(inventory);
+      for (const it of items) {
+        if (it.what === 'rsync daemon') await it.edge.stopReceiver({ runDir: it.path });
+        else await it.edge.removeUnder('rm images', base, it.path);
+        report.did.push(`removed ${it.path} on ${it.edge.name}`);
+        log(`  did: removed ${it.path} on ${it.edge.name}`);
+      }
+      report.runningOn = running[0]!;
+      report.settled = true;
+    }
+    return reports;
+  } finally {
+    for (const e of edges) e.close();
+  }
+}

@@ -1,0 +1,284 @@
+// followme recover: after a controller crash (or a rollback that failed),
+// brings each unfinished migration to exactly one running copy of its
+// container, with its in-memory state, and removes what the migration left
+// on the edges. The journal says what each migration is; the edges say where
+// it got to. Idempotent: an entry is settled only once its container runs in
+// one place, and running recover again finds nothing more to do.
+import { ConfigError, FollowmeError } from '../../common/errors.js';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
+import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
+import { sshTarget } from '../../common/ssh/target.js';
+import { SshConnection } from '../../common/ssh/transport.js';
+import { Edge } from '../edge.js';
+import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
+import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
+import { strategyNamed } from '../strategies/index.js';
+import { cleanupSource, rollback } from './rollback.js';
+import { receiverRunDir } from './setup.js';
+import { recoverOrphans } from './recover-orphans.js';
+import type { SettleContext, Strategy } from './types.js';
+
+export interface RecoverOptions {
+  inventory: Inventory;
+  /** Only this migration; otherwise every unfinished one. */
+  id?: string;
+  journalDir?: string;
+  connect?: (node: InventoryNode) => Promise<Edge>;
+  log?: (line: string) => void;
+  /** How long an in-flight CRIU or rsync step of a dead controller may take to end by itself before it is killed. */
+  quietWaitMs?: number;
+}
+
+export interface RecoveryReport {
+  id: string;
+  container: string;
+  /** What recover saw before acting. */
+  found: string[];
+  did: string[];
+  /** The edge the container runs on now; undefined when it runs nowhere (the entry is kept). */
+  runningOn?: string;
+  settled: boolean;
+  /** Why the migration could not be settled; run recover again once it is dealt with. */
+  problem?: string;
+}
+
+const DEFAULT_QUIET_WAIT_MS = 200_000; // a dump or restore step's own bound (STEP_TIMEOUT_MS) and then some
+
+async function connectSsh(n: InventoryNode): Promise<Edge> {
+  return new Edge(n.name, n.ip, await SshConnection.connect(sshTarget(undefined, n)));
+}
+
+export async function recover(o: RecoverOptions): Promise<RecoveryReport[]> {
+  const journalDir = o.journalDir ?? journalDirFor(o.inventory.prefix);
+  const log = o.log ?? (() => undefined);
+  const all = unfinishedMigrations(journalDir);
+  const entries = o.id === undefined ? all : all.filter((e) => e.id === o.id);
+  for (const e of entries) {
+    if (e.testbed !== o.inventory.prefix) {
+      throw new ConfigError(`--inventory: migration ${e.id} ran on testbed ${e.testbed}, but the inventory is testbed ${o.inventory.prefix}`, 'inventory');
+    }
+  }
+  const reports: RecoveryReport[] = [];
+  for (const e of entries) {
+    log(
+      `migration ${e.id}: ${e.container} ${e.from} → ${e.to} by ${e.strategy}, stopped at "${e.step}"${e.pointOfNoReturnPassed ? ' (past the point of no return)' : ''}`,
+    );
+    await waitUntilAbandoned(journalDir, e, log);
+    const report = await recoverOne(e, o, log);
+    if (report.settled) settle(journalDir, e.id);
+    reports.push(report);
+  }
+  // Then the edges: what a migration left that no journal entry names (a journal lost, or from another controller).
+  if (o.id === undefined) reports.push(...(await recoverOrphans(o.inventory, o.connect ?? connectSsh, new Set(all.map((e) => e.id)), log)));
+  return reports;
+}
+
+/** A migration whose controller is alive is not recover's: wait (bounded) for its lock to go stale. */
+async function waitUntilAbandoned(journalDir: string, e: JournalEntry, log: (l: string) => void): Promise<void> {
+  if (!entryHeld(journalDir, e.id)) return;
+  log(`  its controller held it moments ago; waiting up to ${ENTRY_LOCK_STALE_MS / 1000} s for that to lapse`);
+  try {
+    await poll(
+      async () => {
+        if (entryHeld(journalDir, e.id)) throw new NotYet('held');
+      },
+      { timeoutMs: ENTRY_LOCK_STALE_MS + 5_000, intervalMs: 1_000 },
+    );
+  } catch (err) {
+    if (!(err instanceof PollTimeoutError)) throw err;
+    throw new FollowmeError(`migration ${e.id} is still running (its controller keeps its journal entry locked); recover only takes abandoned migrations`);
+  }
+}
+
+async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) => void): Promise<RecoveryReport> {
+  const report: RecoveryReport = { id: e.id, container: e.container, found: [], did: [], settled: false };
+  const note = (list: string[], line: string) => {
+    list.push(line);
+    log(`  ${list === report.found ? 'found' : 'did'}: ${line}`);
+  };
+  if (NOTHING_MADE_STEPS.includes(e.step)) {
+    note(report.found, `it stopped at "${e.step}", before anything was made on an edge`);
+    report.settled = true;
+    return report;
+  }
+  const nodes = [e.from, e.to].map((name) => o.inventory.nodes.find((n) => n.name === name && n.role === 'edge'));
+  if (!nodes[0] || !nodes[1]) {
+    report.problem = `the inventory has no edge ${!nodes[0] ? e.from : e.to}`;
+    return report;
+  }
+  const connect = o.connect ?? connectSsh;
+  let edges: [Edge, Edge];
+  try {
+    edges = [await connect(nodes[0]), await connect(nodes[1])];
+  } catch (err) {
+    report.problem = `cannot reach an edge (${(err as Error).message}); run recover again once both ${e.from} and ${e.to} answer`;
+    return report;
+  }
+  const [source, dest] = edges;
+  try {
+    const strategy = strategyNamed(e.strategy);
+    const ctx = settleContext(e, o.inventory, strategy, source, dest);
+    await quiesce(ctx, strategy, o.quietWaitMs ?? DEFAULT_QUIET_WAIT_MS, report, note);
+
+    const sourceState = await source.state(e.container);
+    const destState = await dest.state(e.container);
+    note(report.found, `${e.container} is ${sourceState ?? 'absent'} on ${source.name} and ${destState ?? 'absent'} on ${dest.name}`);
+    const onSource = sourceState === 'RUNNING' || sourceState === 'FROZEN';
+    const onDest = destState === 'RUNNING';
+
+    if (onDest && (!onSource || e.pointOfNoReturnPassed)) {
+      // The restore finished: complete the migration.
+      const warning = await cleanupSource(ctx, strategy);
+      note(report.did, `kept the copy on ${dest.name} (the restore had finished) and removed the source's copy and the images`);
+      if (warning) report.problem = `source cleanup: ${warning}`;
+      report.runningOn = dest.name;
+    } else {
+      // Back to the source: thawed if frozen, restored from the final dump if it had stopped.
+      const rb = await rollback(ctx, strategy);
+      note(report.did, rb.detail);
+      if (rb.outcome === 'rolled-back') report.runningOn = source.name;
+      else report.problem = rb.detail;
+    }
+    await sweep(ctx, strategy, report, note);
+    if (report.runningOn) {
+      const lock = await dropNetworkLock(report.runningOn === source.name ? source : dest, e.container);
+      if (lock) note(report.did, `removed CRIU's network lock (${lock}) from ${e.container}'s network namespace on ${report.runningOn}`);
+    }
+    report.settled = report.runningOn !== undefined && report.problem === undefined;
+    return report;
+  } catch (err) {
+    report.problem = (err as Error).message;
+    return report;
+  } finally {
+    source.close();
+    dest.close();
+  }
+}
+
+function settleContext(e: JournalEntry, inventory: Inventory, strategy: Strategy, source: Edge, dest: Edge): SettleContext {
+  return {
+    id: e.id,
+    container: e.container,
+    inventory,
+    source,
+    dest,
+    lxcDir: e.lxcDir,
+    workDir: e.workDir,
+    pageServerPort: e.ports.pageServer,
+    ...(strategy.storage === 'copied'
+      ? { receiver: { address: dest.address, port: e.ports.receiver, modules: { work: e.workDir, container: e.lxcDir }, runDir: receiverRunDir(e.id) } }
+      : {}),
+    // Set-up had begun (NOTHING_MADE_STEPS are settled before): the destination may hold the container's directory.
+    destTouched: true,
+  };
+}
+
+/** Processes of this migration on an edge, by what only they carry on their command line: its work directory or its ports. */
+function migrationProcessPattern(ctx: SettleContext): string {
+  const parts = [
+    literalPattern(ctx.workDir),
+    `:${ctx.receiver?.port ?? ctx.pageServerPort}/`,
+    `:${ctx.pageServerPort + 1}/`,
+    literalPattern(receiverRunDir(ctx.id)),
+  ];
+  return parts.join('|');
+}
+
+/**
+ * A dead controller's last step may still run on an edge (a CRIU dump keeps
+ * going without its SSH channel). Let it end by itself, within its own
+ * bound, so the container is not caught half-dumped; then kill what remains.
+ */
+async function quiesce(
+  ctx: SettleContext,
+  strategy: Strategy,
+  waitMs: number,
+  report: RecoveryReport,
+  note: (list: string[], line: string) => void,
+): Promise<void> {
+  const pattern = migrationProcessPattern(ctx);
+  for (const edge of [ctx.source, ctx.dest]) {
+    const listed = await edge.exec('find migration processes', ['pgrep', '-a', '-f', '--', pattern], { allowFailure: true });
+    const procs = listed.stdout.trim();
+    if (!procs) continue;
+    const names = [...new Set(procs.split('\n').map((l) => l.split(/\s+/)[1] ?? '?'))].join(', ');
+    note(report.found, `still running on ${edge.name}: ${names}`);
+    const ended = await edge
+      // The pattern goes in the environment: on the loop's own command line pgrep would find the loop.
+      .exec(
+        'wait for migration processes',
+        [
+          'env',
+          `P=${pattern}`,
+          'sh',
+          '-c',
+          'i=0; while pgrep -f -- "$P" >/dev/null; do i=$((i+1)); [ "$i" -ge "$0" ] && exit 1; sleep 1; done',
+          String(Math.ceil(waitMs / 1000)),
+        ],
+        {
+          allowFailure: true,
+          timeoutMs: waitMs + 30_000,
+        },
+      )
+      .then((r) => r.exitCode === 0);
+    if (ended) {
+      note(report.did, `waited for them to end on ${edge.name}`);
+    } else {
+      await edge.exec('kill migration processes', ['pkill', '-9', '-f', '--', pattern], { allowFailure: true });
+      note(report.did, `killed them on ${edge.name} after ${Math.round(waitMs / 1000)} s`);
+    }
+  }
+  // Daemons that outlive their step: rsync receivers (the diskless rollback's one on the source too) and page servers.
+  await ctx.dest.stopReceiver({ runDir: receiverRunDir(ctx.id) });
+  await ctx.source.stopReceiver({ runDir: receiverRunDir(ctx.id, '-back') });
+  if (strategy.storage === 'copied') {
+    await ctx.dest.exec(
+      'kill page servers',
+      ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir],
+      { allowFailure: true },
+    );
+  }
+}
+
+/** What may remain after the decision: the work directories, and the container's directory where it does not run. */
+async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryReport, note: (list: string[], line: string) => void): Promise<void> {
+  if (!report.runningOn) return; // The images may be the container's only state: keep them.
+  const base = strategy.workBase(ctx.inventory);
+  for (const edge of strategy.storage === 'copied' ? [ctx.source, ctx.dest] : [ctx.source]) {
+    if (await edge.exists(ctx.workDir)) {
+      await edge.removeUnder('rm images', base, ctx.workDir);
+      note(report.did, `removed ${ctx.workDir} on ${edge.name}`);
+    }
+  }
+  const idle = report.runningOn === ctx.source.name ? ctx.dest : ctx.source;
+  const state = await idle.state(ctx.container);
+  if (state !== undefined && state !== 'STOPPED') await idle.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
+  if (await idle.exists(ctx.lxcDir)) {
+    await idle.removeUnder('rm container dir', LXC_PATH, ctx.lxcDir);
+    note(report.did, `removed ${ctx.lxcDir} on ${idle.name}`);
+  }
+}
+
+/**
+ * CRIU locks the container's network while it dumps and unlocks it when the
+ * dump fails or the restore ends; a CRIU killed in between leaves the lock
+ * (iptables chain or nftables table named CRIU) and the container cut off.
+ * Returns what was removed, if anything.
+ */
+export async function dropNetworkLock(edge: Edge, container: string): Promise<string | undefined> {
+  const pid = (await edge.exec('lxc-info pid', lxc.pid(container), { allowFailure: true })).stdout.trim();
+  if (!/^\d+$/.test(pid)) return undefined;
+  const script = [
+    'for t in iptables ip6tables; do',
+    '  command -v "$t" >/dev/null || continue',
+    '  "$t" -w -S CRIU >/dev/null 2>&1 || continue',
+    '  "$t" -w -D INPUT -j CRIU 2>/dev/null; "$t" -w -D OUTPUT -j CRIU 2>/dev/null',
+    '  "$t" -w -F CRIU && "$t" -w -X CRIU && echo "$t"',
+    'done',
+    'if command -v nft >/dev/null && nft list table inet CRIU >/dev/null 2>&1; then nft delete table inet CRIU && echo nftables; fi',
+    'exit 0',
+  ].join('\n');
+  const r = await edge.exec('drop CRIU network lock', ['nsenter', '-t', pid, '-n', 'sh', '-c', script], { allowFailure: true });
+  const removed = r.stdout.trim().split('\n').filter(Boolean);
+  return removed.length ? removed.join(', ') : undefined;
+}

@@ -1,0 +1,137 @@
+// recover's decisions over scripted edges: for each place a dead controller
+// can leave a migration, the container ends up running in exactly one place
+// and the entry is settled; a second run finds nothing. (The same with real
+// CRIU after a real SIGKILL: test/integration/recover.test.ts.)
+import { describe, expect, it } from 'vitest';
+import { migrationId } from '../../migration/engine/migrate.js';
+import { recover } from '../../migration/engine/recover.js';
+import { portsFor } from '../../migration/engine/setup.js';
+import { Journal, unfinishedMigrations } from '../../migration/journal.js';
+import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
+import { type ScriptedAnswer, scriptedTestbed } from './scripted-edge.js';
+
+/** A journal entry as a controller killed at `step` leaves it (unlocked: its process is gone). */
+function abandoned(journalDir: string, step: string, pointOfNoReturnPassed = false, strategy: 'tmpfs' | 'diskless' = 'tmpfs') {
+  const id = migrationId(strategy, 'c1');
+  const j = Journal.open(journalDir, {
+    id,
+    strategy,
+    testbed: 'fmfake',
+    container: 'c1',
+    from: 'edge-a',
+    to: 'edge-b',
+    predumps: 1,
+    lxcDir: '/var/lib/lxc/c1',
+    workDir: `${TMPFS_ROOT}/${id}`,
+    ports: portsFor(id),
+    startedAt: new Date().toISOString(),
+  });
+  j.update({ step, pointOfNoReturnPassed });
+  j.leave();
+  return id;
+}
+
+/** The final dump's images exist on the source; the work and container directories exist everywhere. */
+const dumpedOnSource: ScriptedAnswer = (label, argv) => (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined);
+
+describe('followme recover', () => {
+  it('killed during a pre-dump (the container still runs on the source): keeps it there and cleans the destination', async () => {
+    const tb = scriptedTestbed();
+    const id = abandoned(tb.journalDir, 'pre-dump 1');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ id, settled: true, runningOn: 'edge-a' });
+    expect(r!.found).toContain('c1 is RUNNING on edge-a and absent on edge-b');
+    const dest = tb.edges.get('edge-b')!;
+    expect(dest.commands).toContain(`rm container dir: rm -rf --one-file-system /var/lib/lxc/c1`);
+    expect(dest.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
+    expect(dest.commands.some((c) => c.startsWith('kill: ') && c.includes(`/run/followme-rsyncd-${id}/rsyncd.pid`))).toBe(true);
+    expect([...tb.running['edge-a']!]).toEqual(['c1']);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
+  it('killed after the final dump (the container runs nowhere): restores it on the source from its final dump', async () => {
+    const tb = scriptedTestbed(dumpedOnSource);
+    tb.running['edge-a']!.clear();
+    abandoned(tb.journalDir, 'final copy');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: true, runningOn: 'edge-a' });
+    expect(r!.did[0]).toMatch(/^container c1 running on edge-a again \(restored on edge-a from its final dump\)/);
+    expect(tb.edges.get('edge-a')!.labels).toContain('lxc-checkpoint restore');
+    expect(tb.running['edge-b']!.size).toBe(0);
+  });
+
+  it('killed after the restore finished (runs on the destination only): completes the migration', async () => {
+    const tb = scriptedTestbed();
+    tb.running['edge-a']!.clear();
+    tb.running['edge-b']!.add('c1');
+    abandoned(tb.journalDir, 'restore', true);
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: true, runningOn: 'edge-b' });
+    expect(tb.edges.get('edge-a')!.labels).toContain('lxc-destroy');
+    expect(tb.running['edge-b']!.has('c1')).toBe(true);
+  });
+
+  it('a restore that finished before the journal said so still counts: the copy on the destination is kept', async () => {
+    const tb = scriptedTestbed();
+    tb.running['edge-a']!.clear();
+    tb.running['edge-b']!.add('c1');
+    abandoned(tb.journalDir, 'restore', false);
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: true, runningOn: 'edge-b' });
+  });
+
+  it('waits for a step still running on an edge to end before deciding, and kills it when it does not', async () => {
+    let polls = 0;
+    const stillDumping: ScriptedAnswer = (label, _argv, edge) => {
+      if (edge.name !== 'edge-a') return undefined;
+      if (label === 'find migration processes') return { stdout: '4711 criu dump -D /tmp/followme-migrations/x/dump\n' };
+      if (label === 'wait for migration processes') return polls++ === 0 ? { exitCode: 1 } : { exitCode: 0 };
+      return undefined;
+    };
+    const tb = scriptedTestbed(stillDumping);
+    abandoned(tb.journalDir, 'final dump');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r!.found).toContain('still running on edge-a: criu');
+    expect(r!.did).toContain('killed them on edge-a after 1 s');
+    const a = tb.edges.get('edge-a')!.labels;
+    expect(a.indexOf('kill migration processes')).toBeLessThan(a.indexOf('lxc-info state'));
+  });
+
+  it('stopped before anything was made: settles without touching an edge; a second run finds nothing', async () => {
+    const tb = scriptedTestbed();
+    abandoned(tb.journalDir, 'checks');
+    const [r] = await recover({ inventory: tb.inventory, id: unfinishedMigrations(tb.journalDir)[0]!.id, connect: tb.connect, journalDir: tb.journalDir });
+    expect(r).toMatchObject({ settled: true, found: ['it stopped at "checks", before anything was made on an edge'], did: [] });
+    expect(tb.edges.size).toBe(0);
+    expect(await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir })).toEqual([]);
+  });
+
+  it('a container that can be put nowhere keeps its entry and its images, and says why', async () => {
+    // Runs nowhere and the final dump never finished: nothing to restore from.
+    const tb = scriptedTestbed();
+    tb.running['edge-a']!.clear();
+    abandoned(tb.journalDir, 'final dump');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: false, problem: expect.stringMatching(/container c1 is absent on edge-a and no final dump exists; images kept/) });
+    expect(tb.edges.get('edge-a')!.labels).not.toContain('rm images');
+    expect(unfinishedMigrations(tb.journalDir)).toHaveLength(1);
+  });
+
+  it('leftovers on the edges that no entry names are removed when their container runs once, kept when it runs nowhere', async () => {
+    const orphan = migrationId('tmpfs', 'c1');
+    const lister: ScriptedAnswer = (label, argv, edge) => {
+      if (label === 'list work dirs' && argv[3] === TMPFS_ROOT && edge.name === 'edge-b') return { stdout: `${orphan}\nnot-a-migration\n` };
+      if (label === 'list receivers' && edge.name === 'edge-b') return { stdout: `followme-rsyncd-${orphan}\n` };
+      return undefined;
+    };
+    const tb = scriptedTestbed(lister);
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir });
+    expect(r).toMatchObject({ id: orphan, settled: true, runningOn: 'edge-a' });
+    expect(r!.found).toEqual([`work directory ${TMPFS_ROOT}/${orphan} on edge-b`, `rsync daemon /run/followme-rsyncd-${orphan} on edge-b`]);
+    expect(tb.edges.get('edge-b')!.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${orphan}`);
+
+    tb.running['edge-a']!.clear();
+    const [kept] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir });
+    expect(kept).toMatchObject({ settled: false, problem: 'c1 runs on no edge: its leftovers are kept, as they may hold its state' });
+  });
+});
