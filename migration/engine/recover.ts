@@ -196,36 +196,35 @@ async function quiesce(
   report: RecoveryReport,
   note: (list: string[], line: string) => void,
 ): Promise<void> {
-  const pattern = migrationProcessPattern(ctx);
+  // The pattern goes in the environment: on a script's own command line pgrep would find the script.
+  // Daemons (rsync --daemon, criu page-server) never end by themselves: they are stopped below, not waited for.
+  const env = ['env', `P=${migrationProcessPattern(ctx)}`];
+  const steps = 'steps() { pgrep -a -f -- "$P" | grep -v -e " --daemon" -e "page-server"; }';
+  const waitS = Math.ceil(waitMs / 1000);
   for (const edge of [ctx.source, ctx.dest]) {
-    const listed = await edge.exec('find migration processes', ['pgrep', '-a', '-f', '--', pattern], { allowFailure: true });
+    const listed = await edge.exec('find migration processes', [...env, 'sh', '-c', `${steps}; steps; exit 0`], { allowFailure: true });
     const procs = listed.stdout.trim();
     if (!procs) continue;
     const names = [...new Set(procs.split('\n').map((l) => l.split(/\s+/)[1] ?? '?'))].join(', ');
     note(report.found, `still running on ${edge.name}: ${names}`);
-    const ended = await edge
-      // The pattern goes in the environment: on the loop's own command line pgrep would find the loop.
-      .exec(
-        'wait for migration processes',
-        [
-          'env',
-          `P=${pattern}`,
-          'sh',
-          '-c',
-          'i=0; while pgrep -f -- "$P" >/dev/null; do i=$((i+1)); [ "$i" -ge "$0" ] && exit 1; sleep 1; done',
-          String(Math.ceil(waitMs / 1000)),
-        ],
-        {
-          allowFailure: true,
-          timeoutMs: waitMs + 30_000,
-        },
-      )
-      .then((r) => r.exitCode === 0);
-    if (ended) {
+    const waited = await edge.exec(
+      'wait for migration processes',
+      [
+        ...env,
+        'sh',
+        '-c',
+        `${steps}; end=$(( $(date +%s) + $0 )); while steps >/dev/null; do [ "$(date +%s)" -ge "$end" ] && exit 1; sleep 1; done`,
+        String(waitS),
+      ],
+      { allowFailure: true, timeoutMs: waitMs + 30_000 },
+    );
+    if (waited.exitCode === 0) {
       note(report.did, `waited for them to end on ${edge.name}`);
     } else {
-      await edge.exec('kill migration processes', ['pkill', '-9', '-f', '--', pattern], { allowFailure: true });
-      note(report.did, `killed them on ${edge.name} after ${Math.round(waitMs / 1000)} s`);
+      await edge.exec('kill migration processes', [...env, 'sh', '-c', `${steps}; steps | awk '{print $1}' | xargs -r kill -9; exit 0`], {
+        allowFailure: true,
+      });
+      note(report.did, `killed them on ${edge.name} after ${waitS} s`);
     }
   }
   // Daemons that outlive their step: rsync receivers (the diskless rollback's one on the source too) and page servers.
