@@ -47,7 +47,8 @@ export async function locate(inv: Inventory, name: string): Promise<string | und
   if (present.length === 1 && present[0]![1] === 'RUNNING') return present[0]![0];
   throw new FollowmeError(
     `container ${name} is ${present.map(([e, s]) => `${s} on ${e}`).join(' and ')}: not running in exactly one place, so no run can start from it ` +
-      '(an earlier run was cut short mid-migration?). Remove it (`followme container remove`) and run the same command again to redo that run.',
+      '(an earlier run was cut short mid-migration?). `followme recover --inventory FILE` settles a migration cut short; ' +
+      'otherwise remove the container (`followme container remove`). Then the same command again redoes that run.',
   );
 }
 

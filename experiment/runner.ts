@@ -9,6 +9,8 @@ import { lock } from 'proper-lockfile';
 import { ConfigError, FollowmeError } from '../common/errors.js';
 import type { Inventory } from '../common/inventory.js';
 import { migrate, MigrationFailedError } from '../migration/engine/migrate.js';
+import { recover } from '../migration/engine/recover.js';
+import { journalDirFor, unfinishedMigrations } from '../migration/journal.js';
 import type { EventListener } from '../migration/engine/types.js';
 import type { MigrationRecord } from '../migration/record/schema.js';
 import { eventually } from '../workloads/http.js';
@@ -62,6 +64,19 @@ export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
   }
 }
 
+/** A runner killed mid-migration leaves that migration in the journal: settled first, so that the same command resumes. */
+async function recoverCutShort(inv: Inventory, log: (line: string) => void): Promise<void> {
+  for (const e of unfinishedMigrations(journalDirFor(inv.prefix))) {
+    log(`migration ${e.id} of ${e.container} was cut short at "${e.step}": recovering it first`);
+    const [r] = await recover({ inventory: inv, id: e.id, log: (l) => log(`  ${l}`) });
+    if (!r?.settled) {
+      throw new FollowmeError(
+        `migration ${e.id} could not be recovered (${r?.problem ?? 'not found'}); see \`followme recover --inventory FILE --id ${e.id}\``,
+      );
+    }
+  }
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: Manifest; runs: RunRecord[]; ranNow: number }> {
   const { plan, inventory: inv } = o;
   checkPlanFitsTestbed(plan, inv);
@@ -86,6 +101,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
     const runs = plannedRuns(plan);
     const skipped = runs.filter((r) => finished.has(r.key)).length;
     if (skipped) o.log(`resuming: ${skipped} of ${runs.length} runs already in ${o.out}/runs.jsonl are skipped`);
+    await recoverCutShort(inv, o.log);
     const records = [...before.runs];
     let ranNow = 0;
     const started = Date.now();
@@ -135,7 +151,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
             o.log(summaryLine(record.run));
             progress(undefined, record.run);
             if (record.run.outcome === 'failed') {
-              throw new FollowmeError(`run ${run.key} failed and its rollback did not restore the container: the experiment stops (${record.run.error ?? ''})`);
+              throw new FollowmeError(
+                `run ${run.key} failed and its rollback did not restore the container: the experiment stops (${record.run.error ?? ''}). ` +
+                  '`followme recover --inventory FILE` puts the container back in one place; then the same command resumes',
+              );
             }
           }
           await removeContainers(inv, containers);
