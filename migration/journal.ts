@@ -80,7 +80,7 @@ function writeDurably(path: string, text: string): void {
  * A live migration holds a lock on its entry, refreshed every few seconds:
  * recover leaves an entry alone until its lock goes stale (its controller died).
  */
-export const ENTRY_LOCK_STALE_MS = 20_000;
+export const ENTRY_LOCK_STALE_MS = 10_000;
 const lockOptions = { realpath: false, stale: ENTRY_LOCK_STALE_MS };
 
 /** Whether a live process still holds the entry of migration `id` (its lock is fresh). */
