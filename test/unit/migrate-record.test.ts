@@ -10,7 +10,18 @@ import type { MigrationEvent } from '../../migration/engine/types.js';
 import { recordProblems, sealRecord, validateRecord } from '../../migration/record/validate.js';
 import { writeJson } from '../harness/recording-ssh-server.js';
 import { scratchDir } from '../scratch.js';
-import { scriptedTestbed as testbed, type ScriptedAnswer } from './scripted-edge.js';
+import { type ScriptedAnswer, type ScriptedTestbed, scriptedTestbed as testbed } from './scripted-edge.js';
+
+/** tmpfs, c1 from edge-a to edge-b over the scripted testbed. */
+const c1ToEdgeB = (tb: ScriptedTestbed) => ({
+  inventory: tb.inventory,
+  strategy: 'tmpfs',
+  container: 'c1',
+  from: 'edge-a',
+  to: 'edge-b',
+  connect: tb.connect,
+  journalDir: tb.journalDir,
+});
 
 const failStatsRead: ScriptedAnswer = (label) => (label === 'read stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined);
 
@@ -48,17 +59,7 @@ describe('a finished migration always gets its record', () => {
       heard++;
       await new Promise((resolve) => setTimeout(resolve, 40));
     };
-    const r = await migrate({
-      inventory: tb.inventory,
-      strategy: 'tmpfs',
-      container: 'c1',
-      from: 'edge-a',
-      to: 'edge-b',
-      predumps: 2,
-      onEvent: slow,
-      connect: tb.connect,
-      journalDir: tb.journalDir,
-    });
+    const r = await migrate({ ...c1ToEdgeB(tb), predumps: 2, onEvent: slow });
     expect(r.outcome).toBe('migrated');
     expect(recordProblems(r)).toEqual([]);
     expect(r.problems).toBeUndefined();
@@ -73,14 +74,8 @@ describe('a finished migration always gets its record', () => {
   it('a listener that throws changes nothing: the migration completes and the record keeps the error', async () => {
     const tb = testbed();
     const r = await migrate({
-      inventory: tb.inventory,
-      strategy: 'tmpfs',
-      container: 'c1',
-      from: 'edge-a',
-      to: 'edge-b',
+      ...c1ToEdgeB(tb),
       predumps: 1,
-      connect: tb.connect,
-      journalDir: tb.journalDir,
       onEvent: (e) => {
         if (e.type === 'phase-start' && e.kind === 'final-dump') throw new Error('display broke');
       },
@@ -93,16 +88,7 @@ describe('a finished migration always gets its record', () => {
 
   it('a record that fails a check after the migration lists the problem instead of throwing, and readers accept only listed problems', async () => {
     const tb = testbed();
-    const r = await migrate({
-      inventory: tb.inventory,
-      strategy: 'tmpfs',
-      container: 'c1',
-      from: 'edge-a',
-      to: 'edge-b',
-      predumps: 0,
-      connect: tb.connect,
-      journalDir: tb.journalDir,
-    });
+    const r = await migrate({ ...c1ToEdgeB(tb), predumps: 0 });
     // A total the phases do not add up to (a clock that jumped, say): the phase-sum rule fails.
     const skewed = { ...r, totalMs: r.totalMs * 3, freezeAtMs: undefined, problems: undefined };
     expect(() => validateRecord(skewed)).toThrow(/phase times add up to/);

@@ -91,7 +91,7 @@ export class ScriptedEdge extends Edge {
   }
 }
 
-interface ScriptedTestbed {
+export interface ScriptedTestbed {
   inventory: Inventory;
   edges: Map<string, ScriptedEdge>;
   connect: (n: InventoryNode) => Promise<ScriptedEdge>;
