@@ -10,5 +10,6 @@ export function sshTarget(_inv: Inventory | undefined, n: InventoryNode): SshTar
     user: n.sshUser,
     privateKeyPath: n.privateKeyPath,
     hostPublicKey: n.hostPublicKey,
+    consoleLog: n.consoleLog,
   };
 }

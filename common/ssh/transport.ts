@@ -16,6 +16,13 @@ export interface SshTarget {
   privateKeyPath: string;
   /** OpenSSH public key line of the node's host key ("ssh-ed25519 AAAA… comment"). */
   hostPublicKey: string;
+  /** The VM's serial console log, named when the node stops answering (it may have died). */
+  consoleLog?: string;
+}
+
+/** What to look at when a node stops answering. */
+function deadNodeHint(target: SshTarget): string {
+  return target.consoleLog ? `; if the VM died, its serial console log says why: ${target.consoleLog}` : '';
 }
 
 export interface ExecResult {
@@ -75,19 +82,44 @@ export function pinnedKeyBlob(publicKeyLine: string): Buffer {
 
 export class SshConnection {
   private shell: RemoteShell | undefined;
+  /** Why the connection ended, once it has (keepalive unanswered, reset, closed by the node). */
+  private lost: string | undefined;
+  private closedByUs = false;
 
   private constructor(
     readonly target: SshTarget,
     private readonly client: ssh2.Client,
-  ) {}
+  ) {
+    client.on('error', (e: Error) => {
+      this.lost ??= e.message;
+    });
+    client.on('close', () => {
+      if (!this.closedByUs) this.lost ??= 'closed by the node or the network';
+    });
+  }
+
+  private lostError(): FollowmeError {
+    return new FollowmeError(`${this.target.node} (${this.target.host}): the SSH connection was lost (${this.lost})${deadNodeHint(this.target)}`);
+  }
+
+  /** client.exec, with a lost connection named as such (ssh2 throws a bare "Not connected"). */
+  private exec(command: string, onChannel: (channel: ssh2.ClientChannel) => void, reject: (e: Error) => void, what: string): void {
+    if (this.lost) {
+      reject(this.lostError());
+      return;
+    }
+    try {
+      this.client.exec(command, (err, channel) => {
+        if (err) reject(this.lost ? this.lostError() : new FollowmeError(`${this.target.node}: ${what}: ${err.message}`, { cause: err }));
+        else onChannel(channel);
+      });
+    } catch (err) {
+      reject(this.lost ? this.lostError() : new FollowmeError(`${this.target.node}: ${what}: ${(err as Error).message}`, { cause: err }));
+    }
+  }
 
   private openChannel(command: string): Promise<ssh2.ClientChannel> {
-    return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => {
-        if (err) reject(new FollowmeError(`${this.target.node}: cannot open a channel: ${err.message}`, { cause: err }));
-        else resolve(channel);
-      });
-    });
+    return new Promise((resolve, reject) => this.exec(command, resolve, reject, 'cannot open a channel'));
   }
 
   /**
@@ -124,7 +156,7 @@ export class SshConnection {
           reject(
             mismatch
               ? new HostKeyMismatchError(`${target.node} (${target.host}): host key does not match the pinned key; refusing to connect`)
-              : new FollowmeError(`${target.node} (${target.host}): SSH connection failed: ${err.message}`, { cause: err }),
+              : new FollowmeError(`${target.node} (${target.host}): SSH connection failed: ${err.message}${deadNodeHint(target)}`, { cause: err }),
           ),
         )
         .connect({
@@ -158,53 +190,54 @@ export class SshConnection {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      this.client.exec(line, (err, channel) => {
-        if (err) {
-          reject(new FollowmeError(`${this.target.node}: cannot start \`${line}\`: ${err.message}`, { cause: err }));
-          return;
-        }
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
-        let exitCode: number | undefined;
-        const timer = setTimeout(() => {
-          channel.close();
-          reject(
-            new CommandError({
-              host: this.target.node,
-              argv,
-              exitCode: undefined,
-              stderr: Buffer.concat(errOut).toString('utf8'),
-              durationMs: Date.now() - started,
-              timedOut: true,
-            }),
-          );
-        }, timeoutMs);
-        channel.on('data', (d: Buffer) => out.push(d));
-        channel.stderr.on('data', (d: Buffer) => errOut.push(d));
-        channel.on('exit', (code: number | null) => {
-          exitCode = code ?? 255;
-        });
-        channel.on('close', () => {
-          clearTimeout(timer);
-          const durationMs = Date.now() - started;
-          const rawErr = Buffer.concat(errOut).toString('utf8');
-          const timing = opts.remoteTiming ? takeRemoteTiming(rawErr) : { stderr: rawErr };
-          resolve({
-            exitCode: exitCode ?? 255,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: timing.stderr,
-            durationMs,
-            ...(timing.remoteMs !== undefined
-              ? { remoteMs: Math.min(timing.remoteMs, durationMs), remoteStartMs: timing.remoteStartMs!, remoteEndMs: timing.remoteEndMs! }
-              : {}),
+      this.exec(
+        line,
+        (channel) => {
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let exitCode: number | undefined;
+          const timer = setTimeout(() => {
+            channel.close();
+            reject(
+              new CommandError({
+                host: this.target.node,
+                argv,
+                exitCode: undefined,
+                stderr: Buffer.concat(errOut).toString('utf8'),
+                durationMs: Date.now() - started,
+                timedOut: true,
+              }),
+            );
+          }, timeoutMs);
+          channel.on('data', (d: Buffer) => out.push(d));
+          channel.stderr.on('data', (d: Buffer) => errOut.push(d));
+          channel.on('exit', (code: number | null) => {
+            exitCode = code ?? 255;
           });
-        });
-        if (opts.input instanceof Readable) {
-          opts.input.on('error', () => channel.close());
-          opts.input.pipe(channel);
-        } else if (opts.input !== undefined) channel.end(opts.input);
-        else channel.end();
-      });
+          channel.on('close', () => {
+            clearTimeout(timer);
+            const durationMs = Date.now() - started;
+            const rawErr = Buffer.concat(errOut).toString('utf8');
+            const timing = opts.remoteTiming ? takeRemoteTiming(rawErr) : { stderr: rawErr };
+            resolve({
+              exitCode: exitCode ?? 255,
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: timing.stderr,
+              durationMs,
+              ...(timing.remoteMs !== undefined
+                ? { remoteMs: Math.min(timing.remoteMs, durationMs), remoteStartMs: timing.remoteStartMs!, remoteEndMs: timing.remoteEndMs! }
+                : {}),
+            });
+          });
+          if (opts.input instanceof Readable) {
+            opts.input.on('error', () => channel.close());
+            opts.input.pipe(channel);
+          } else if (opts.input !== undefined) channel.end(opts.input);
+          else channel.end();
+        },
+        reject,
+        `cannot start \`${line}\``,
+      );
     });
   }
 
@@ -225,6 +258,7 @@ export class SshConnection {
   }
 
   close(): void {
+    this.closedByUs = true;
     this.shell?.close();
     this.client.end();
   }
