@@ -107,14 +107,15 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     return report;
   }
   const connect = o.connect ?? connectSsh;
-  let edges: [Edge, Edge];
+  const opened: Edge[] = [];
   try {
-    edges = [await connect(nodes[0]), await connect(nodes[1])];
+    for (const n of [nodes[0], nodes[1]]) opened.push(await connect(n));
   } catch (err) {
+    for (const edge of opened) edge.close();
     report.problem = `cannot reach an edge (${(err as Error).message}); run recover again once both ${e.from} and ${e.to} answer`;
     return report;
   }
-  const [source, dest] = edges;
+  const [source, dest] = opened as [Edge, Edge];
   try {
     const strategy = strategyNamed(e.strategy);
     const ctx = settleContext(e, o.inventory, strategy, source, dest);
