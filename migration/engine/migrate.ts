@@ -133,7 +133,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     } catch (err) {
       listenerErrors.push(`at ${e.type}: ${(err as Error)?.message ?? String(err)}`);
     } finally {
-      listenerMs += performance.now() - started;
+      // Progress comes while a command runs, and nothing waits for its listener: that time overlaps the command, and stays in Ψ.
+      if (e.type !== 'progress') listenerMs += performance.now() - started;
     }
   };
   const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectSsh).catch((e: unknown) => {

@@ -38,12 +38,19 @@ export class ScriptedEdge extends Edge {
     super(node.name, node.ip, noSsh);
   }
 
-  override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<ExecResult> {
+  override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
     this.labels.push(label);
     this.commands.push(`${label}: ${argv.join(' ')}`);
     const sentAt = performance.now();
     // A command takes a few ms, as over SSH on loopback: Ψ is then far above the engine's own bookkeeping.
     await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
+    // rsync --info=progress2 reports while it copies: the engine turns that into progress events mid-command.
+    if (opts.onStdout) {
+      for (const percent of [25, 50, 75]) {
+        opts.onStdout(`     1,000,000  ${percent}%   10.00MB/s    0:00:01\r`);
+        await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
+      }
+    }
     const reply = (await this.answer(label, argv, this)) ?? this.usual(label, argv);
     const wallMs = performance.now() - sentAt;
     const r: ExecResult = { exitCode: 0, stdout: '', stderr: '', durationMs: wallMs, remoteMs: wallMs - 0.5, ...reply };
