@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // Unit tests first, on their own: run beside the first integration tests they starve the TCG guests of CPU.
+          // Unit tests first, on their own: they never compete with the TCG guests for the two cores.
           sequence: { groupOrder: 0 },
         },
       },
