@@ -158,8 +158,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       // From here on an edge may hold something of the migration.
       onChecked: () => journal.update({ step: 'set-up' }),
     }).catch(async (e: unknown) => {
-      await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) });
-      journal.close();
+      // Settled unless something set-up made could not be taken back: then the entry stays for recover.
+      if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) })) journal.close();
       throw e;
     });
     const setupMs = clock() - setupStarted;
@@ -340,13 +340,23 @@ function refuseIfUnfinished(journalDir: string, container: string): void {
   );
 }
 
-/** Set-up failed: take back exactly what it made (nothing, when a check refused). */
-async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir: string; id: string; made: SetupMade; workBase: string }): Promise<void> {
-  const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
+/** Set-up failed: take back exactly what it made (nothing, when a check refused). Returns whether all of it went. */
+async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir: string; id: string; made: SetupMade; workBase: string }): Promise<boolean> {
+  let clean = true;
+  const quietly = (p: Promise<unknown>) =>
+    p.then(
+      (r) => {
+        if ((r as { exitCode?: number } | undefined)?.exitCode) clean = false;
+      },
+      () => {
+        clean = false;
+      },
+    );
   if (o.made.receiver) await quietly(dest.stopReceiver({ runDir: receiverRunDir(o.id) }));
   if (o.made.sourceWorkDir) await quietly(source.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
   if (o.made.destWorkDir) await quietly(dest.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
   if (o.made.destLxcDir) await quietly(dest.removeUnder('rm container dir', LXC_PATH, o.lxcDir, { allowFailure: true }));
+  return clean;
 }
 
 function containerIpOf(config: string): string {

@@ -107,6 +107,22 @@ describe('the migration journal', () => {
     expect(connects).toEqual([]);
   });
 
+  it('a refused migration leaves no entry; a set-up that fails and cannot take back what it made leaves one for recover', async () => {
+    const refusedTb = scriptedTestbed();
+    refusedTb.running['edge-a']!.clear();
+    await expect(migrate({ ...base, inventory: refusedTb.inventory, connect: refusedTb.connect, journalDir: refusedTb.journalDir })).rejects.toThrow(
+      /container c1 is absent on edge-a/,
+    );
+    expect(unfinishedMigrations(refusedTb.journalDir)).toEqual([]);
+
+    // The destination's rsync daemon does not start, and its work directory cannot be removed.
+    const stuck: ScriptedAnswer = (label, _argv, edge) =>
+      edge.name === 'edge-b' && (label === 'rsync daemon' || label === 'rm images') ? { exitCode: 1 } : undefined;
+    const tb = scriptedTestbed(stuck);
+    await expect(migrate({ ...base, inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir })).rejects.toThrow(/rsync daemon exited with 1/);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([expect.objectContaining({ step: 'set-up', container: 'c1' })]);
+  });
+
   it('a file in the journal that is not an entry stops migrate with its path, instead of being ignored', () => {
     const tb = scriptedTestbed();
     const entry = { journalVersion: 1, id: 'x' };
