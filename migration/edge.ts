@@ -5,7 +5,9 @@
 import { CommandError, FollowmeError } from '../common/errors.js';
 import { NotYet, poll, PollTimeoutError } from '../common/poll.js';
 import { assertUnder } from '../common/input/remote-path.js';
-import type { ExecResult, SshConnection } from '../common/ssh/transport.js';
+import type { InventoryNode } from '../common/inventory.js';
+import { sshTarget } from '../common/ssh/target.js';
+import { SshConnection, type ExecResult } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
@@ -35,6 +37,11 @@ export const STEP_TIMEOUT_MS = {
   restore: 180_000,
   copy: 900_000,
 } as const;
+
+/** An inventory edge over SSH, as the engine and recover reach it. */
+export async function connectEdge(n: InventoryNode): Promise<Edge> {
+  return new Edge(n.name, n.ip, await SshConnection.connect(sshTarget(undefined, n)));
+}
 
 export class Edge {
   /** Receives the timing of every command; the engine points it at the running phase. */
@@ -219,6 +226,15 @@ export class Edge {
   /** Kills the process of a pid file, if any (cleanup; never throws on absence). */
   async killPidFile(pidFile: string): Promise<void> {
     await this.exec('kill', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) && kill -9 "$p" 2>/dev/null; rm -f "$0"; exit 0', pidFile], { allowFailure: true });
+  }
+
+  /** Kills the page servers of a migration's iterations (their pid files under workDir), if any. */
+  async killPageServers(workDir: string): Promise<void> {
+    await this.exec(
+      'kill page servers',
+      ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', workDir],
+      { allowFailure: true },
+    );
   }
 
   /** Starts an rsync daemon on this edge that only `allowFrom` may push to. */

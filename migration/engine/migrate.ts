@@ -5,10 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
-import { Edge } from '../edge.js';
+import { connectEdge, type Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
-import { SshConnection } from '../../common/ssh/transport.js';
-import { sshTarget } from '../../common/ssh/target.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -74,11 +72,6 @@ export function migrationId(strategy: string, container: string, now = new Date(
   return `${t}-${strategy}-${container}-${randomBytes(3).toString('hex')}`;
 }
 
-async function connectSsh(n: InventoryNode): Promise<Edge> {
-  const ssh = await SshConnection.connect(sshTarget(undefined, n));
-  return new Edge(n.name, n.ip, ssh);
-}
-
 /** Both edges or neither: a connection that did open is closed when the other fails. */
 async function connectBoth(a: InventoryNode, b: InventoryNode, connect: (n: InventoryNode) => Promise<Edge>): Promise<[Edge, Edge]> {
   const [ra, rb] = await Promise.allSettled([connect(a), connect(b)]);
@@ -137,7 +130,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       if (e.type !== 'progress') listenerMs += performance.now() - started;
     }
   };
-  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectSsh).catch((e: unknown) => {
+  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectEdge).catch((e: unknown) => {
     journal.close();
     throw e;
   });

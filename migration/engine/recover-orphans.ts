@@ -6,7 +6,7 @@ import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { literalPattern } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
-import type { RecoveryReport } from './recover.js';
+import { noter, type RecoveryReport } from './recover.js';
 
 /** `<time>-<strategy>-<container>-<hex>`, as migrationId makes them. */
 const MIGRATION_ID = /^\d{8}T\d{6}Z-(tmpfs|diskless|shared)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
@@ -57,11 +57,9 @@ export async function recoverOrphans(
       const [, strategyName = 'tmpfs', container = ''] = MIGRATION_ID.exec(id) ?? [];
       const report: RecoveryReport = { id, container, found: [], did: [], settled: false };
       reports.push(report);
+      const note = noter(report, log);
       log(`migration ${id}: not in the journal, but left on the edges`);
-      for (const it of items) {
-        report.found.push(`${it.what} ${it.path} on ${it.edge.name}`);
-        log(`  found: ${it.what} ${it.path} on ${it.edge.name}`);
-      }
+      for (const it of items) note(report.found, `${it.what} ${it.path} on ${it.edge.name}`);
       // A migration of another controller may be alive: anything still running under its id is left alone.
       const busy: string[] = [];
       for (const edge of edges) {
@@ -84,8 +82,7 @@ export async function recoverOrphans(
       for (const it of items) {
         if (it.what === 'rsync daemon') await it.edge.stopReceiver({ runDir: it.path });
         else await it.edge.removeUnder('rm images', base, it.path);
-        report.did.push(`removed ${it.path} on ${it.edge.name}`);
-        log(`  did: removed ${it.path} on ${it.edge.name}`);
+        note(report.did, `removed ${it.path} on ${it.edge.name}`);
       }
       report.runningOn = running[0]!;
       report.settled = true;

@@ -7,9 +7,7 @@
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
-import { sshTarget } from '../../common/ssh/target.js';
-import { SshConnection } from '../../common/ssh/transport.js';
-import { Edge } from '../edge.js';
+import { connectEdge, type Edge } from '../edge.js';
 import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
 import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
@@ -44,10 +42,6 @@ export interface RecoveryReport {
 
 const DEFAULT_QUIET_WAIT_MS = 200_000; // a dump or restore step's own bound (STEP_TIMEOUT_MS) and then some
 
-async function connectSsh(n: InventoryNode): Promise<Edge> {
-  return new Edge(n.name, n.ip, await SshConnection.connect(sshTarget(undefined, n)));
-}
-
 export async function recover(o: RecoverOptions): Promise<RecoveryReport[]> {
   const journalDir = o.journalDir ?? journalDirFor(o.inventory.prefix);
   const log = o.log ?? (() => undefined);
@@ -69,7 +63,7 @@ export async function recover(o: RecoverOptions): Promise<RecoveryReport[]> {
     reports.push(report);
   }
   // Then the edges: what a migration left that no journal entry names (a journal lost, or from another controller).
-  if (o.id === undefined) reports.push(...(await recoverOrphans(o.inventory, o.connect ?? connectSsh, new Set(all.map((e) => e.id)), log)));
+  if (o.id === undefined) reports.push(...(await recoverOrphans(o.inventory, o.connect ?? connectEdge, new Set(all.map((e) => e.id)), log)));
   return reports;
 }
 
@@ -90,12 +84,17 @@ async function waitUntilAbandoned(journalDir: string, e: JournalEntry, log: (l: 
   }
 }
 
-async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) => void): Promise<RecoveryReport> {
-  const report: RecoveryReport = { id: e.id, container: e.container, found: [], did: [], settled: false };
-  const note = (list: string[], line: string) => {
+/** Adds a line to a report's `found` or `did` list and prints it as it goes. */
+export function noter(report: RecoveryReport, log: (l: string) => void): (list: string[], line: string) => void {
+  return (list, line) => {
     list.push(line);
     log(`  ${list === report.found ? 'found' : 'did'}: ${line}`);
   };
+}
+
+async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) => void): Promise<RecoveryReport> {
+  const report: RecoveryReport = { id: e.id, container: e.container, found: [], did: [], settled: false };
+  const note = noter(report, log);
   if (NOTHING_MADE_STEPS.includes(e.step)) {
     note(report.found, `it stopped at "${e.step}", before anything was made on an edge`);
     report.settled = true;
@@ -106,7 +105,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     report.problem = `the inventory has no edge ${!nodes[0] ? e.from : e.to}`;
     return report;
   }
-  const connect = o.connect ?? connectSsh;
+  const connect = o.connect ?? connectEdge;
   const opened: Edge[] = [];
   try {
     for (const n of [nodes[0], nodes[1]]) opened.push(await connect(n));
@@ -231,13 +230,7 @@ async function quiesce(
   // Daemons that outlive their step: rsync receivers (the diskless rollback's one on the source too) and page servers.
   await ctx.dest.stopReceiver({ runDir: receiverRunDir(ctx.id) });
   await ctx.source.stopReceiver({ runDir: receiverRunDir(ctx.id, '-back') });
-  if (strategy.storage === 'copied') {
-    await ctx.dest.exec(
-      'kill page servers',
-      ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir],
-      { allowFailure: true },
-    );
-  }
+  if (strategy.storage === 'copied') await ctx.dest.killPageServers(ctx.workDir);
 }
 
 /** What may remain after the decision: the work directories, and the container's directory where it does not run. */

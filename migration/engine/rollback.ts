@@ -16,11 +16,7 @@ async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise
   const { dest } = ctx;
   await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
-  await dest.exec(
-    'kill page servers',
-    ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', ctx.workDir],
-    { allowFailure: true },
-  );
+  await dest.killPageServers(ctx.workDir);
   const state = await dest.state(ctx.container);
   if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.

@@ -8,9 +8,8 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { readInventory, type Inventory } from '../../common/inventory.js';
 import { projectRoot } from '../../common/paths.js';
-import { sshTarget } from '../../common/ssh/target.js';
-import { SshConnection } from '../../common/ssh/transport.js';
-import { deployContainer, removeContainer, type SharedStorage } from '../../migration/container.js';
+import { withShare } from '../../experiment/containers.js';
+import { deployContainer, removeContainer } from '../../migration/container.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { followme } from './cli.js';
@@ -93,11 +92,6 @@ function recoverSuite(stack: 'twoVmInventory' | 'threeVmNfsInventory', name: str
   const inv = () => readInventory(inventoryPath());
   let ip = '';
   let count = 0;
-  const withShare = <T>(i: Inventory, fn: (s: SharedStorage | undefined) => Promise<T>): Promise<T> => {
-    const server = i.nodes.find((n) => n.role === 'nfs');
-    if (!server || !i.nfs) return fn(undefined);
-    return SshConnection.with(sshTarget(i, server), (c) => fn({ server: c, exportDir: i.nfs!.export, mountPoint: i.nfs!.mountPoint }));
-  };
 
   beforeAll(async () => {
     const i = inv();
