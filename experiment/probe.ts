@@ -212,3 +212,11 @@ export function startProbe(o: ProbeOptions): Probe {
     },
   };
 }
+
+/** " (at 41.2 s of the run; freeze 30.0 s, migrated 38.0 s)": where an event falls against the run's marks. */
+export function whenOnProbeClock(marks: Readonly<Record<string, number>>, event: string): string {
+  const at = marks[event];
+  if (at === undefined) return '';
+  const others = ['migrate', 'psi-start', 'freeze', 'migrated'].filter((m) => marks[m] !== undefined).map((m) => `${m} ${(marks[m]! / 1000).toFixed(1)} s`);
+  return ` (at ${(at / 1000).toFixed(1)} s of the run${others.length ? `; ${others.join(', ')}` : ''})`;
+}

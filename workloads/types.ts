@@ -45,6 +45,8 @@ export const ClientReportSchema = Type.Object(
     longestStallMs: Type.Number({ minimum: 0 }),
     /** Set when the connection broke or an answer was wrong. */
     error: Type.Optional(Type.String()),
+    /** When the error came, from the client's start: places it against the migration's phases. */
+    errorAtMs: Type.Optional(Type.Number({ minimum: 0 })),
   },
   { additionalProperties: false },
 );

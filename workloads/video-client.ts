@@ -51,6 +51,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   let stallStart = 0;
   const stalls: { atMs: number; ms: number }[] = [];
   let error: string | undefined;
+  let errorAtMs = 0;
   let stopped = false;
   let report: ClientReport | undefined;
   let resolveDone: (r: ClientReport) => void = () => {};
@@ -58,7 +59,10 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
 
   const fail = (e: Error) => {
     if (stopped) return;
-    error ??= e.message;
+    if (error === undefined) {
+      error = e.message;
+      errorAtMs = performance.now() - started;
+    }
     finish();
   };
 
@@ -128,7 +132,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
       ranMs: now - started,
       stalls,
       longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
-      ...(error ? { error } : {}),
+      ...(error ? { error, errorAtMs } : {}),
     };
     resolveDone(report);
     return report;

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../common/poll.js';
-import { gapAround, longestGap, MAX_IN_FLIGHT, startProbe } from '../../experiment/probe.js';
+import { gapAround, longestGap, MAX_IN_FLIGHT, startProbe, whenOnProbeClock } from '../../experiment/probe.js';
 import { startCounterClient } from '../../workloads/counter-client.js';
 import { startPlayer } from '../../workloads/video-client.js';
 
@@ -27,6 +27,12 @@ describe('longestGap', () => {
     expect(longestGap([10, 20, 30, 530, 540], 560)).toEqual({ ms: 500, from: 30, to: 530 });
     expect(longestGap([], 300)).toEqual({ ms: 300, from: 0, to: 300 });
     expect(longestGap([5, 10], 900)).toEqual({ ms: 890, from: 10, to: 900 });
+  });
+
+  it("whenOnProbeClock places an event against the run's marks", () => {
+    const marks = { migrate: 2000, 'psi-start': 6500, freeze: 30_000, migrated: 38_040, 'client-error': 41_230 };
+    expect(whenOnProbeClock(marks, 'client-error')).toBe(' (at 41.2 s of the run; migrate 2.0 s, psi-start 6.5 s, freeze 30.0 s, migrated 38.0 s)');
+    expect(whenOnProbeClock(marks, 'nothing')).toBe('');
   });
 
   it('gapAround: the silence that holds a moment (the freeze), not the longest one', () => {
@@ -181,6 +187,9 @@ describe('the video player', () => {
     await sleep(800);
     const r = await player.stop();
     expect(r.error).toMatch(/closed|aborted|socket hang up/);
+    // When it broke, from the player's start: the server cut it 300 ms into the first answer.
+    expect(r.errorAtMs).toBeGreaterThanOrEqual(250);
+    expect(r.errorAtMs).toBeLessThan(800);
   });
 });
 
