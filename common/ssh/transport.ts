@@ -130,8 +130,12 @@ export class SshConnection {
     argv: readonly string[],
     opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {},
   ): Promise<ExecResult & { remoteMs: number; remoteStartMs: number; remoteEndMs: number }> {
+    if (this.lost) return Promise.reject(this.lostError());
     this.shell ??= new RemoteShell(this.target.node, (cmd) => this.openChannel(cmd));
-    return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, opts.onStdout);
+    // A shell that closed mid-command because the connection went is reported as the lost connection.
+    return this.shell.run(argv, opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, opts.onStdout).catch((e: unknown) => {
+      throw this.lost ? this.lostError() : e;
+    });
   }
 
   static connect(target: SshTarget, opts: { timeoutMs?: number } = {}): Promise<SshConnection> {
@@ -255,6 +259,21 @@ export class SshConnection {
       });
     }
     return r;
+  }
+
+  /** Why the connection ended, or undefined while it is up. */
+  get lostReason(): string | undefined {
+    return this.lost;
+  }
+
+  /**
+   * Cuts the connection as a failing network would (fault injection): no
+   * orderly close, and every command on it, running or later, fails as lost.
+   */
+  sever(reason: string): void {
+    this.lost ??= reason;
+    this.shell?.close();
+    this.client.destroy();
   }
 
   close(): void {

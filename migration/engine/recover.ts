@@ -137,7 +137,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
       const rb = await rollback(ctx, strategy);
       note(report.did, rb.detail);
       if (rb.outcome === 'rolled-back') report.runningOn = source.name;
-      else report.problem = rb.detail;
+      if (rb.outcome === 'failed' || rb.destinationLeft) report.problem = rb.detail;
     }
     await sweep(ctx, strategy, report, note);
     if (report.runningOn) {
@@ -189,7 +189,7 @@ function migrationProcessPattern(ctx: SettleContext): string {
  * going without its SSH channel). Let it end by itself, within its own
  * bound, so the container is not caught half-dumped; then kill what remains.
  */
-async function quiesce(
+export async function quiesce(
   ctx: SettleContext,
   strategy: Strategy,
   waitMs: number,

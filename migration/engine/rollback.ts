@@ -9,6 +9,8 @@ import { iterationDir } from './types.js';
 export interface RollbackOutcome {
   outcome: 'rolled-back' | 'failed';
   detail: string;
+  /** Rolled back, but the destination could not be cleaned (unreachable): what is left there is recover's. */
+  destinationLeft?: string;
 }
 
 /** Removes everything of the container and the migration from the destination. */
@@ -41,8 +43,19 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
-    await cleanDestination(ctx, strategy);
     await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
+    // The container is safe on the source whatever the destination does now.
+    const left = await cleanDestination(ctx, strategy).then(
+      () => undefined,
+      (e: unknown) => (e as Error).message.split('\n')[0]!,
+    );
+    if (left !== undefined) {
+      return {
+        outcome: 'rolled-back',
+        detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} could not be cleaned (${left}): \`followme recover\` removes what is left there once it answers`,
+        destinationLeft: left,
+      };
+    }
     return { outcome: 'rolled-back', detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} cleaned` };
   }
 

@@ -34,11 +34,20 @@ export class ScriptedEdge extends Edge {
     private readonly answer: ScriptedAnswer = () => undefined,
   ) {
     // Nothing reaches SSH unless a command fails (CRIU's log is then read): that read fails too.
-    const noSsh = { run: async () => Promise.reject(new Error('no SSH in a scripted edge')), close: () => undefined } as unknown as SshConnection;
-    super(node.name, node.ip, noSsh);
+    // It can be severed as a real one can (fault injection): every later command fails as lost.
+    const noSsh = {
+      lostReason: undefined as string | undefined,
+      run: async () => Promise.reject(new Error('no SSH in a scripted edge')),
+      sever(reason: string) {
+        this.lostReason = reason;
+      },
+      close: () => undefined,
+    };
+    super(node.name, node.ip, noSsh as unknown as SshConnection);
   }
 
   override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    if (this.ssh.lostReason) throw new Error(`${this.name}: the SSH connection was lost (${this.ssh.lostReason})`);
     this.labels.push(label);
     this.commands.push(`${label}: ${argv.join(' ')}`);
     const sentAt = performance.now();
@@ -113,9 +122,9 @@ export function scriptedTestbed(answer?: ScriptedAnswer): ScriptedTestbed {
   const inventory = loopbackInventory({ port: 22, hostPublicKey: generateKeyPair('node').public } as never, clientKey(dir).privateKeyPath);
   const edges = new Map<string, ScriptedEdge>();
   const running = { 'edge-a': new Set(['c1']), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
-  // One edge per node for the whole test, as state lives on the node.
+  // One edge per node, as state lives on the node; a new one (same node state) once its connection was severed.
   const connect = async (n: InventoryNode) => {
-    if (!edges.has(n.name)) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
+    if (!edges.has(n.name) || edges.get(n.name)!.ssh.lostReason) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
     return edges.get(n.name)!;
   };
   return { inventory, edges, connect, journalDir: join(dir, 'journal'), running };

@@ -1,0 +1,68 @@
+// A migration whose SSH connection to an edge was lost mid-phase still has
+// to settle: rollback (or source cleanup) runs over a fresh connection, and
+// first lets whatever the lost connection had started on that edge end, as
+// recover does after a controller crash (a CRIU dump goes on without its
+// channel, and deciding before it ends would catch the container half-dumped).
+import type { InventoryNode } from '../../common/inventory.js';
+import type { Edge } from '../edge.js';
+import { quiesce } from './recover.js';
+import { cleanupSource, rollback, type RollbackOutcome } from './rollback.js';
+import type { SettleContext, Strategy } from './types.js';
+
+export interface Reconnect {
+  from: InventoryNode;
+  to: InventoryNode;
+  connect: (node: InventoryNode) => Promise<Edge>;
+  /** Connections opened here, for the caller to close. */
+  opened: Edge[];
+}
+
+/** How long a step the lost connection left running may take to end by itself: a dump's or restore's own bound, and some. */
+const QUIET_WAIT_MS = 200_000;
+
+/**
+ * The context with a fresh connection in place of a lost one. An edge that
+ * cannot be reached again keeps its lost connection: what needs it fails,
+ * and says why.
+ */
+async function withLiveEdges<T extends SettleContext>(ctx: T, strategy: Strategy, r: Reconnect): Promise<{ ctx: T; notes: string[] }> {
+  const notes: string[] = [];
+  const again = async (edge: Edge, node: InventoryNode): Promise<Edge> => {
+    if (edge.ssh.lostReason === undefined) return edge;
+    try {
+      const fresh = await r.connect(node);
+      r.opened.push(fresh);
+      notes.push(`the SSH connection to ${edge.name} was lost (${edge.ssh.lostReason}) and opened again`);
+      return fresh;
+    } catch (e) {
+      notes.push(`the SSH connection to ${edge.name} was lost (${edge.ssh.lostReason}) and could not be opened again: ${(e as Error).message.split('\n')[0]}`);
+      return edge;
+    }
+  };
+  const source = await again(ctx.source, r.from);
+  const dest = await again(ctx.dest, r.to);
+  if (source === ctx.source && dest === ctx.dest) return { ctx, notes };
+  const live = { ...ctx, source, dest };
+  // Only when both answer: an edge that stays unreachable keeps whatever runs there, and rollback says what it could not do.
+  if (source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
+    const report = { id: ctx.id, container: ctx.container, found: [] as string[], did: [] as string[], settled: false };
+    await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
+    notes.push(...report.found, ...report.did);
+  }
+  return { ctx: live, notes };
+}
+
+const withNotes = (notes: string[], detail: string) => (notes.length ? `${notes.join('; ')}; ${detail}` : detail);
+
+/** rollback(), over connections that work. */
+export async function rollbackOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<RollbackOutcome> {
+  const { ctx: live, notes } = await withLiveEdges(ctx, strategy, r);
+  const rb = await rollback(live, strategy);
+  return { ...rb, detail: withNotes(notes, rb.detail) };
+}
+
+/** cleanupSource(), over connections that work; a reconnection is no warning, only what could not be removed is. */
+export async function cleanupSourceOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<string | undefined> {
+  const { ctx: live } = await withLiveEdges(ctx, strategy, r);
+  return cleanupSource(live, strategy);
+}
