@@ -55,6 +55,10 @@ export function moduleUrl(r: RsyncReceiver, module: string, subpath = ''): strin
   return `rsync://${r.address}:${r.port}/${[module, ...parts].join('/')}/`;
 }
 
+/** Seconds rsync waits for the daemon to answer, and for any I/O once it does. */
+export const RSYNC_CONNECT_TIMEOUT_S = 15;
+export const RSYNC_IO_TIMEOUT_S = 60;
+
 export const rsync = {
   /** Forks into the background once it listens. */
   daemon: (r: RsyncReceiver) => ['rsync', '--daemon', `--config=${r.runDir}/rsyncd.conf`, `--address=${r.address}`, `--port=${r.port}`],
@@ -68,6 +72,9 @@ export const rsync = {
     '-a',
     '--numeric-ids',
     '--stats',
+    // A cut link fails the copy in seconds, not after the kernel's retries (minutes) or the step's bound.
+    `--contimeout=${RSYNC_CONNECT_TIMEOUT_S}`,
+    `--timeout=${RSYNC_IO_TIMEOUT_S}`,
     ...(opts.mirror ? ['--delete'] : []),
     ...(opts.progress ? ['--info=progress2'] : []),
     `${src.replace(/\/+$/, '')}/`,

@@ -33,6 +33,8 @@ describe('rsync seam', () => {
       '-a',
       '--numeric-ids',
       '--stats',
+      '--contimeout=15',
+      '--timeout=60',
       '/var/lib/lxc/c1/',
       'rsync://10.77.10.11:20010/container/',
     ]);
