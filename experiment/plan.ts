@@ -11,6 +11,7 @@ import { STRATEGY_NAMES, type StrategyName } from '../migration/record/schema.js
 import { MAX_PREDUMPS, DEFAULT_PREDUMPS } from '../migration/engine/migrate.js';
 import { WORKLOAD_NAMES, type WorkloadName } from '../workloads/types.js';
 import { workloadNamed } from '../workloads/index.js';
+import { checkFault, FaultSpecSchema, type FaultSpec } from './faults.js';
 import { BUILTIN_PROFILES, PROFILE_NAME_PATTERN, ProfileSchema, type Profile } from './profiles.js';
 
 export const DEFAULT_REPETITIONS = 10; // as the paper
@@ -45,6 +46,8 @@ export const PlanSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** A fault injected into every run (experiment/faults.ts): the runs measure behaviour under it. */
+    fault: Type.Optional(FaultSpecSchema),
   },
   { additionalProperties: false },
 );
@@ -60,6 +63,7 @@ export interface Plan {
   workloads: { name: WorkloadName; params: Record<string, unknown> }[];
   profiles: Profile[];
   probe: { intervalMs: number; timeoutMs: number };
+  fault?: FaultSpec;
 }
 
 /** One migration of the experiment. `key` is unique in it and stable across resumptions. */
@@ -111,6 +115,7 @@ export function resolvePlan(doc: unknown, source = 'plan'): Plan {
     seenProfiles.add(p.name);
   });
   if (problems.length) fail(source, problems);
+  if (doc.fault) checkFault(doc.fault, doc.strategies, doc.predumps ?? DEFAULT_PREDUMPS, 'plan.fault');
   return {
     name: doc.name,
     ...(doc.description ? { description: doc.description } : {}),
@@ -120,6 +125,7 @@ export function resolvePlan(doc: unknown, source = 'plan'): Plan {
     workloads,
     profiles,
     probe: doc.probe ?? DEFAULT_PROBE,
+    ...(doc.fault ? { fault: { ...doc.fault } } : {}),
   };
 }
 

@@ -20,7 +20,8 @@ import { containerFor, edges, ensureContainer, removeContainers, type Experiment
 import { checkResumable, newManifest, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { applyProfile, clearProfile, measurePath } from './network.js';
 import { plannedRuns, type Plan, type PlannedRun } from './plan.js';
-import { startProbe } from './probe.js';
+import { checkFaultTestbed, faultInjector } from './faults.js';
+import { startProbe, whenOnProbeClock } from './probe.js';
 import { appendRun, dropTornTail, readRuns, timelinePath, type RunRecord } from './results.js';
 
 /** Bounds of one run's probe and client: far above any migration here (TCG's slowest took about 2 minutes). */
@@ -58,6 +59,7 @@ export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
     throw new ConfigError(`plan.strategies: "shared" needs a testbed with an NFS server (stack three-vm-nfs); testbed ${inv.prefix} has none`, 'strategies');
   }
   if (edges(inv).length < 2) throw new ConfigError(`testbed ${inv.prefix} has fewer than two edges`, 'inventory');
+  if (plan.fault) checkFaultTestbed(plan.fault, inv, 'plan.fault');
   const need = plan.strategies.includes('shared') && plan.strategies.some((s) => s !== 'shared') ? 2 : 1;
   if (inv.containerAddresses.length < need) {
     throw new ConfigError(`testbed ${inv.prefix} has ${inv.containerAddresses.length} container addresses; this plan needs ${need}`, 'inventory');
@@ -146,6 +148,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
             const record = await oneRun({ ...o, run, container: c, from: where.get(c.name)!, params: w.params });
             appendRun(o.out, record.run, record.timeline);
             records.push(record.run);
+            // A fault can leave a migration for recover (a destination that was down during rollback): settled before the next run.
+            if (o.plan.fault) await recoverCutShort(inv, o.log);
             ranNow++;
             if (record.run.outcome === 'migrated') where.set(c.name, record.run.to);
             o.log(summaryLine(record.run));
@@ -180,6 +184,7 @@ function summaryLine(r: RunRecord): string {
   if (m) parts.push(`total ${(m.totalMs / 1000).toFixed(1)} s`);
   if (m?.lastDumpPagesWritten !== undefined) parts.push(`${m.lastDumpPagesWritten} pages in the last dump`);
   if (r.client) parts.push(`${r.client.kind}: longest stall ${r.client.longestStallMs.toFixed(0)} ms, ${r.client.connections} connection(s)`);
+  if (m?.fault) parts.push(`fault ${m.fault.kind} in "${m.fault.phase}" ${m.fault.injected ? 'injected' : 'never reached'}${m.fault.errors ? ` (${m.fault.errors.join('; ')})` : ''}`);
   if (r.state.problem) parts.push(`STATE: ${r.state.problem}`);
   return parts.join(', ');
 }
@@ -194,7 +199,10 @@ async function oneRun(
   const startedAt = new Date().toISOString();
   o.log(`run ${run.index} ${run.key}: ${c.name} ${o.from} → ${to}`);
   const before: StateReading = await eventually(() => workload.readState(c.ip));
+  const clientStartedAt = performance.now();
   const client = workload.startClient ? await workload.startClient(c.ip, o.params, { maxMs: RUN_LIMIT_MS }) : undefined;
+  // The client's clock starts this much before the probe's: its error is placed on the probe's clock, beside the marks.
+  const clientLeadMs = performance.now() - clientStartedAt;
   const probe = startProbe({ ip: c.ip, ...workload.service, ...o.plan.probe, maxMs: RUN_LIMIT_MS });
   let migration: MigrationRecord | undefined;
   let error: string | undefined;
@@ -210,6 +218,7 @@ async function oneRun(
         from: o.from,
         to,
         predumps: o.plan.predumps,
+        ...(o.plan.fault ? { fault: faultInjector(o.plan.fault, inv, o.from, to, o.log) } : {}),
         // Ψ starts when set-up is done: the freeze is placed on the probe's clock from there.
         onEvent: (e) => {
           if (e.type === 'setup-done') probe.mark('psi-start');
@@ -230,6 +239,7 @@ async function oneRun(
     error ??= (e as Error).message;
   }
   const clientReport: ClientReport | undefined = await client?.stop();
+  if (clientReport?.errorAtMs !== undefined) probe.markAt('client-error', clientReport.errorAtMs - clientLeadMs);
   const { report, timeline } = await probe.stop();
   let after: StateReading | undefined;
   let problem: string | undefined;
@@ -239,7 +249,7 @@ async function oneRun(
   } catch (e) {
     problem = `its state could not be read after the run: ${(e as Error).message}`;
   }
-  if (clientReport?.error) problem ??= `its ${clientReport.kind}: ${clientReport.error}`;
+  if (clientReport?.error) problem ??= `its ${clientReport.kind}: ${clientReport.error}${whenOnProbeClock(report.marks, 'client-error')}`;
   const outcome = migration?.outcome ?? 'failed';
   return {
     run: {

@@ -42,6 +42,10 @@ function whereOursRan(m: Manifest): string[] {
     `Host: ${m.controller.cpuModel}, ${m.controller.cores} cores, kernel ${m.controller.kernel}; ${m.controller.qemu}; ${m.controller.libvirt}.`,
     `followme ${m.followme.version} at ${m.followme.commit.slice(0, 12)}${m.followme.commit.endsWith('+changes') ? ' with uncommitted changes' : ''}; plan "${m.plan.name}", ${m.plan.repetitions} repetitions, ${m.plan.predumps} pre-dumps, service probe every ${m.plan.probe.intervalMs} ms.`,
   ];
+  if (m.plan.fault)
+    lines.push(
+      `Fault injected into every run: ${m.plan.fault.kind} at the start of "${m.plan.fault.phase}"${m.plan.fault.afterMs ? ` + ${m.plan.fault.afterMs} ms` : ''}; each run's record says what was done and healed.`,
+    );
   for (const [name, p] of Object.entries(m.profiles)) {
     const meas = p.measured;
     lines.push(

@@ -14,9 +14,9 @@ import { checkAndPrepare, nothingMade, portsFor, receiverRunDir, type SetupMade 
 import { underBase } from '../../common/input/remote-path.js';
 import { shown } from '../../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
-import { cleanupSource, rollback } from './rollback.js';
+import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
-import { iterationDirs, type EventListener, type MigrationContext, type MigrationEvent } from './types.js';
+import { faultPhaseMatches, iterationDirs, type EventListener, type FaultHook, type MigrationContext, type MigrationEvent } from './types.js';
 import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
@@ -40,6 +40,8 @@ export interface MigrateOptions {
   connect?: (node: InventoryNode) => Promise<Edge>;
   /** Where the journal of unfinished migrations lives (default: the testbed's state directory). */
   journalDir?: string;
+  /** A fault to inject on purpose (experiment/faults); the record reports it. */
+  fault?: FaultHook;
 }
 
 /** A migration that did not complete; `record` says which phase failed and where the container is. */
@@ -114,10 +116,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     ports: portsFor(id),
     startedAt,
   });
-  // The engine's clock stops while a listener runs.
+  // The engine's clock stops while a listener runs, and while a fault is put in.
   let listenerMs = 0;
+  let pausedMs = 0;
   const listenerErrors: string[] = [];
-  const clock = () => performance.now() - listenerMs;
+  const clock = () => performance.now() - pausedMs;
   const emit = async (e: MigrationEvent) => {
     if (!o.onEvent) return;
     const started = performance.now();
@@ -127,13 +130,25 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       listenerErrors.push(`at ${e.type}: ${(err as Error)?.message ?? String(err)}`);
     } finally {
       // Progress comes while a command runs, and nothing waits for its listener: that time overlaps the command, and stays in Ψ.
-      if (e.type !== 'progress') listenerMs += performance.now() - started;
+      if (e.type !== 'progress') {
+        const ms = performance.now() - started;
+        listenerMs += ms;
+        pausedMs += ms;
+      }
     }
+  };
+  const injectFaultAt = async (phase: string, edges: { source: Edge; dest: Edge }) => {
+    if (!o.fault || !faultPhaseMatches(o.fault.phase, phase)) return;
+    const started = performance.now();
+    await o.fault.inject(edges);
+    pausedMs += performance.now() - started;
   };
   const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectEdge).catch((e: unknown) => {
     journal.close();
     throw e;
   });
+  // Connections opened again after one was lost (a dropped SSH connection); closed with the first two.
+  const reopened: Edge[] = [];
   try {
     const setupStarted = clock();
     const made = nothingMade();
@@ -184,9 +199,10 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     let lastPhaseEnd = t0;
     for (const phase of strategy.phases(predumps)) {
       const commands: CommandTiming[] = [];
-      // sentAt is the wall clock's; listeners only run between commands, so the pause so far applies.
-      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - listenerMs - t0 });
+      // sentAt is the wall clock's; listeners and faults only run between commands, so the pause so far applies.
+      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - pausedMs - t0 });
       await emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
+      await injectFaultAt(phase.name, { source, dest });
       const start = clock();
       let bytes: number | undefined;
       try {
@@ -247,11 +263,12 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       engineOverheadMs: end - t0 - remoteCommandMs,
       versions: setup.versions,
     };
-    // Listener figures are only known at the end: read them then.
+    // Listener and fault figures are only known at the end: read them then.
     const listenerFields = () => ({
       ...(listenerMs > 0 ? { listenerMs } : {}),
       ...(listenerErrors.length ? { listenerErrors: [...listenerErrors] } : {}),
       ...(missing.length ? { missing: [...missing] } : {}),
+      ...(o.fault ? { fault: o.fault.report() } : {}),
     });
     const last = iterations.find((i) => i.kind === 'dump');
 
@@ -259,9 +276,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       const message = (failure.error as Error)?.message ?? String(failure.error);
       await emit({ type: 'rollback-start', phase: failure.phase, error: message });
       journal.update({ step: 'rollback' });
-      const rb = await rollback(ctx, strategy).catch((e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }));
-      // Rolled back: settled. Otherwise the entry stays for `followme recover`.
-      if (rb.outcome === 'rolled-back') journal.close();
+      if (o.fault?.healBeforeRollback) await o.fault.heal();
+      const rb = await rollbackOverLiveConnections(ctx, strategy, { from: fromNode, to: toNode, connect: o.connect ?? connectEdge, opened: reopened }).catch(
+        (e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }),
+      );
+      if (o.fault && !o.fault.healBeforeRollback) await o.fault.heal();
+      // Rolled back with nothing left on the destination: settled. Otherwise the entry stays for `followme recover`.
+      if (rb.outcome === 'rolled-back' && !('destinationLeft' in rb)) journal.close();
       else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
       const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail }, ...listenerFields() });
@@ -275,11 +296,15 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       missing.push(`CRIU's restore statistics: reading them on ${dest.name} failed: ${(e as Error).message.split('\n')[0]}`);
       return undefined;
     });
+    await injectFaultAt('source cleanup', { source, dest });
     const cleanupStarted = clock();
     const warning = await settleAfter(journal, 'source cleanup', () =>
-      cleanupSource(ctx, strategy).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`),
+      cleanupSourceOverLiveConnections(ctx, strategy, { from: fromNode, to: toNode, connect: o.connect ?? connectEdge, opened: reopened }).catch(
+        (e: unknown) => `source cleanup failed: ${(e as Error).message}`,
+      ),
     );
     const cleanupMs = clock() - cleanupStarted;
+    await o.fault?.heal();
     await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
     const freezeAt = freezeAtMs(phases, last?.stats) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
@@ -298,6 +323,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   } finally {
     source.close();
     dest.close();
+    for (const e of reopened) e.close();
     // Unsettled (rollback failed, cleanup left something, or a bug): the entry stays, unlocked, for recover.
     journal.leave();
   }

@@ -4,7 +4,7 @@ import type { Inventory } from '../../common/inventory.js';
 import type { ContainerProcess } from '../criu/commands.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
-import type { PhaseKind, PhaseRecord, StrategyName } from '../record/schema.js';
+import type { FaultRecord, PhaseKind, PhaseRecord, StrategyName } from '../record/schema.js';
 
 export interface MigrationContext {
   readonly id: string;
@@ -111,3 +111,28 @@ export type MigrationEvent =
   | { type: 'cleanup-done'; ms: number; warning?: string };
 
 export type EventListener = (e: MigrationEvent) => void | Promise<void>;
+
+/**
+ * A fault put into a migration on purpose (experiment/faults makes them).
+ * The engine injects it at the start of its phase, with the clock paused,
+ * heals it when the migration fails (before rollback, or after it for a
+ * fault rollback must live with) or ends, and writes its report into the
+ * record.
+ */
+export interface FaultHook {
+  readonly kind: string;
+  /** A phase name as the strategy names it ("pre-dump 1" also matches "pre-dump 1 (page server)"), or "source cleanup". */
+  readonly phase: string;
+  /** Heal before rolling back (a cut link comes back); otherwise rollback runs with the fault in place (a destroyed VM). */
+  readonly healBeforeRollback: boolean;
+  /** Puts the fault in, now or after its delay: it does not wait for a delayed one. */
+  inject(edges: { source: Edge; dest: Edge }): Promise<void>;
+  /** Takes it away again (waiting for a delayed injection to settle first). */
+  heal(): Promise<void>;
+  report(): FaultRecord;
+}
+
+/** Whether a fault aimed at `target` goes in at the start of phase `name`. */
+export function faultPhaseMatches(target: string, name: string): boolean {
+  return name === target || name.startsWith(`${target} (`);
+}

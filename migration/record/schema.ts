@@ -80,6 +80,26 @@ export const IterationSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A fault injected into the migration on purpose (followme experiment's fault, the fault suite). */
+export const FaultRecordSchema = Type.Object(
+  {
+    kind: Type.String(),
+    /** The phase at whose start it went in ("source cleanup" included). */
+    phase: Type.String(),
+    /** How long after that start. */
+    afterMs: Type.Optional(Ms),
+    /** False when the migration ended before the fault's moment came. */
+    injected: Type.Boolean(),
+    /** What was done to put it in, and to take it away again. */
+    did: Type.Array(Type.String()),
+    healed: Type.Array(Type.String()),
+    /** Injecting or healing went wrong: the fault's effect is not the one asked for. */
+    errors: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type FaultRecord = Static<typeof FaultRecordSchema>;
+
 const Versions = Type.Object({ kernel: Type.String(), criu: Type.String(), lxc: Type.String() }, { additionalProperties: false });
 
 export const MigrationRecordSchema = Type.Object(
@@ -128,6 +148,7 @@ export const MigrationRecordSchema = Type.Object(
     listenerErrors: Type.Optional(Type.Array(Type.String())),
     /** What this record lacks and why (CRIU's statistics could not be read, say); the migration's outcome stands. */
     missing: Type.Optional(Type.Array(Type.String())),
+    fault: Type.Optional(FaultRecordSchema),
     /** Consistency checks this record failed when it was written: its timings are not to be trusted, its outcome is. */
     problems: Type.Optional(Type.Array(Type.String())),
   },

@@ -96,6 +96,13 @@ describe('a bad plan exits 2 naming the key; nothing reaches a node', () => {
     ['a profile name that is not a token', { profiles: [{ name: 'a b; reboot', rateMbit: 10 }] }, /plan\.profiles\[0\]\.name/],
     ['an unknown key', { repetitons: 3 }, /plan\.repetitons: unknown key/],
     ['a probe every 0 ms', { probe: { intervalMs: 0, timeoutMs: 100 } }, /plan\.probe\.intervalMs = 0/],
+    ['an unknown fault', { fault: { kind: 'meteor', phase: 'restore' } }, /plan\.fault\.kind/],
+    ['a fault in a phase a strategy lacks', { fault: { kind: 'link-cut', phase: 'pre-dump 3' } }, /plan\.fault\.phase: "pre-dump 3" is no phase of tmpfs/],
+    [
+      'a page server killed under tmpfs',
+      { fault: { kind: 'page-server-killed', phase: 'final dump' } },
+      /plan\.fault\.kind: page-server-killed applies only to diskless/,
+    ],
   ])('%s', async (_what, over, why) => {
     const d = scratchDir('fm-plan-');
     const plan = join(d, 'plan.yaml');

@@ -1,0 +1,225 @@
+// Faults put into a migration on purpose, so a lab can measure what
+// followme does when an edge, the link, a disk, a daemon or the controller's
+// SSH fails mid-migration. A fault goes in at the start of one phase (or a
+// set delay into it) and is healed when the migration fails or ends; the
+// engine writes what was done into the migration's record.
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigError } from '../common/errors.js';
+import type { Inventory, InventoryNode } from '../common/inventory.js';
+import { SshConnection } from '../common/ssh/transport.js';
+import { sshTarget } from '../common/ssh/target.js';
+import type { Edge } from '../migration/edge.js';
+import { faultPhaseMatches, type FaultHook } from '../migration/engine/types.js';
+import type { FaultRecord, StrategyName } from '../migration/record/schema.js';
+import { strategyNamed } from '../migration/strategies/index.js';
+import { virsh } from '../provision/libvirt/virsh.js';
+import { waitNodeReady } from '../provision/testbed/readiness.js';
+
+export const FAULT_KINDS = ['link-cut', 'dest-destroyed', 'dest-full', 'page-server-killed', 'nfs-stopped', 'ssh-dropped-source', 'ssh-dropped-dest'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const FAULT_SUMMARIES: Record<FaultKind, string> = {
+  'link-cut': 'packets between the two edges dropped (iptables on the destination) until healed',
+  'dest-destroyed': 'the destination VM killed (virsh destroy); healed by starting it and waiting until it is ready',
+  'dest-full': "the destination's tmpfs and root file system filled to the last block",
+  'page-server-killed': "CRIU's page server on the destination killed (diskless)",
+  'nfs-stopped': 'the NFS server stopped (shared) until healed',
+  'ssh-dropped-source': "the controller's SSH connection to the source cut",
+  'ssh-dropped-dest': "the controller's SSH connection to the destination cut",
+};
+
+/** Where a fault may go: the strategies it means something for. */
+const ONLY_FOR: Partial<Record<FaultKind, StrategyName[]>> = { 'page-server-killed': ['diskless'], 'nfs-stopped': ['shared'] };
+
+export const SOURCE_CLEANUP = 'source cleanup';
+
+export const FaultSpecSchema = Type.Object(
+  {
+    kind: Type.Union(FAULT_KINDS.map((k) => Type.Literal(k))),
+    /** A phase name as the records name them ("rootfs copy", "pre-dump 1", "final dump", "restore", …) or "source cleanup". */
+    phase: Type.String({ minLength: 1, maxLength: 60 }),
+    /** How long after the phase starts (default 0: at its start). */
+    afterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+export type FaultSpec = Static<typeof FaultSpecSchema>;
+
+/** The phases a fault can aim at for one strategy: its phases' names, then source cleanup. */
+export function faultPhases(strategy: StrategyName, predumps: number): string[] {
+  return [
+    ...strategyNamed(strategy)
+      .phases(predumps)
+      .map((p) => p.name.replace(/ \(page server\)$/, '')),
+    SOURCE_CLEANUP,
+  ];
+}
+
+/** Checks a fault against the strategies it will meet; ConfigError naming `key` and what is allowed. */
+export function checkFault(spec: FaultSpec, strategies: readonly StrategyName[], predumps: number, key: string): void {
+  const allowed = ONLY_FOR[spec.kind];
+  const wrong = allowed ? strategies.filter((s) => !allowed.includes(s)) : [];
+  if (wrong.length) throw new ConfigError(`${key}.kind: ${spec.kind} applies only to ${allowed!.join(', ')}, not to ${wrong.join(', ')}`, `${key}.kind`);
+  for (const s of strategies) {
+    const phases = faultPhases(s, predumps);
+    if (!phases.some((p) => faultPhaseMatches(spec.phase, p)))
+      throw new ConfigError(`${key}.phase: "${spec.phase}" is no phase of ${s} with ${predumps} pre-dumps; its phases: ${phases.join(', ')}`, `${key}.phase`);
+  }
+}
+
+/** What a kind needs of the testbed, checked before anything is created. */
+export function checkFaultTestbed(spec: FaultSpec, inv: Inventory, key: string): void {
+  if (spec.kind === 'nfs-stopped' && !inv.nfs)
+    throw new ConfigError(`${key}.kind: nfs-stopped needs a testbed with an NFS server (three-vm-nfs)`, `${key}.kind`);
+}
+
+const FILL_NAME = '.followme-fault-fill';
+/** Filled on the destination: the tmpfs of the images, and the root file system the rootfs is copied into. */
+const FILLED = ['/tmp', '/var/lib/lxc'];
+const LINK_RULE = (peer: string) => [
+  ['INPUT', '-s', peer],
+  ['OUTPUT', '-d', peer],
+];
+
+/** One fault for one migration, from `from` to `to`. */
+export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to: string, log: (line: string) => void = () => undefined): FaultHook {
+  const node = (name: string): InventoryNode => {
+    const n = inv.nodes.find((x) => x.name === name);
+    if (!n) throw new ConfigError(`fault: the inventory has no node ${name}`, 'fault');
+    return n;
+  };
+  const source = node(from);
+  const dest = node(to);
+  const did: string[] = [];
+  const healed: string[] = [];
+  const errors: string[] = [];
+  let injected = false;
+  let pending: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let healedOnce = false;
+
+  const onNode = async (n: InventoryNode, argv: string[]): Promise<string> =>
+    SshConnection.with(sshTarget(inv, n), async (c) => (await c.check(argv, { timeoutMs: 60_000 })).stdout.trim());
+
+  const put = async (edges: { source: Edge; dest: Edge }): Promise<void> => {
+    injected = true;
+    switch (spec.kind) {
+      case 'link-cut':
+        for (const [chain, dir, peer] of LINK_RULE(source.ip))
+          await onNode(dest, ['iptables', '-w', '-I', chain!, dir!, peer!, '-m', 'comment', '--comment', 'followme-fault', '-j', 'DROP']);
+        did.push(`dropped every packet between ${dest.name} and ${source.name} (iptables on ${dest.name})`);
+        break;
+      case 'dest-destroyed':
+        await virsh(dest.libvirtUri, ['destroy', dest.domain]);
+        did.push(`destroyed ${dest.name} (virsh destroy ${dest.domain})`);
+        break;
+      case 'dest-full': {
+        // Free blocks, the root-reserved ones included (rsync and CRIU run as root): fallocate takes them, dd the last few.
+        const out = await onNode(dest, [
+          'sh',
+          '-c',
+          'for d in "$@"; do f="$d/$0"; fallocate -l $(( $(stat -f -c "%f*%S" "$d") )) "$f" 2>/dev/null || fallocate -l $(( $(stat -f -c "%f*%S" "$d") - 1048576 )) "$f"; dd if=/dev/zero of="$f.tail" bs=4096 2>/dev/null; echo "$d $(stat -f -c "%f" "$d") blocks free"; done',
+          FILL_NAME,
+          ...FILLED,
+        ]);
+        did.push(`filled ${FILLED.join(' and ')} on ${dest.name} (${out.split('\n').join(', ')})`);
+        break;
+      }
+      case 'page-server-killed': {
+        const out = await onNode(dest, ['sh', '-c', 'pkill -KILL -e -f "^criu page-server" || echo none']);
+        did.push(out === 'none' ? `no page server ran on ${dest.name}` : `killed the page server on ${dest.name}`);
+        break;
+      }
+      case 'nfs-stopped': {
+        const nfs = inv.nodes.find((n) => n.role === 'nfs')!;
+        await onNode(nfs, ['systemctl', 'stop', 'nfs-server']);
+        did.push(`stopped the NFS server on ${nfs.name}`);
+        break;
+      }
+      case 'ssh-dropped-source':
+      case 'ssh-dropped-dest': {
+        const edge = spec.kind === 'ssh-dropped-source' ? edges.source : edges.dest;
+        edge.ssh.sever('cut by the fault injector');
+        did.push(`cut the controller's SSH connection to ${edge.name}`);
+        break;
+      }
+    }
+    log(`fault: ${did[did.length - 1]}`);
+  };
+
+  const guarded = (edges: { source: Edge; dest: Edge }) =>
+    put(edges).catch((e: unknown) => {
+      errors.push(`injecting ${spec.kind}: ${(e as Error).message.split('\n')[0]}`);
+    });
+
+  const takeAway = async (): Promise<void> => {
+    switch (spec.kind) {
+      case 'link-cut':
+        for (const [chain, dir, peer] of LINK_RULE(source.ip))
+          await onNode(dest, ['iptables', '-w', '-D', chain!, dir!, peer!, '-m', 'comment', '--comment', 'followme-fault', '-j', 'DROP']);
+        healed.push(`let packets between ${dest.name} and ${source.name} through again`);
+        break;
+      case 'dest-destroyed':
+        await virsh(dest.libvirtUri, ['start', dest.domain]);
+        await waitNodeReady(inv, dest, (line) => log(`fault: ${line}`));
+        healed.push(`started ${dest.name} again and waited until it was ready`);
+        break;
+      case 'dest-full':
+        await onNode(dest, ['sh', '-c', 'for d in "$@"; do rm -f "$d/$0" "$d/$0.tail"; done', FILL_NAME, ...FILLED]);
+        healed.push(`removed the fill from ${FILLED.join(' and ')} on ${dest.name}`);
+        break;
+      case 'nfs-stopped': {
+        const nfs = inv.nodes.find((n) => n.role === 'nfs')!;
+        await onNode(nfs, ['systemctl', 'start', 'nfs-server']);
+        healed.push(`started the NFS server on ${nfs.name} again`);
+        break;
+      }
+      default:
+        // Killed daemons and cut connections stay gone: nothing to undo.
+        break;
+    }
+    if (healed.length) log(`fault healed: ${healed[healed.length - 1]}`);
+  };
+
+  return {
+    kind: spec.kind,
+    phase: spec.phase,
+    healBeforeRollback: spec.kind !== 'dest-destroyed',
+    async inject(edges) {
+      if (injected || pending) return;
+      if (!spec.afterMs) {
+        await guarded(edges);
+        return;
+      }
+      pending = new Promise((resolve) => {
+        timer = setTimeout(() => void guarded(edges).then(resolve), spec.afterMs);
+      });
+    },
+    async heal() {
+      if (healedOnce) return;
+      if (timer && !injected) {
+        // Its moment had not come: it never goes in.
+        clearTimeout(timer);
+        timer = undefined;
+        pending = undefined;
+      }
+      await pending;
+      if (!injected) return;
+      healedOnce = true;
+      await takeAway().catch((e: unknown) => {
+        errors.push(`healing ${spec.kind}: ${(e as Error).message.split('\n')[0]}`);
+      });
+    },
+    report(): FaultRecord {
+      return {
+        kind: spec.kind,
+        phase: spec.phase,
+        ...(spec.afterMs ? { afterMs: spec.afterMs } : {}),
+        injected,
+        did: [...did],
+        healed: [...healed],
+        ...(errors.length ? { errors: [...errors] } : {}),
+      };
+    },
+  };
+}

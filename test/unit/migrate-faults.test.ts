@@ -1,0 +1,176 @@
+// Faults through the real engine and strategies over scripted edges: where
+// a fault goes in, when it is healed, what the record says, and that a lost
+// SSH connection is opened again for the rollback. Which faults a plan may
+// ask for is checked before anything runs.
+import { describe, expect, it } from 'vitest';
+import { checkFault, faultInjector, faultPhases } from '../../experiment/faults.js';
+import type { Edge } from '../../migration/edge.js';
+import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
+import type { FaultHook } from '../../migration/engine/types.js';
+import type { FaultRecord } from '../../migration/record/schema.js';
+import { validateRecord } from '../../migration/record/validate.js';
+import { unfinishedMigrations } from '../../migration/journal.js';
+import { type ScriptedTestbed, scriptedTestbed } from './scripted-edge.js';
+
+const c1ToEdgeB = (tb: ScriptedTestbed, fault: FaultHook) => ({
+  inventory: tb.inventory,
+  strategy: 'tmpfs',
+  container: 'c1',
+  from: 'edge-a',
+  to: 'edge-b',
+  predumps: 1,
+  connect: tb.connect,
+  journalDir: tb.journalDir,
+  fault,
+});
+
+/** A fault whose effect the scripted edges read from `on`; it takes `injectMs` to put in. */
+function scriptedFault(phase: string, o: { kind?: string; healBeforeRollback?: boolean; injectMs?: number; act?: FaultHook['inject'] } = {}) {
+  const state = { on: false, injectedAt: '', healedAt: '', order: [] as string[] };
+  const record: FaultRecord = { kind: o.kind ?? 'scripted', phase, injected: false, did: [], healed: [] };
+  const hook: FaultHook = {
+    kind: record.kind,
+    phase,
+    healBeforeRollback: o.healBeforeRollback ?? true,
+    async inject(edges) {
+      await new Promise((r) => setTimeout(r, o.injectMs ?? 0));
+      state.on = true;
+      state.order.push('inject');
+      record.injected = true;
+      record.did.push('scripted fault in');
+      await o.act?.(edges);
+    },
+    async heal() {
+      if (!state.on) return;
+      state.on = false;
+      state.order.push('heal');
+      record.healed.push('scripted fault out');
+    },
+    report: () => structuredClone(record),
+  };
+  return { hook, state };
+}
+
+describe('a fault injected into a migration', () => {
+  it('goes in at the start of its phase with the clock paused, is healed before rollback, and the record names it', async () => {
+    const fault = scriptedFault('final copy', { injectMs: 300 });
+    const tb = scriptedTestbed((label, argv) => {
+      if (label.startsWith('rsync images') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: Connection timed out' };
+      if (label === 'lxc-checkpoint restore') fault.state.order.push('restore on the source');
+      // The final dump's images are on the source.
+      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+      return undefined;
+    });
+    const err = await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    const rec = validateRecord((err as MigrationFailedError).record);
+    expect(rec.outcome).toBe('rolled-back');
+    expect(rec.error?.phase).toBe('final copy');
+    expect(rec.fault).toEqual({ kind: 'scripted', phase: 'final copy', injected: true, did: ['scripted fault in'], healed: ['scripted fault out'] });
+    // Healed first, then the container restored on the source from its final dump.
+    expect(fault.state.order).toEqual(['inject', 'heal', 'restore on the source']);
+    // The 300 ms of injecting are in no phase and not in Ψ.
+    const finalCopy = rec.phases.find((p) => p.name === 'final copy')!;
+    expect(finalCopy.durationMs).toBeLessThan(250);
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(tb.running['edge-b']!.has('c1')).toBe(false);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
+  it('a fault whose phase never comes is reported as not injected', async () => {
+    const fault = scriptedFault('restore');
+    const tb = scriptedTestbed((label) => (label === 'criu pre-dump' ? { exitCode: 1, stderr: 'Error (criu/cr-dump.c): boom' } : undefined));
+    const err = (await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e)) as MigrationFailedError;
+    expect(err.record.error?.phase).toBe('pre-dump 1');
+    expect(err.record.fault).toMatchObject({ phase: 'restore', injected: false, healed: [] });
+    expect(fault.state.order).toEqual([]);
+  });
+
+  it('a fault rollback must live with (a destroyed VM) is healed after the rollback', async () => {
+    const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
+    const tb = scriptedTestbed((label) => {
+      if (label.startsWith('rsync images') && fault.state.on) return { exitCode: 10 };
+      if (label === 'rm container dir') fault.state.order.push('destination cleaned');
+      return undefined;
+    });
+    await migrate(c1ToEdgeB(tb, fault.hook)).catch(() => undefined);
+    expect(fault.state.order).toEqual(['inject', 'destination cleaned', 'heal']);
+  });
+
+  it('a severed SSH connection fails the phase; rollback opens it again and the container keeps running on the source', async () => {
+    const fault = scriptedFault('pre-dump 1 copy', { act: async ({ source }) => source.ssh.sever('cut by the test') });
+    const tb = scriptedTestbed();
+    const first = await tb.connect(tb.inventory.nodes.find((n) => n.name === 'edge-a')!);
+    const err = (await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e)) as MigrationFailedError;
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    const rec = validateRecord(err.record);
+    expect(rec.outcome).toBe('rolled-back');
+    expect(rec.error?.message).toMatch(/SSH connection was lost \(cut by the test\)/);
+    expect(rec.error?.rollback).toMatch(/^the SSH connection to edge-a was lost \(cut by the test\) and opened again; .*kept running on edge-a/);
+    // A new connection did the rollback: it asked where the container runs, and looked for what the lost one had left running.
+    const again = tb.edges.get('edge-a')!;
+    expect(again).not.toBe(first);
+    expect(again.labels).toEqual(expect.arrayContaining(['find migration processes', 'lxc-info state']));
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+});
+
+describe('which faults a plan may ask for', () => {
+  it('names the phases of each strategy, page-server dumps by their plain names', () => {
+    expect(faultPhases('tmpfs', 1)).toEqual(['rootfs copy', 'pre-dump 1', 'pre-dump 1 copy', 'final dump', 'final copy', 'restore', 'source cleanup']);
+    expect(faultPhases('diskless', 1)).toEqual(['rootfs copy', 'pre-dump 1', 'final dump', 'final copy', 'restore', 'source cleanup']);
+    expect(faultPhases('shared', 2)).toEqual(['pre-dump 1', 'pre-dump 2', 'final dump', 'restore', 'source cleanup']);
+  });
+
+  it('refuses a phase a strategy does not have, and a kind that does not apply, naming the key and what is allowed', () => {
+    expect(() => checkFault({ kind: 'link-cut', phase: 'rootfs copy' }, ['tmpfs', 'shared'], 2, 'plan.fault')).toThrow(
+      /plan\.fault\.phase: "rootfs copy" is no phase of shared with 2 pre-dumps; its phases: pre-dump 1, pre-dump 2, final dump, restore, source cleanup/,
+    );
+    expect(() => checkFault({ kind: 'page-server-killed', phase: 'final dump' }, ['tmpfs', 'diskless'], 2, 'plan.fault')).toThrow(
+      /plan\.fault\.kind: page-server-killed applies only to diskless, not to tmpfs/,
+    );
+    expect(() => checkFault({ kind: 'link-cut', phase: 'pre-dump 3' }, ['diskless'], 2, 'plan.fault')).toThrow(/pre-dump 3/);
+    expect(() => checkFault({ kind: 'dest-full', phase: 'final dump' }, ['tmpfs', 'diskless', 'shared'], 2, 'plan.fault')).not.toThrow();
+  });
+});
+
+describe('a delayed fault', () => {
+  const edgesCutBy = () => {
+    const cut: string[] = [];
+    const edge = (name: string) => ({ name, ssh: { sever: (why: string) => cut.push(`${name}: ${why}`) } }) as unknown as Edge;
+    return { cut, edges: { source: edge('edge-a'), dest: edge('edge-b') } };
+  };
+
+  it('goes in after its delay without holding the phase up, and heal waits for it', async () => {
+    const tb = scriptedTestbed();
+    const { cut, edges } = edgesCutBy();
+    const f = faultInjector({ kind: 'ssh-dropped-dest', phase: 'restore', afterMs: 150 }, tb.inventory, 'edge-a', 'edge-b');
+    const t0 = performance.now();
+    await f.inject(edges);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(cut).toEqual([]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(cut).toEqual(['edge-b: cut by the fault injector']);
+    await f.heal();
+    expect(f.report()).toEqual({
+      kind: 'ssh-dropped-dest',
+      phase: 'restore',
+      afterMs: 150,
+      injected: true,
+      did: ["cut the controller's SSH connection to edge-b"],
+      healed: [],
+    });
+  });
+
+  it('never goes in when the migration ends before its moment', async () => {
+    const tb = scriptedTestbed();
+    const { cut, edges } = edgesCutBy();
+    const f = faultInjector({ kind: 'ssh-dropped-source', phase: 'restore', afterMs: 200 }, tb.inventory, 'edge-a', 'edge-b');
+    await f.inject(edges);
+    await f.heal();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cut).toEqual([]);
+    expect(f.report()).toMatchObject({ injected: false, did: [] });
+  });
+});
