@@ -36,6 +36,18 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        // The fault matrix takes hours under TCG: only `npm run test:faults` (FOLLOWME_FAULTS=1) runs it.
+        test: {
+          name: 'faults',
+          include: process.env['FOLLOWME_FAULTS'] ? ['test/faults/**/*.test.ts'] : [],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 30 * 60_000,
+          hookTimeout: 30 * 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

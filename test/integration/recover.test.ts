@@ -4,79 +4,14 @@
 // migration is left on the edges (or the share), a second recover finds
 // nothing, and the next migration of the container succeeds.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { execa } from 'execa';
-import { join } from 'node:path';
-import { readInventory, type Inventory } from '../../common/inventory.js';
-import { projectRoot } from '../../common/paths.js';
+import { readInventory } from '../../common/inventory.js';
 import { withShare } from '../../experiment/containers.js';
 import { deployContainer, removeContainer } from '../../migration/container.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
-import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { followme } from './cli.js';
-import { countAtLeast, expectCountContinues, stateOn } from './migration-helpers.js';
+import { EDGES, leftovers, migrateKilledAt, runningOn } from './fault-helpers.js';
+import { countAtLeast, expectCountContinues } from './migration-helpers.js';
 import { onNode } from './ssh.js';
-
-const EDGES = ['edge-a', 'edge-b'] as const;
-
-/** Starts `followme migrate` and kills it with SIGKILL `delayMs` after its progress shows `at`; returns what it printed. */
-async function migrateKilledAt(inventoryPath: string, args: string[], at: RegExp, delayMs: number): Promise<string> {
-  const child = execa('node', [join(projectRoot(), 'dist/cli/main.js'), 'migrate', '--inventory', inventoryPath, ...args], {
-    reject: false,
-    timeout: 10 * 60_000,
-  });
-  let stderr = '';
-  let armed = false;
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!armed && at.test(stderr)) {
-      armed = true;
-      setTimeout(() => child.kill('SIGKILL'), delayMs);
-    }
-  });
-  const r = await child;
-  expect(r.signal, `migrate was to be killed at ${at}, but it ended by itself:\n${stderr}`).toBe('SIGKILL');
-  return stderr;
-}
-
-async function runningOn(inv: Inventory, name: string): Promise<string[]> {
-  const where: string[] = [];
-  for (const e of EDGES) if ((await stateOn(inv, e, name)) === 'RUNNING') where.push(e);
-  return where;
-}
-
-/** Everything a migration could leave on an edge, listed; empty when clean. */
-async function leftovers(inv: Inventory, name: string, where: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const e of EDGES) {
-    await onNode(inv, e, async (c) => {
-      const r = await c.run([
-        'sh',
-        '-c',
-        'ls -A "$0" 2>/dev/null | sed "s|^|work dir |"; ls /run | grep "^followme-rsyncd-" | sed "s|^|rsync daemon |"; pgrep -a -x criu | sed "s|^|criu |"; exit 0',
-        TMPFS_ROOT,
-      ]);
-      found.push(
-        ...r.stdout
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => `${e}: ${l}`),
-      );
-      if (e !== where && (await c.run(['test', '-e', `/var/lib/lxc/${name}`])).exitCode === 0) found.push(`${e}: /var/lib/lxc/${name}`);
-    });
-  }
-  if (inv.nfs) {
-    await onNode(inv, 'nfs', async (c) => {
-      const r = await c.run(['sh', '-c', 'ls -A "$0"/migrations 2>/dev/null; exit 0', inv.nfs!.export]);
-      found.push(
-        ...r.stdout
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => `nfs: migrations/${l}`),
-      );
-    });
-  }
-  return found;
-}
 
 interface Case {
   strategy: 'tmpfs' | 'diskless' | 'shared';
