@@ -184,7 +184,10 @@ function summaryLine(r: RunRecord): string {
   if (m) parts.push(`total ${(m.totalMs / 1000).toFixed(1)} s`);
   if (m?.lastDumpPagesWritten !== undefined) parts.push(`${m.lastDumpPagesWritten} pages in the last dump`);
   if (r.client) parts.push(`${r.client.kind}: longest stall ${r.client.longestStallMs.toFixed(0)} ms, ${r.client.connections} connection(s)`);
-  if (m?.fault) parts.push(`fault ${m.fault.kind} in "${m.fault.phase}" ${m.fault.injected ? 'injected' : 'never reached'}${m.fault.errors ? ` (${m.fault.errors.join('; ')})` : ''}`);
+  if (m?.fault)
+    parts.push(
+      `fault ${m.fault.kind} in "${m.fault.phase}" ${m.fault.injected ? 'injected' : 'never reached'}${m.fault.errors ? ` (${m.fault.errors.join('; ')})` : ''}`,
+    );
   if (r.state.problem) parts.push(`STATE: ${r.state.problem}`);
   return parts.join(', ');
 }

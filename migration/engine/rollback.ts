@@ -44,19 +44,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
     await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
-    // The container is safe on the source whatever the destination does now.
-    const left = await cleanDestination(ctx, strategy).then(
-      () => undefined,
-      (e: unknown) => (e as Error).message.split('\n')[0]!,
-    );
-    if (left !== undefined) {
-      return {
-        outcome: 'rolled-back',
-        detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} could not be cleaned (${left}): \`followme recover\` removes what is left there once it answers`,
-        destinationLeft: left,
-      };
-    }
-    return { outcome: 'rolled-back', detail: `container ${ctx.container} kept running on ${ctx.source.name}; ${ctx.dest.name} cleaned` };
+    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`);
   }
 
   // The container runs nowhere (or only as a half-restored copy on the
@@ -84,9 +72,22 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     };
   }
   notes.push(`restored on ${ctx.source.name} from its final dump`);
-  await cleanDestination(ctx, strategy);
   await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
-  return { outcome: 'rolled-back', detail: `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')}); ${ctx.dest.name} cleaned` };
+  return rolledBack(ctx, strategy, `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`);
+}
+
+/** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says it could not. */
+async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string): Promise<RollbackOutcome> {
+  const left = await cleanDestination(ctx, strategy).then(
+    () => undefined,
+    (e: unknown) => (e as Error).message.split('\n')[0]!,
+  );
+  if (left === undefined) return { outcome: 'rolled-back', detail: `${where}; ${ctx.dest.name} cleaned` };
+  return {
+    outcome: 'rolled-back',
+    detail: `${where}; ${ctx.dest.name} could not be cleaned (${left}): \`followme recover\` removes what is left there once it answers`,
+    destinationLeft: left,
+  };
 }
 
 /**

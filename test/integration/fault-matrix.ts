@@ -121,8 +121,7 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
 
     if (c.fault === CONTROLLER_KILLED) {
       // The phase's start as the CLI prints it; source cleanup starts when the restore's line ends.
-      const at =
-        c.phase === 'source cleanup' ? /^ {2}restore: /m : new RegExp(`^ {2}${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(page server\\))? …`, 'm');
+      const at = c.phase === 'source cleanup' ? /\srestore: / : new RegExp(`\\s${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(page server\\))? …`);
       await migrateKilledAt(
         inventoryPath(),
         ['--strategy', c.strategy, '--from', from!, '--to', to, '--container', name, '--predumps', String(PREDUMPS)],

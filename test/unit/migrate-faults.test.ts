@@ -116,6 +116,43 @@ describe('a fault injected into a migration', () => {
   });
 });
 
+describe('a destination that is gone', () => {
+  // The destination does not come back while the migration settles.
+  const unreachableOnceLost =
+    (tb: ScriptedTestbed): typeof tb.connect =>
+    async (n) => {
+      if (n.name === 'edge-b' && tb.edges.get('edge-b')?.ssh.lostReason) throw new Error('edge-b: SSH connection failed: connect EHOSTUNREACH');
+      return tb.connect(n);
+    };
+
+  it.each([
+    // Before the final dump: the container still runs on the source.
+    ['pre-dump 1 copy', /kept running on edge-a; edge-b could not be cleaned/],
+    // After it: the container is restored on the source from its final dump.
+    ['restore', /running on edge-a again \(restored on edge-a from its final dump\); edge-b could not be cleaned/],
+  ])(
+    'in %s: the container runs on the source (rolled-back), the record says the destination was not cleaned, the journal entry stays for recover',
+    async (phase, where) => {
+      const fault = scriptedFault(phase, { healBeforeRollback: false, act: async ({ dest }) => dest.ssh.sever('keepalive unanswered') });
+      const tb = scriptedTestbed((label, argv) => {
+        // Nothing reaches the destination any more, the rsync daemon there neither.
+        if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
+        if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+        return undefined;
+      });
+      const err = (await migrate({ ...c1ToEdgeB(tb, fault.hook), connect: unreachableOnceLost(tb) }).catch((e: unknown) => e)) as MigrationFailedError;
+      const rec = validateRecord(err.record);
+      expect(rec.outcome, rec.error?.rollback).toBe('rolled-back');
+      expect(rec.error?.phase).toBe(phase);
+      expect(rec.error?.rollback).toMatch(/could not be opened again: edge-b: SSH connection failed: connect EHOSTUNREACH/);
+      expect(rec.error?.rollback).toMatch(where);
+      expect(rec.error?.rollback).toMatch(/`followme recover` removes what is left there once it answers/);
+      expect(tb.running['edge-a']!.has('c1')).toBe(true);
+      expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
+    },
+  );
+});
+
 describe('which faults a plan may ask for', () => {
   it('names the phases of each strategy, page-server dumps by their plain names', () => {
     expect(faultPhases('tmpfs', 1)).toEqual(['rootfs copy', 'pre-dump 1', 'pre-dump 1 copy', 'final dump', 'final copy', 'restore', 'source cleanup']);
