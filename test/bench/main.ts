@@ -1,14 +1,17 @@
 // npm run bench -- <name>: prints figures for speed and memory targets.
 import { benchTestbed } from './testbed.js';
 import { benchEngine } from './engine.js';
+import { benchSoak } from './soak.js';
 
 const benches: Record<string, () => Promise<Record<string, string>>> = {
   testbed: benchTestbed,
   engine: benchEngine,
+  soak: benchSoak,
 };
 
+// The soak runs for an hour or more under TCG: only when asked for by name.
 const wanted = process.argv.slice(2);
-const names = wanted.length ? wanted : Object.keys(benches);
+const names = wanted.length ? wanted : Object.keys(benches).filter((b) => b !== 'soak');
 for (const name of names) {
   const bench = benches[name];
   if (!bench) {

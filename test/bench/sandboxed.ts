@@ -3,8 +3,8 @@
 import { execa } from 'execa';
 import { projectRoot } from '../../common/paths.js';
 
-export async function runSandboxed(script: string, what: string): Promise<Record<string, string>> {
-  const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', script], {
+export async function runSandboxed(script: string, what: string, nodeFlags: string[] = []): Promise<Record<string, string>> {
+  const inner = await execa('bash', ['test/harness/sandbox.sh', 'node', ...nodeFlags, script], {
     cwd: projectRoot(),
     stderr: 'inherit',
     reject: false,
