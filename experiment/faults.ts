@@ -73,6 +73,16 @@ export function checkFaultTestbed(spec: FaultSpec, inv: Inventory, key: string):
     throw new ConfigError(`${key}.kind: nfs-stopped needs a testbed with an NFS server (three-vm-nfs)`, `${key}.kind`);
 }
 
+/** How long the page-server fault watches for the phase's page server. */
+const PAGE_SERVER_WATCH_S = 60;
+
+/** The image directory whose page server a diskless dump phase starts: "pre-dump 2" → pre-2, "final dump" → dump. */
+function pageServerIteration(phase: string): string | undefined {
+  if (phase === 'final dump') return 'dump';
+  const m = /^pre-dump (\d+)$/.exec(phase);
+  return m ? `pre-${m[1]}` : undefined;
+}
+
 const FILL_NAME = '.followme-fault-fill';
 /** Filled on the destination: the tmpfs of the images, and the root file system the rootfs is copied into. */
 const FILLED = ['/tmp', '/var/lib/lxc'];
@@ -126,8 +136,16 @@ export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to:
         break;
       }
       case 'page-server-killed': {
-        const out = await onNode(dest, ['sh', '-c', 'pkill -KILL -e -f "^criu page-server" || echo none']);
-        did.push(out === 'none' ? `no page server ran on ${dest.name}` : `killed the page server on ${dest.name}`);
+        // The phase starts its page server itself: watch for it (bounded) and kill it once it listens.
+        const iteration = pageServerIteration(spec.phase);
+        const out = await onNode(dest, [
+          'sh',
+          '-c',
+          'end=$(( $(date +%s) + $1 )); while :; do pkill -KILL -e -f -- "$0" && exit 0; [ "$(date +%s)" -ge "$end" ] && break; sleep 0.1; done; echo none',
+          iteration ? `^criu page-server --images-dir [^ ]*/${iteration}( |$)` : '^criu page-server',
+          String(iteration ? PAGE_SERVER_WATCH_S : 0),
+        ]);
+        did.push(out === 'none' ? `no page server ran on ${dest.name} during "${spec.phase}"` : `killed the page server on ${dest.name}`);
         break;
       }
       case 'nfs-stopped': {
@@ -187,6 +205,11 @@ export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to:
     healBeforeRollback: spec.kind !== 'dest-destroyed',
     async inject(edges) {
       if (injected || pending) return;
+      // A page server comes up inside the phase: its watcher must not hold the phase up.
+      if (spec.kind === 'page-server-killed' && !spec.afterMs) {
+        pending = guarded(edges);
+        return;
+      }
       if (!spec.afterMs) {
         await guarded(edges);
         return;

@@ -1,8 +1,9 @@
 // A migration whose SSH connection to an edge was lost mid-phase still has
-// to settle: rollback (or source cleanup) runs over a fresh connection, and
-// first lets whatever the lost connection had started on that edge end, as
-// recover does after a controller crash (a CRIU dump goes on without its
-// channel, and deciding before it ends would catch the container half-dumped).
+// to settle: rollback (or source cleanup) runs over a fresh connection. And
+// before deciding anything, it lets whatever the failed step started on the
+// edges end, as recover does after a controller crash: a CRIU dump goes on
+// without its channel, or past its step's bound when stuck on a stopped NFS
+// server, and deciding before it ends would catch the container half-dumped.
 import type { InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { quiesce } from './recover.js';
@@ -25,7 +26,12 @@ const QUIET_WAIT_MS = 200_000;
  * cannot be reached again keeps its lost connection: what needs it fails,
  * and says why.
  */
-async function withLiveEdges<T extends SettleContext>(ctx: T, strategy: Strategy, r: Reconnect): Promise<{ ctx: T; notes: string[] }> {
+async function withLiveEdges<T extends SettleContext>(
+  ctx: T,
+  strategy: Strategy,
+  r: Reconnect,
+  o: { quiesceAlways: boolean },
+): Promise<{ ctx: T; notes: string[] }> {
   const notes: string[] = [];
   const again = async (edge: Edge, node: InventoryNode): Promise<Edge> => {
     if (edge.ssh.lostReason === undefined) return edge;
@@ -41,10 +47,11 @@ async function withLiveEdges<T extends SettleContext>(ctx: T, strategy: Strategy
   };
   const source = await again(ctx.source, r.from);
   const dest = await again(ctx.dest, r.to);
-  if (source === ctx.source && dest === ctx.dest) return { ctx, notes };
-  const live = { ...ctx, source, dest };
+  const reconnected = source !== ctx.source || dest !== ctx.dest;
+  const live = reconnected ? { ...ctx, source, dest } : ctx;
+  // Before a rollback also with both connections intact: a step that timed out (a dump stuck on a stopped NFS server) may still run.
   // Only when both answer: an edge that stays unreachable keeps whatever runs there, and rollback says what it could not do.
-  if (source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
+  if ((reconnected || o.quiesceAlways) && source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
     const report = { id: ctx.id, container: ctx.container, found: [] as string[], did: [] as string[], settled: false };
     await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
     notes.push(...report.found, ...report.did);
@@ -56,13 +63,13 @@ const withNotes = (notes: string[], detail: string) => (notes.length ? `${notes.
 
 /** rollback(), over connections that work. */
 export async function rollbackOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<RollbackOutcome> {
-  const { ctx: live, notes } = await withLiveEdges(ctx, strategy, r);
+  const { ctx: live, notes } = await withLiveEdges(ctx, strategy, r, { quiesceAlways: true });
   const rb = await rollback(live, strategy);
   return { ...rb, detail: withNotes(notes, rb.detail) };
 }
 
 /** cleanupSource(), over connections that work; a reconnection is no warning, only what could not be removed is. */
 export async function cleanupSourceOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<string | undefined> {
-  const { ctx: live } = await withLiveEdges(ctx, strategy, r);
+  const { ctx: live } = await withLiveEdges(ctx, strategy, r, { quiesceAlways: false });
   return cleanupSource(live, strategy);
 }
