@@ -15,14 +15,16 @@ const log = (l: string) => process.stderr.write(`  · ${l}\n`);
 
 // Everything a migration could leave behind on an edge, as one number each.
 const EDGE_COUNTS = [
-  ['processes', 'ps -e --no-headers | wc -l'],
+  // Kernel threads (children of kthreadd) come and go by themselves: user-space processes only.
+  ['processes', 'ps --ppid 2 -p 2 --deselect --no-headers | wc -l'],
   ['listening TCP ports', 'ss -ltnH | wc -l'],
   ['LXC containers', 'lxc-ls -1 | wc -l'],
   ['work directories', 'ls -A /tmp/followme-migrations 2>/dev/null | wc -l'],
   ['tmpfs /tmp used (KiB)', 'df --output=used /tmp | tail -1'],
   ['/var/lib/lxc used (KiB)', 'du -s -x /var/lib/lxc | cut -f1'],
   ['mounts', 'findmnt -n | wc -l'],
-  ['rsync daemons and page servers', 'pgrep -c -f "rsync --daemon|criu page-server" || true'],
+  // Bracketed, so the pattern does not find this very shell.
+  ['rsync daemons and page servers', 'pgrep -c -f "[r]sync --daemon|[c]riu page-server" || true'],
   [
     "CRIU's network-lock rules (host and containers)",
     'n=0; for p in 1 $(for c in $(lxc-ls --running -1); do lxc-info -n "$c" -p -H; done); do c=$( { nsenter -t "$p" -n iptables-save 2>/dev/null; nsenter -t "$p" -n nft list tables 2>/dev/null; } | grep -c CRIU); n=$((n + c)); done; echo $n',
