@@ -1,12 +1,12 @@
 // The journal of unfinished migrations, over scripted edges: written before
 // anything exists on an edge, step by step, gone once the migration settles,
 // kept when it does not, and a reason for the next migrate to refuse.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConflictError } from '../../common/errors.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
-import { type JournalEntry, unfinishedMigrations } from '../../migration/journal.js';
+import { Journal, type JournalEntry, settle, unfinishedMigrations } from '../../migration/journal.js';
 import { scriptedTestbed, type ScriptedAnswer } from './scripted-edge.js';
 
 const base = { strategy: 'tmpfs', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: 1 };
@@ -39,6 +39,28 @@ describe('the migration journal', () => {
       { step: 'restore', pointOfNoReturnPassed: true },
     ]);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
+  it('settling the entry of a killed controller also removes the lock it left', () => {
+    const tb = scriptedTestbed();
+    const j = Journal.open(tb.journalDir, {
+      id: 'm1',
+      strategy: 'tmpfs',
+      testbed: 'fmtest',
+      container: 'c1',
+      from: 'edge-a',
+      to: 'edge-b',
+      predumps: 1,
+      lxcDir: '/var/lib/lxc/c1',
+      workDir: '/tmp/followme-migrations/m1',
+      ports: { receiver: 20000, pageServer: 30000 },
+      startedAt: new Date().toISOString(),
+    });
+    // The controller dies holding it: entry and lock directory stay.
+    expect(readdirSync(tb.journalDir).sort()).toEqual(['m1.json', 'm1.json.lock']);
+    settle(tb.journalDir, 'm1');
+    expect(readdirSync(tb.journalDir)).toEqual([]);
+    j.close();
   });
 
   it('holds what recover needs: the edges, work directories and ports', async () => {
