@@ -12,6 +12,7 @@ import type { Edge } from '../migration/edge.js';
 import { faultPhaseMatches, type FaultHook } from '../migration/engine/types.js';
 import type { FaultRecord, StrategyName } from '../migration/record/schema.js';
 import { strategyNamed } from '../migration/strategies/index.js';
+import { TMPFS_ROOT } from '../migration/strategies/tmpfs.js';
 import { virsh } from '../provision/libvirt/virsh.js';
 import { waitNodeReady } from '../provision/testbed/readiness.js';
 
@@ -108,8 +109,8 @@ export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to:
   let timer: NodeJS.Timeout | undefined;
   let healedOnce = false;
 
-  const onNode = async (n: InventoryNode, argv: string[]): Promise<string> =>
-    SshConnection.with(sshTarget(inv, n), async (c) => (await c.check(argv, { timeoutMs: 60_000 })).stdout.trim());
+  const onNode = async (n: InventoryNode, argv: string[], timeoutMs = 60_000): Promise<string> =>
+    SshConnection.with(sshTarget(inv, n), async (c) => (await c.check(argv, { timeoutMs })).stdout.trim());
 
   const put = async (edges: { source: Edge; dest: Edge }): Promise<void> => {
     injected = true;
@@ -136,15 +137,21 @@ export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to:
         break;
       }
       case 'page-server-killed': {
-        // The phase starts its page server itself: watch for it (bounded) and kill it once it listens.
+        // The phase starts its page server itself: watch (bounded) for the pid file it writes into the iteration's image
+        // directory, and kill it once it is there. Other phases run none: one look.
         const iteration = pageServerIteration(spec.phase);
-        const out = await onNode(dest, [
-          'sh',
-          '-c',
-          'end=$(( $(date +%s) + $1 )); while :; do pkill -KILL -e -f -- "$0" && exit 0; [ "$(date +%s)" -ge "$end" ] && break; sleep 0.1; done; echo none',
-          iteration ? `^criu page-server --images-dir [^ ]*/${iteration}( |$)` : '^criu page-server',
-          String(iteration ? PAGE_SERVER_WATCH_S : 0),
-        ]);
+        const watchS = iteration ? PAGE_SERVER_WATCH_S : 0;
+        const out = await onNode(
+          dest,
+          [
+            'sh',
+            '-c',
+            'end=$(( $(date +%s) + $1 )); while :; do for f in $0; do [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null && echo "killed $(cat "$f")" && exit 0; done; [ "$(date +%s)" -ge "$end" ] && break; sleep 0.1; done; echo none',
+            `${TMPFS_ROOT}/*/${iteration ?? '*'}/page-server.pid`,
+            String(watchS),
+          ],
+          (watchS + 30) * 1000,
+        );
         did.push(out === 'none' ? `no page server ran on ${dest.name} during "${spec.phase}"` : `killed the page server on ${dest.name}`);
         break;
       }

@@ -146,6 +146,8 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
       expect(record.fault?.errors, JSON.stringify(record.fault)).toBeUndefined();
       if (record.outcome !== 'migrated') expect(record.error?.phase).toBeDefined();
       outcome = record.outcome === 'migrated' ? 'migrated' : `${record.outcome} (failed in ${record.error!.phase})`;
+      // What rollback said, when it could not settle the migration by itself.
+      if (record.outcome === 'failed') outcome += `: ${record.error!.rollback.split('\n')[0]!.slice(0, 200)}`;
     }
 
     // What the fault left for recover (a controller gone, a destination that was down during rollback) is settled now.
