@@ -321,6 +321,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       ...listenerFields(),
     });
   } finally {
+    // Whatever ended the migration, a fault is not left in (healing twice does nothing).
+    await o.fault?.heal().catch(() => undefined);
     source.close();
     dest.close();
     for (const e of reopened) e.close();
