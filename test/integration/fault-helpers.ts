@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Inventory } from '../../common/inventory.js';
+import { withShare } from '../../experiment/containers.js';
+import { deployContainer, removeContainer } from '../../migration/container.js';
 import { projectRoot } from '../../common/paths.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { stateOn } from './migration-helpers.js';
@@ -70,4 +72,27 @@ export async function leftovers(inv: Inventory, name: string, where: string): Pr
     });
   }
   return found;
+}
+
+/** The blank container on edge-a at the testbed's last container address (its rootfs on the share when there is one); returns its address. */
+export async function deployBlankOnEdgeA(inv: Inventory, name: string): Promise<string> {
+  const addr = inv.containerAddresses[3]!;
+  await withShare(inv, (shared) =>
+    onNode(inv, 'edge-a', (c) =>
+      deployContainer(
+        c,
+        { name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' },
+        { template: 'blank' },
+        shared ? { shared } : {},
+      ),
+    ),
+  );
+  return addr.ip;
+}
+
+/** Removes the container from both edges (and the share). */
+export async function removeEverywhere(inv: Inventory, name: string): Promise<void> {
+  await withShare(inv, async (shared) => {
+    for (const e of EDGES) await onNode(inv, e, (c) => removeContainer(c, name, shared ? { shared } : {}));
+  });
 }

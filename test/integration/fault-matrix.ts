@@ -8,14 +8,12 @@
 import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { readInventory, type Inventory } from '../../common/inventory.js';
-import { withShare } from '../../experiment/containers.js';
 import { FAULT_KINDS, faultInjector, faultPhases, type FaultKind } from '../../experiment/faults.js';
-import { deployContainer, removeContainer } from '../../migration/container.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
-import { EDGES, leftovers, migrateKilledAt, runningOn } from './fault-helpers.js';
+import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
 import { onNode } from './ssh.js';
 
@@ -73,28 +71,11 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
   let count = 0;
 
   beforeAll(async () => {
-    const i = inv();
-    const addr = i.containerAddresses[3]!;
-    ip = addr.ip;
-    await withShare(i, (shared) =>
-      onNode(i, 'edge-a', (c) =>
-        deployContainer(
-          c,
-          { name, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' },
-          { template: 'blank' },
-          shared ? { shared } : {},
-        ),
-      ),
-    );
+    ip = await deployBlankOnEdgeA(inv(), name);
     count = await countAtLeast(ip, 50);
   });
 
-  afterAll(async () => {
-    const i = inv();
-    await withShare(i, async (shared) => {
-      for (const e of EDGES) await onNode(i, e, (c) => removeContainer(c, name, shared ? { shared } : {}));
-    });
-  });
+  afterAll(() => removeEverywhere(inv(), name));
 
   for (const c of cases) {
     it(`${c.strategy} / ${c.phase} / ${c.fault}: runs once with its count, nothing left, the record names it, the next migration succeeds`, async () => {

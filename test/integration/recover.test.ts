@@ -5,13 +5,10 @@
 // nothing, and the next migration of the container succeeds.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
-import { withShare } from '../../experiment/containers.js';
-import { deployContainer, removeContainer } from '../../migration/container.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import { followme } from './cli.js';
-import { EDGES, leftovers, migrateKilledAt, runningOn } from './fault-helpers.js';
+import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
-import { onNode } from './ssh.js';
 
 interface Case {
   strategy: 'tmpfs' | 'diskless' | 'shared';
@@ -29,28 +26,11 @@ function recoverSuite(stack: 'twoVmInventory' | 'threeVmNfsInventory', name: str
   let count = 0;
 
   beforeAll(async () => {
-    const i = inv();
-    const addr = i.containerAddresses[3]!;
-    ip = addr.ip;
-    await withShare(i, (shared) =>
-      onNode(i, 'edge-a', (c) =>
-        deployContainer(
-          c,
-          { name, ip: addr.ip, prefixLength: Number(i.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' },
-          { template: 'blank' },
-          shared ? { shared } : {},
-        ),
-      ),
-    );
+    ip = await deployBlankOnEdgeA(inv(), name);
     count = await countAtLeast(ip, 50);
   });
 
-  afterAll(async () => {
-    const i = inv();
-    await withShare(i, async (shared) => {
-      for (const e of EDGES) await onNode(i, e, (c) => removeContainer(c, name, shared ? { shared } : {}));
-    });
-  });
+  afterAll(() => removeEverywhere(inv(), name));
 
   for (const c of cases) {
     it(`${c.strategy}: killed ${c.delayMs} ms after "${c.at.source}", recover leaves ${name} running once with its count, and the next migration succeeds`, async () => {
