@@ -76,6 +76,9 @@ export class RemoteShell {
       ch.on('data', (d: string) => this.feed(d, ''));
       ch.stderr.on('data', (d: string) => this.feed('', d));
       ch.on('close', () => {
+        // A shell dropped after a timeout may report its close long after (its bash waits on a process stuck in the
+        // kernel): by then a fresh shell runs the next command, and this close is none of its business.
+        if (this.channel !== ch) return;
         this.channel = undefined;
         this.opening = undefined;
         this.pending?.reject(new FollowmeError(`${this.node}: the remote shell closed while a command ran`));
