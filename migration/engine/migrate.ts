@@ -120,8 +120,11 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   let listenerMs = 0;
   let pausedMs = 0;
   const listenerErrors: string[] = [];
+  // A dump that failed once and was tried again: its phase took longer than a clean one, and the record says so.
+  const retries: { phase: string; error: string }[] = [];
   const clock = () => performance.now() - pausedMs;
   const emit = async (e: MigrationEvent) => {
+    if (e.type === 'retry') retries.push({ phase: e.phase, error: e.error.split('\n')[0]!.slice(0, 500) });
     if (!o.onEvent) return;
     const started = performance.now();
     try {
@@ -268,6 +271,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       ...(listenerMs > 0 ? { listenerMs } : {}),
       ...(listenerErrors.length ? { listenerErrors: [...listenerErrors] } : {}),
       ...(missing.length ? { missing: [...missing] } : {}),
+      ...(retries.length ? { retries: [...retries] } : {}),
       ...(o.fault ? { fault: o.fault.report() } : {}),
     });
     const last = iterations.find((i) => i.kind === 'dump');
@@ -282,7 +286,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       );
       if (o.fault && !o.fault.healBeforeRollback) await o.fault.heal();
       // Rolled back with nothing left on the destination: settled. Otherwise the entry stays for `followme recover`.
-      if (rb.outcome === 'rolled-back' && !('destinationLeft' in rb)) journal.close();
+      if (rb.outcome === 'rolled-back' && !('left' in rb)) journal.close();
       else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
       const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail }, ...listenerFields() });

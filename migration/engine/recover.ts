@@ -137,7 +137,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
       const rb = await rollback(ctx, strategy);
       note(report.did, rb.detail);
       if (rb.outcome === 'rolled-back') report.runningOn = source.name;
-      if (rb.outcome === 'failed' || rb.destinationLeft) report.problem = rb.detail;
+      if (rb.outcome === 'failed' || rb.left) report.problem = rb.detail;
     }
     await sweep(ctx, strategy, report, note);
     if (report.runningOn) {

@@ -2,6 +2,7 @@
 // container running on the destination): the container ends up running on
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
+import { sleep } from '../../common/poll.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
 import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
@@ -9,8 +10,8 @@ import { iterationDir } from './types.js';
 export interface RollbackOutcome {
   outcome: 'rolled-back' | 'failed';
   detail: string;
-  /** Rolled back, but the destination could not be cleaned (unreachable): what is left there is recover's. */
-  destinationLeft?: string;
+  /** Rolled back, but something of the migration could not be removed (the destination unreachable, images held open): recover's. */
+  left?: string;
 }
 
 /** Removes everything of the container and the migration from the destination. */
@@ -43,8 +44,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
-    await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
-    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`);
+    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`, await removeSourceImages(ctx, strategy));
   }
 
   // The container runs nowhere (or only as a half-restored copy on the
@@ -72,21 +72,46 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     };
   }
   notes.push(`restored on ${ctx.source.name} from its final dump`);
-  await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true });
-  return rolledBack(ctx, strategy, `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`);
+  return rolledBack(
+    ctx,
+    strategy,
+    `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`,
+    await removeSourceImages(ctx, strategy),
+  );
 }
 
-/** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says it could not. */
-async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string): Promise<RollbackOutcome> {
-  const left = await cleanDestination(ctx, strategy).then(
+const IMAGE_REMOVAL_TRIES = 3;
+const IMAGE_REMOVAL_PAUSE_MS = 2000;
+
+/**
+ * The migration's images on the source (or the share), once the container runs there again. An NFS client keeps a
+ * removed file that is still open as .nfs…, and its directory cannot go until it is closed: a few tries, then say so.
+ */
+async function removeSourceImages(ctx: SettleContext, strategy: Strategy): Promise<string | undefined> {
+  let why = '';
+  for (let attempt = 1; attempt <= IMAGE_REMOVAL_TRIES; attempt++) {
+    if (attempt > 1) await sleep(IMAGE_REMOVAL_PAUSE_MS);
+    const r = await ctx.source
+      .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true })
+      .catch((e: unknown) => ({ exitCode: -1, stderr: (e as Error).message }));
+    if (r.exitCode === 0) return undefined;
+    why = r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`;
+  }
+  return `the images in ${ctx.workDir} could not be removed on ${ctx.source.name} (${why})`;
+}
+
+/** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says what it could not. */
+async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string, imagesLeft: string | undefined): Promise<RollbackOutcome> {
+  const destLeft = await cleanDestination(ctx, strategy).then(
     () => undefined,
-    (e: unknown) => (e as Error).message.split('\n')[0]!,
+    (e: unknown) => `${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`,
   );
-  if (left === undefined) return { outcome: 'rolled-back', detail: `${where}; ${ctx.dest.name} cleaned` };
+  const left = [imagesLeft, destLeft].filter((x): x is string => x !== undefined);
+  if (left.length === 0) return { outcome: 'rolled-back', detail: `${where}; ${ctx.dest.name} cleaned` };
   return {
     outcome: 'rolled-back',
-    detail: `${where}; ${ctx.dest.name} could not be cleaned (${left}): \`followme recover\` removes what is left there once it answers`,
-    destinationLeft: left,
+    detail: `${where}${destLeft ? '' : `; ${ctx.dest.name} cleaned`}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`,
+    left: left.join('; '),
   };
 }
 

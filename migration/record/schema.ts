@@ -148,6 +148,8 @@ export const MigrationRecordSchema = Type.Object(
     listenerErrors: Type.Optional(Type.Array(Type.String())),
     /** What this record lacks and why (CRIU's statistics could not be read, say); the migration's outcome stands. */
     missing: Type.Optional(Type.Array(Type.String())),
+    /** Dumps that failed once and were tried again (see withOneRetry): the phase, and the first attempt's error. */
+    retries: Type.Optional(Type.Array(Type.Object({ phase: Type.String(), error: Type.String() }, { additionalProperties: false }))),
     fault: Type.Optional(FaultRecordSchema),
     /** Consistency checks this record failed when it was written: its timings are not to be trusted, its outcome is. */
     problems: Type.Optional(Type.Array(Type.String())),

@@ -86,6 +86,21 @@ describe('a fault injected into a migration', () => {
     expect(fault.state.order).toEqual([]);
   });
 
+  it('a fault absorbed by the one retry of a dump: migrated, and the record names the retried phase and its first error', async () => {
+    const fault = scriptedFault('pre-dump 1');
+    let attempts = 0;
+    const tb = scriptedTestbed((label) => {
+      if (label !== 'criu pre-dump') return undefined;
+      attempts += 1;
+      return attempts === 1 ? { exitCode: 1, stderr: 'Error (criu/page-xfer.c): page server went away' } : undefined;
+    });
+    const rec = validateRecord(await migrate(c1ToEdgeB(tb, fault.hook)));
+    expect(rec.outcome).toBe('migrated');
+    expect(attempts).toBe(2);
+    expect(rec.retries).toEqual([{ phase: 'pre-dump 1', error: expect.stringContaining('criu pre-dump exited with 1') }]);
+    expect(rec.fault).toMatchObject({ phase: 'pre-dump 1', injected: true });
+  });
+
   it('a fault rollback must live with (a destroyed VM) is healed after the rollback', async () => {
     const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
     const tb = scriptedTestbed((label) => {
@@ -146,11 +161,34 @@ describe('a destination that is gone', () => {
       expect(rec.error?.phase).toBe(phase);
       expect(rec.error?.rollback).toMatch(/could not be opened again: edge-b: SSH connection failed: connect EHOSTUNREACH/);
       expect(rec.error?.rollback).toMatch(where);
-      expect(rec.error?.rollback).toMatch(/`followme recover` removes what is left there once it answers/);
+      expect(rec.error?.rollback).toMatch(/`followme recover` removes what is left once it can/);
       expect(tb.running['edge-a']!.has('c1')).toBe(true);
       expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
     },
   );
+});
+
+describe('images a rollback cannot remove', () => {
+  it('are tried again, then named in the outcome, and the journal entry stays for recover', async () => {
+    const fault = scriptedFault('restore', { act: async ({ dest }) => dest.ssh.sever('cut') });
+    let removals = 0;
+    const tb = scriptedTestbed((label, argv, edge) => {
+      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+      // An NFS client holding a removed image open keeps it as .nfs…, so its directory stays.
+      if (label === 'rm images' && edge.name === 'edge-a') {
+        removals += 1;
+        return { exitCode: 1, stderr: "rm: cannot remove '/tmp/followme-migrations/x/dump': Directory not empty" };
+      }
+      return undefined;
+    });
+    const err = (await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e)) as MigrationFailedError;
+    const rec = validateRecord(err.record);
+    expect(rec.outcome).toBe('rolled-back');
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(removals).toBe(3);
+    expect(rec.error?.rollback).toMatch(/edge-b cleaned; the images in \S+ could not be removed on edge-a \(rm: cannot remove .*Directory not empty\)/);
+    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
+  });
 });
 
 describe('which faults a plan may ask for', () => {
