@@ -62,7 +62,13 @@ export async function leftovers(inv: Inventory, name: string, where: string): Pr
   }
   if (inv.nfs) {
     await onNode(inv, 'nfs', async (c) => {
-      const r = await c.run(['sh', '-c', 'ls -A "$0"/migrations 2>/dev/null; exit 0', inv.nfs!.export]);
+      // Each left directory with what is in it (an .nfs… file is one an edge still holds open).
+      const r = await c.run([
+        'sh',
+        '-c',
+        'cd "$0"/migrations 2>/dev/null && for d in *; do [ -e "$d" ] && echo "$d: $(find "$d" -mindepth 1 | head -8 | tr "\n" " ")"; done; exit 0',
+        inv.nfs!.export,
+      ]);
       found.push(
         ...r.stdout
           .split('\n')
@@ -70,6 +76,24 @@ export async function leftovers(inv: Inventory, name: string, where: string): Pr
           .map((l) => `nfs: migrations/${l}`),
       );
     });
+    if (found.some((l) => l.startsWith('nfs: '))) {
+      // Who holds files there open.
+      for (const e of EDGES)
+        await onNode(inv, e, async (c) => {
+          const r = await c.run([
+            'sh',
+            '-c',
+            'for p in /proc/[0-9]*; do for f in "$p"/fd/*; do l=$(readlink "$f" 2>/dev/null) || continue; case "$l" in "$0"/*) echo "$(basename "$p") $(cat "$p/comm") $l";; esac; done; done; exit 0',
+            `${inv.nfs!.mountPoint}/migrations`,
+          ]);
+          found.push(
+            ...r.stdout
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => `${e}: holds ${l}`),
+          );
+        });
+    }
   }
   return found;
 }

@@ -15,6 +15,7 @@ import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js'
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
+import { followme } from './cli.js';
 import { onNode } from './ssh.js';
 
 /** The controller killed (SIGKILL) at the phase's start, then `followme recover`: not an injector, the harness does it. */
@@ -49,6 +50,36 @@ export function allCases(strategies: readonly StrategyName[]): FaultCase[] {
   return cases;
 }
 
+/**
+ * One fault in every phase of every strategy, the controller killed once per strategy: the cases `npm test` runs.
+ * Quick faults only (a dropped SSH connection, a full disk, a killed page server or controller); the link cut, the
+ * destroyed VM and the stopped NFS server each wait out a timeout or a reboot, so only the whole matrix has them.
+ */
+export const ONE_FAULT_PER_PHASE: readonly FaultCase[] = [
+  { strategy: 'tmpfs', phase: 'rootfs copy', fault: 'dest-full' },
+  { strategy: 'tmpfs', phase: 'pre-dump 1', fault: 'ssh-dropped-source' },
+  { strategy: 'tmpfs', phase: 'pre-dump 1 copy', fault: 'ssh-dropped-dest' },
+  { strategy: 'tmpfs', phase: 'final dump', fault: 'ssh-dropped-source' },
+  { strategy: 'tmpfs', phase: 'final copy', fault: CONTROLLER_KILLED },
+  { strategy: 'tmpfs', phase: 'restore', fault: 'ssh-dropped-dest' },
+  { strategy: 'tmpfs', phase: 'source cleanup', fault: 'ssh-dropped-source' },
+  { strategy: 'diskless', phase: 'rootfs copy', fault: 'ssh-dropped-source' },
+  { strategy: 'diskless', phase: 'pre-dump 1', fault: CONTROLLER_KILLED },
+  { strategy: 'diskless', phase: 'final dump', fault: 'page-server-killed' },
+  { strategy: 'diskless', phase: 'final copy', fault: 'dest-full' },
+  { strategy: 'diskless', phase: 'restore', fault: 'ssh-dropped-dest' },
+  { strategy: 'diskless', phase: 'source cleanup', fault: 'ssh-dropped-dest' },
+  { strategy: 'shared', phase: 'pre-dump 1', fault: 'ssh-dropped-source' },
+  { strategy: 'shared', phase: 'final dump', fault: 'ssh-dropped-dest' },
+  { strategy: 'shared', phase: 'restore', fault: CONTROLLER_KILLED },
+  { strategy: 'shared', phase: 'source cleanup', fault: 'ssh-dropped-source' },
+];
+
+/** The phases of `strategy` that no case in `cases` aims at. */
+export function phasesWithoutFault(cases: readonly FaultCase[], strategy: StrategyName): string[] {
+  return faultPhases(strategy, PREDUMPS).filter((p) => !cases.some((c) => c.strategy === strategy && c.phase === p));
+}
+
 /** What a fault may leave on the destination besides the migration itself. */
 async function faultLeftovers(inv: Inventory, node: string): Promise<string[]> {
   return onNode(inv, node, async (c) => {
@@ -64,7 +95,7 @@ async function faultLeftovers(inv: Inventory, node: string): Promise<string[]> {
   });
 }
 
-export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', name: string, cases: FaultCase[], rows: MatrixRow[]): void {
+export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', name: string, cases: readonly FaultCase[], rows: MatrixRow[]): void {
   const inventoryPath = () => inject(stack);
   const inv = () => readInventory(inventoryPath());
   let ip = '';
@@ -103,7 +134,7 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
     if (c.fault === CONTROLLER_KILLED) {
       // The phase's start as the CLI prints it; source cleanup starts when the restore's line ends.
       const at = c.phase === 'source cleanup' ? /\srestore: / : new RegExp(`\\s${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(page server\\))? …`);
-      await migrateKilledAt(
+      const printed = await migrateKilledAt(
         inventoryPath(),
         ['--strategy', c.strategy, '--from', from!, '--to', to, '--container', name, '--predumps', String(PREDUMPS)],
         at,
@@ -111,8 +142,10 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
       );
       const [entry] = unfinishedMigrations(journalDirFor(i.prefix));
       // The journal names the migration and the step the controller died in.
-      expect(entry).toMatchObject({ container: name, strategy: c.strategy });
+      expect(entry, printed).toMatchObject({ container: name, strategy: c.strategy, from, to });
       outcome = `killed in "${entry!.step}"`;
+      await recoverByCli(entry!.id, c.strategy, from!, to);
+      row.recovered = 'yes';
     } else {
       const fault = faultInjector({ kind: c.fault, phase: c.phase }, i, from!, to);
       let record: MigrationRecord;
@@ -127,6 +160,8 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
       expect(record.fault?.errors, JSON.stringify(record.fault)).toBeUndefined();
       if (record.outcome !== 'migrated') expect(record.error?.phase).toBeDefined();
       outcome = record.outcome === 'migrated' ? 'migrated' : `${record.outcome} (failed in ${record.error!.phase})`;
+      // A dump the fault failed once may succeed on its one retry.
+      if (record.retries?.length) outcome += `, after retrying ${record.retries.map((r) => r.phase).join(', ')}`;
       // What rollback said, when it could not settle the migration by itself.
       if (record.outcome === 'failed') outcome += `: ${record.error!.rollback.split('\n')[0]!.slice(0, 200)}`;
     }
@@ -155,6 +190,19 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
     expect(await runningOn(i, name)).toEqual([next]);
     count = await expectCountContinues(ip, count);
     row.next = 'migrated';
+  }
+
+  /** `followme migrate` refuses while the killed migration is unfinished; `followme recover` settles it, and a second finds nothing. */
+  async function recoverByCli(id: string, strategy: StrategyName, from: string, to: string): Promise<void> {
+    const refused = await followme(['migrate', '--inventory', inventoryPath(), '--strategy', strategy, '--from', from, '--to', to, '--container', name]);
+    expect(refused.exitCode, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(`run \`followme recover --inventory FILE --id ${id}\` first`);
+    const rec = await followme(['recover', '--inventory', inventoryPath()], { timeoutMs: 8 * 60_000 });
+    expect(rec.exitCode, `${rec.stdout}\n${rec.stderr}`).toBe(0);
+    expect(rec.stdout).toMatch(new RegExp(`^${id}: settled: ${name} runs on edge-[ab]$`, 'm'));
+    const again = await followme(['recover', '--inventory', inventoryPath()]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain('nothing to recover');
   }
 }
 

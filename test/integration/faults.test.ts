@@ -1,0 +1,41 @@
+// One fault in every phase of every strategy, and the controller killed with
+// SIGKILL once per strategy (then `followme recover`), on the shared
+// testbeds: the cases of the fault matrix `npm test` runs (the whole matrix
+// is `npm run test:faults`). Each case checks the promise: the container runs
+// in exactly one place with its count going on, nothing of the migration or
+// the fault is left, the record (or the journal) names the fault, the phase
+// and the outcome, and the next migration succeeds. The table is printed at
+// the end.
+import { afterAll, describe, expect, it } from 'vitest';
+import { type MatrixRow, faultMatrix, ONE_FAULT_PER_PHASE, phasesWithoutFault, printMatrix } from './fault-matrix.js';
+
+const rows: MatrixRow[] = [];
+afterAll(() => printMatrix('Faults, one per phase per strategy', rows));
+
+it('aims a fault at every phase of every strategy, and kills the controller once in each', () => {
+  for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
+    expect(phasesWithoutFault(ONE_FAULT_PER_PHASE, strategy), strategy).toEqual([]);
+    expect(
+      ONE_FAULT_PER_PHASE.filter((c) => c.strategy === strategy && c.fault === 'controller-killed'),
+      strategy,
+    ).toHaveLength(1);
+  }
+});
+
+describe('a fault in every phase of tmpfs and diskless (two-vm)', () => {
+  faultMatrix(
+    'twoVmInventory',
+    'flt2',
+    ONE_FAULT_PER_PHASE.filter((c) => c.strategy !== 'shared'),
+    rows,
+  );
+});
+
+describe('a fault in every phase of shared (three-vm-nfs)', () => {
+  faultMatrix(
+    'threeVmNfsInventory',
+    'flt3',
+    ONE_FAULT_PER_PHASE.filter((c) => c.strategy === 'shared'),
+    rows,
+  );
+});
