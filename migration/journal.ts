@@ -153,8 +153,9 @@ function entryPath(dir: string, id: string): string {
 /** Removes a settled migration's entry (recover, once it has settled one). */
 export function settle(dir: string, id: string): void {
   rmSync(entryPath(dir, id), { force: true });
-  // A killed controller's lock (proper-lockfile's directory beside the entry) goes with it.
+  // A killed controller's lock (proper-lockfile's directory beside the entry) goes with it, and a rewrite it died in.
   rmSync(`${entryPath(dir, id)}.lock`, { recursive: true, force: true });
+  rmSync(`${entryPath(dir, id)}.partial`, { force: true });
   fsyncDir(dir);
 }
 

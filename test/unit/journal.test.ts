@@ -41,7 +41,7 @@ describe('the migration journal', () => {
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
-  it('settling the entry of a killed controller also removes the lock it left', () => {
+  it('settling the entry of a killed controller also removes the lock and the half-written rewrite it left', () => {
     const tb = scriptedTestbed();
     const j = Journal.open(tb.journalDir, {
       id: 'm1',
@@ -56,8 +56,10 @@ describe('the migration journal', () => {
       ports: { receiver: 20000, pageServer: 30000 },
       startedAt: new Date().toISOString(),
     });
-    // The controller dies holding it: entry and lock directory stay.
-    expect(readdirSync(tb.journalDir).sort()).toEqual(['m1.json', 'm1.json.lock']);
+    // The controller dies holding it, in the middle of rewriting it: entry, lock directory and the half-written next version stay.
+    writeFileSync(join(tb.journalDir, 'm1.json.partial'), '{"journalVersion": 1, "id": "m1", "st');
+    expect(readdirSync(tb.journalDir).sort()).toEqual(['m1.json', 'm1.json.lock', 'm1.json.partial']);
+    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ id: 'm1' }]);
     settle(tb.journalDir, 'm1');
     expect(readdirSync(tb.journalDir)).toEqual([]);
     j.close();
