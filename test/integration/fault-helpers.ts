@@ -6,11 +6,10 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Inventory } from '../../common/inventory.js';
 import { withShare } from '../../experiment/containers.js';
-import { deployContainer, removeContainer } from '../../migration/container.js';
+import { containerState, deployContainer, removeContainer } from '../../migration/container.js';
 import { projectRoot } from '../../common/paths.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
-import { stateOn } from './migration-helpers.js';
-import { onNode } from './ssh.js';
+import { type NodeRunner, onNode } from './ssh.js';
 
 export const EDGES = ['edge-a', 'edge-b'] as const;
 
@@ -34,17 +33,23 @@ export async function migrateKilledAt(inventoryPath: string, args: string[], at:
   return stderr;
 }
 
-export async function runningOn(inv: Inventory, name: string): Promise<string[]> {
+/** Runs `fn` on a node over a fresh connection: the default of the checks below, which a suite may give kept ones. */
+const freshConnections =
+  (inv: Inventory): NodeRunner =>
+  (name, fn) =>
+    onNode(inv, name, fn);
+
+export async function runningOn(inv: Inventory, name: string, on: NodeRunner = freshConnections(inv)): Promise<string[]> {
   const where: string[] = [];
-  for (const e of EDGES) if ((await stateOn(inv, e, name)) === 'RUNNING') where.push(e);
+  for (const e of EDGES) if ((await on(e, (c) => containerState(c, name))) === 'RUNNING') where.push(e);
   return where;
 }
 
 /** Everything a migration could leave on an edge, listed; empty when clean. */
-export async function leftovers(inv: Inventory, name: string, where: string): Promise<string[]> {
+export async function leftovers(inv: Inventory, name: string, where: string, on: NodeRunner = freshConnections(inv)): Promise<string[]> {
   const found: string[] = [];
   for (const e of EDGES) {
-    await onNode(inv, e, async (c) => {
+    await on(e, async (c) => {
       const r = await c.run([
         'sh',
         '-c',
@@ -61,7 +66,7 @@ export async function leftovers(inv: Inventory, name: string, where: string): Pr
     });
   }
   if (inv.nfs) {
-    await onNode(inv, 'nfs', async (c) => {
+    await on('nfs', async (c) => {
       // Each left directory with what is in it (an .nfs… file is one an edge still holds open).
       const r = await c.run([
         'sh',
@@ -79,7 +84,7 @@ export async function leftovers(inv: Inventory, name: string, where: string): Pr
     if (found.some((l) => l.startsWith('nfs: '))) {
       // Who holds files there open.
       for (const e of EDGES)
-        await onNode(inv, e, async (c) => {
+        await on(e, async (c) => {
           const r = await c.run([
             'sh',
             '-c',

@@ -5,9 +5,9 @@
 // left, the record (or the journal) names the fault, the phase and the
 // outcome, and the next migration succeeds. Each case adds a row to the table
 // printed at the end (and written to FOLLOWME_FAULT_TABLE, when set).
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { readInventory, type Inventory } from '../../common/inventory.js';
+import { readInventory } from '../../common/inventory.js';
 import { FAULT_KINDS, faultInjector, faultPhases, type FaultKind } from '../../experiment/faults.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
@@ -16,7 +16,7 @@ import type { MigrationRecord, StrategyName } from '../../migration/record/schem
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
 import { followme } from './cli.js';
-import { onNode } from './ssh.js';
+import { keptConnections, type NodeRunner } from './ssh.js';
 
 /** The controller killed (SIGKILL) at the phase's start, then `followme recover`: not an injector, the harness does it. */
 export const CONTROLLER_KILLED = 'controller-killed' as const;
@@ -81,8 +81,8 @@ export function phasesWithoutFault(cases: readonly FaultCase[], strategy: Strate
 }
 
 /** What a fault may leave on the destination besides the migration itself. */
-async function faultLeftovers(inv: Inventory, node: string): Promise<string[]> {
-  return onNode(inv, node, async (c) => {
+async function faultLeftovers(on: NodeRunner, node: string): Promise<string[]> {
+  return on(node, async (c) => {
     const r = await c.run([
       'sh',
       '-c',
@@ -98,6 +98,7 @@ async function faultLeftovers(inv: Inventory, node: string): Promise<string[]> {
 export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', name: string, cases: readonly FaultCase[], rows: MatrixRow[]): void {
   const inventoryPath = () => inject(stack);
   const inv = () => readInventory(inventoryPath());
+  const kept = keptConnections(inv);
   let ip = '';
   let count = 0;
 
@@ -106,7 +107,10 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
     count = await countAtLeast(ip, 50);
   });
 
-  afterAll(() => removeEverywhere(inv(), name));
+  afterAll(async () => {
+    kept.closeAll();
+    await removeEverywhere(inv(), name);
+  });
 
   for (const c of cases) {
     it(`${c.strategy} / ${c.phase} / ${c.fault}: runs once with its count, nothing left, the record names it, the next migration succeeds`, async () => {
@@ -126,7 +130,7 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
 
   async function oneCase(c: FaultCase, row: MatrixRow): Promise<void> {
     const i = inv();
-    const [from] = await runningOn(i, name);
+    const [from] = await runningOn(i, name, kept.onNode);
     expect(from).toBeDefined();
     const to = from === 'edge-a' ? 'edge-b' : 'edge-a';
     let outcome = '';
@@ -176,18 +180,20 @@ export function faultMatrix(stack: 'twoVmInventory' | 'threeVmNfsInventory', nam
       row.recovered = 'yes';
     }
     row.outcome = outcome;
-    const now = await runningOn(i, name);
+    const now = await runningOn(i, name, kept.onNode);
     expect(now, outcome).toHaveLength(1);
     row.runsOn = now[0] === from ? 'source' : 'destination';
     count = await expectCountContinues(ip, count);
-    expect(await leftovers(i, name, now[0]!)).toEqual([]);
-    expect(await faultLeftovers(i, to)).toEqual([]);
+    expect(await leftovers(i, name, now[0]!, kept.onNode)).toEqual([]);
+    expect(await faultLeftovers(kept.onNode, to)).toEqual([]);
+    // Nor on the controller: no entry, lock or half-written rewrite in the journal.
+    expect(existsSync(journalDirFor(i.prefix)) ? readdirSync(journalDirFor(i.prefix)) : []).toEqual([]);
 
     // The next migration of the container succeeds.
     const next = now[0] === 'edge-a' ? 'edge-b' : 'edge-a';
     const moved = await migrate({ inventory: i, strategy: c.strategy, container: name, from: now[0]!, to: next, predumps: 0 });
     expect(moved.outcome).toBe('migrated');
-    expect(await runningOn(i, name)).toEqual([next]);
+    expect(await runningOn(i, name, kept.onNode)).toEqual([next]);
     count = await expectCountContinues(ip, count);
     row.next = 'migrated';
   }
