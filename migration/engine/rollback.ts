@@ -117,7 +117,8 @@ async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string,
 
 /**
  * After the point of no return: remove the stopped source copy and the
- * images. Errors here are warnings; the migration has succeeded.
+ * images, once the destination's copy is seen running. Errors here are
+ * warnings; the migration has succeeded.
  */
 export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Promise<string | undefined> {
   const warnings: string[] = [];
@@ -128,6 +129,14 @@ export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Pro
       warnings.push(`${what}: ${(e as Error).message}`);
     }
   };
+  // The source copy and the final dump are the container's last state until its restored copy is seen running: a
+  // destination that went down after the restore (its VM destroyed) would otherwise take the container with it.
+  const destState = await ctx.dest.state(ctx.container).then(
+    (s) => s ?? 'absent',
+    (e: unknown) => `unknown (${(e as Error).message.split('\n')[0]})`,
+  );
+  if (destState !== 'RUNNING')
+    return `${ctx.container} is ${destState} on ${ctx.dest.name} after its restore: the source copy and the images are kept; \`followme recover\` settles it`;
   if (ctx.receiver) await step('stop rsync receiver', () => ctx.dest.stopReceiver(ctx.receiver!));
   await step('stop source copy', async () => {
     const s = await ctx.source.state(ctx.container);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { checkFault, faultInjector, faultPhases } from '../../experiment/faults.js';
 import type { Edge } from '../../migration/edge.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
+import { recover } from '../../migration/engine/recover.js';
 import type { FaultHook } from '../../migration/engine/types.js';
 import type { FaultRecord } from '../../migration/record/schema.js';
 import { validateRecord } from '../../migration/record/validate.js';
@@ -166,6 +167,30 @@ describe('a destination that is gone', () => {
       expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
     },
   );
+});
+
+describe('a destination that loses the container after its restore (its VM destroyed in source cleanup)', () => {
+  it('keeps the source copy and the final dump, says so, and recover brings the container back on the source', async () => {
+    let tb: ScriptedTestbed | undefined;
+    const fault = scriptedFault('source cleanup', {
+      act: async () => {
+        tb!.running['edge-b']!.clear();
+      },
+    });
+    tb = scriptedTestbed((label, argv) => (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined));
+    const rec = validateRecord(await migrate(c1ToEdgeB(tb, fault.hook)));
+    // The restore had finished: migrated, but the warning says where the container's state is now.
+    expect(rec.outcome).toBe('migrated');
+    expect(rec.cleanupWarning).toMatch(/^c1 is absent on edge-b after its restore: the source copy and the images are kept; `followme recover` settles it$/);
+    expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-destroy');
+    expect(tb.edges.get('edge-a')!.labels).not.toContain('rm images');
+    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', pointOfNoReturnPassed: true }]);
+
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: true, runningOn: 'edge-a' });
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
 });
 
 describe('images a rollback cannot remove', () => {
