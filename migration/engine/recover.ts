@@ -11,7 +11,7 @@ import { connectEdge, type Edge } from '../edge.js';
 import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
 import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
-import { cleanupSource, rollback } from './rollback.js';
+import { cleanupSource, removeImagesWhereIdle, rollback } from './rollback.js';
 import { receiverRunDir } from './setup.js';
 import { recoverOrphans } from './recover-orphans.js';
 import type { SettleContext, Strategy } from './types.js';
@@ -237,13 +237,22 @@ export async function quiesce(
 async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryReport, note: (list: string[], line: string) => void): Promise<void> {
   if (!report.runningOn) return; // The images may be the container's only state: keep them.
   const base = strategy.workBase(ctx.inventory);
-  for (const edge of strategy.storage === 'copied' ? [ctx.source, ctx.dest] : [ctx.source]) {
-    if (await edge.exists(ctx.workDir)) {
-      await edge.removeUnder('rm images', base, ctx.workDir);
-      note(report.did, `removed ${ctx.workDir} on ${edge.name}`);
+  const idle = report.runningOn === ctx.source.name ? ctx.dest : ctx.source;
+  if (strategy.storage === 'shared') {
+    // From the edge where the container does not run: the other may hold a file there open (see removeImagesWhereIdle).
+    if (await idle.exists(ctx.workDir)) {
+      const left = await removeImagesWhereIdle(ctx, strategy, idle === ctx.source ? ctx.dest : ctx.source);
+      if (left) throw new FollowmeError(left);
+      note(report.did, `removed ${ctx.workDir} from the share`);
+    }
+  } else {
+    for (const edge of [ctx.source, ctx.dest]) {
+      if (await edge.exists(ctx.workDir)) {
+        await edge.removeUnder('rm images', base, ctx.workDir);
+        note(report.did, `removed ${ctx.workDir} on ${edge.name}`);
+      }
     }
   }
-  const idle = report.runningOn === ctx.source.name ? ctx.dest : ctx.source;
   const state = await idle.state(ctx.container);
   if (state !== undefined && state !== 'STOPPED') await idle.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   if (await idle.exists(ctx.lxcDir)) {

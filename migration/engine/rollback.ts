@@ -4,6 +4,7 @@
 // what happens after a success: the source copy is removed.
 import { sleep } from '../../common/poll.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
+import type { Edge } from '../edge.js';
 import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -44,7 +45,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
-    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`, await removeSourceImages(ctx, strategy));
+    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`, await removeImagesWhereIdle(ctx, strategy, ctx.source));
   }
 
   // The container runs nowhere (or only as a half-restored copy on the
@@ -76,7 +77,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     ctx,
     strategy,
     `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`,
-    await removeSourceImages(ctx, strategy),
+    await removeImagesWhereIdle(ctx, strategy, ctx.source),
   );
 }
 
@@ -84,20 +85,26 @@ const IMAGE_REMOVAL_TRIES = 3;
 const IMAGE_REMOVAL_PAUSE_MS = 2000;
 
 /**
- * The migration's images on the source (or the share), once the container runs there again. An NFS client keeps a
- * removed file that is still open as .nfs…, and its directory cannot go until it is closed: a few tries, then say so.
+ * The migration's images, once the container runs on the source again. On the share, the edge that restored the
+ * container keeps a file of the final dump open (LXC's restore log, held by the container's monitor): removed there,
+ * NFS only renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. A few
+ * tries on each, then say what is left.
  */
-async function removeSourceImages(ctx: SettleContext, strategy: Strategy): Promise<string | undefined> {
+export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strategy, runningOn: Edge): Promise<string | undefined> {
+  const idle = runningOn === ctx.source ? ctx.dest : ctx.source;
+  const edges = strategy.storage === 'shared' ? [idle, runningOn] : [ctx.source];
   let why = '';
-  for (let attempt = 1; attempt <= IMAGE_REMOVAL_TRIES; attempt++) {
-    if (attempt > 1) await sleep(IMAGE_REMOVAL_PAUSE_MS);
-    const r = await ctx.source
-      .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true })
-      .catch((e: unknown) => ({ exitCode: -1, stderr: (e as Error).message }));
-    if (r.exitCode === 0) return undefined;
-    why = r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`;
+  for (const edge of edges) {
+    for (let attempt = 1; attempt <= IMAGE_REMOVAL_TRIES; attempt++) {
+      if (attempt > 1) await sleep(IMAGE_REMOVAL_PAUSE_MS);
+      const r = await edge
+        .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true })
+        .catch((e: unknown) => ({ exitCode: -1, stderr: (e as Error).message }));
+      if (r.exitCode === 0) return undefined;
+      why = `${edge.name}: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`}`;
+    }
   }
-  return `the images in ${ctx.workDir} could not be removed on ${ctx.source.name} (${why})`;
+  return `the images in ${ctx.workDir} could not be removed (${why})`;
 }
 
 /** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says what it could not. */

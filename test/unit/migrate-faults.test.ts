@@ -211,7 +211,7 @@ describe('images a rollback cannot remove', () => {
     expect(rec.outcome).toBe('rolled-back');
     expect(tb.running['edge-a']!.has('c1')).toBe(true);
     expect(removals).toBe(3);
-    expect(rec.error?.rollback).toMatch(/edge-b cleaned; the images in \S+ could not be removed on edge-a \(rm: cannot remove .*Directory not empty\)/);
+    expect(rec.error?.rollback).toMatch(/edge-b cleaned; the images in \S+ could not be removed \(edge-a: rm: cannot remove .*Directory not empty\)/);
     expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
   });
 });
