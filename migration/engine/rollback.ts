@@ -86,8 +86,8 @@ const IMAGE_REMOVAL_PAUSE_MS = 2000;
 
 /**
  * The migration's images, once the container runs on the source again. On the share, the edge that restored the
- * container keeps a file of the final dump open (LXC's restore log, held by the container's monitor): removed there,
- * NFS only renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. A few
+ * container keeps a file of the final dump open (which process holds it is not yet known): removed there, NFS only
+ * renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. A few
  * tries on each, then say what is left.
  */
 export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strategy, runningOn: Edge): Promise<string | undefined> {
