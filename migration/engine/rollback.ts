@@ -87,8 +87,9 @@ const IMAGE_REMOVAL_PAUSE_MS = 2000;
 /**
  * The migration's images, once the container runs on the source again. On the share, the edge that restored the
  * container keeps a file of the final dump open (which process holds it is not yet known): removed there, NFS only
- * renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. A few
- * tries on each, then say what is left.
+ * renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. Copied images
+ * are each edge's own: the source's go here, the destination's with cleanDestination. A few tries on each, then say
+ * what is left.
  */
 export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strategy, runningOn: Edge): Promise<string | undefined> {
   const idle = runningOn === ctx.source ? ctx.dest : ctx.source;

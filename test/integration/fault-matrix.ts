@@ -145,6 +145,7 @@ export function faultMatrix(
 
   async function oneCase(c: FaultCase, row: MatrixRow, moveAfter: boolean): Promise<void> {
     const i = inv();
+    const journalDir = journalDirFor(i.prefix);
     const [from] = await runningOn(i, name, kept.onNode);
     expect(from).toBeDefined();
     const to = from === 'edge-a' ? 'edge-b' : 'edge-a';
@@ -159,7 +160,7 @@ export function faultMatrix(
         at,
         0,
       );
-      const [entry] = unfinishedMigrations(journalDirFor(i.prefix));
+      const [entry] = unfinishedMigrations(journalDir);
       // The journal names the migration and the step the controller died in.
       expect(entry, printed).toMatchObject({ container: name, strategy: c.strategy, from, to });
       outcome = `killed in "${entry!.step}"`;
@@ -186,7 +187,7 @@ export function faultMatrix(
     }
 
     // What the fault left for recover (a controller gone, a destination that was down during rollback) is settled now.
-    if (unfinishedMigrations(journalDirFor(i.prefix)).length) {
+    if (unfinishedMigrations(journalDir).length) {
       const reports = await recover({ inventory: i });
       expect(
         reports.every((r) => r.settled),
@@ -202,7 +203,7 @@ export function faultMatrix(
     expect(await leftovers(i, name, now[0]!, kept.onNode)).toEqual([]);
     expect(await faultLeftovers(kept.onNode, to)).toEqual([]);
     // Nor on the controller: no entry, lock or half-written rewrite in the journal.
-    expect(existsSync(journalDirFor(i.prefix)) ? readdirSync(journalDirFor(i.prefix)) : []).toEqual([]);
+    expect(existsSync(journalDir) ? readdirSync(journalDir) : []).toEqual([]);
 
     // The next migration of the container succeeds.
     if (!moveAfter) return;

@@ -1,12 +1,16 @@
 // Test helper: run argv on an inventory node over the real SSH transport.
 import { SshConnection } from '../../common/ssh/transport.js';
 import { sshTarget } from '../../common/ssh/target.js';
-import type { Inventory } from '../../common/inventory.js';
+import type { Inventory, InventoryNode } from '../../common/inventory.js';
 
-export async function onNode<T>(inv: Inventory, name: string, fn: (c: SshConnection) => Promise<T>): Promise<T> {
+function nodeNamed(inv: Inventory, name: string): InventoryNode {
   const node = inv.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name} in inventory ${inv.prefix}`);
-  return SshConnection.with(sshTarget(inv, node), fn);
+  return node;
+}
+
+export async function onNode<T>(inv: Inventory, name: string, fn: (c: SshConnection) => Promise<T>): Promise<T> {
+  return SshConnection.with(sshTarget(inv, nodeNamed(inv, name)), fn);
 }
 
 export type NodeRunner = <T>(name: string, fn: (c: SshConnection) => Promise<T>) => Promise<T>;
@@ -22,9 +26,7 @@ export function keptConnections(inv: () => Inventory): { onNode: NodeRunner; clo
     if (kept && kept.lostReason === undefined) return kept;
     kept?.close();
     const i = inv();
-    const node = i.nodes.find((n) => n.name === name);
-    if (!node) throw new Error(`no node ${name} in inventory ${i.prefix}`);
-    const fresh = await SshConnection.connect(sshTarget(i, node));
+    const fresh = await SshConnection.connect(sshTarget(i, nodeNamed(i, name)));
     open.set(name, fresh);
     return fresh;
   };
