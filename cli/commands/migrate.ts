@@ -2,7 +2,7 @@
 // with the record appended to a JSON-lines file whatever the outcome.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../../common/errors.js';
+import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
 import { MAX_PREDUMPS, migrate, MigrationFailedError, type MigrateOptions } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
@@ -81,6 +81,12 @@ export async function migrateCommand(flags: MigrateFlags, via: Pick<MigrateOptio
     });
     appendRecord(o.out, r);
     print(`${formatSummary(r)}\nrecord appended to ${o.out}\n`);
+    // Migrated, but its journal entry stays and the container cannot move again until recover: not a success to a script.
+    if (r.cleanupWarning) {
+      throw new FollowmeError(
+        `migration ${r.id} of ${o.container} is not settled: ${r.cleanupWarning}. Run \`followme recover --inventory FILE --id ${r.id}\`; until then ${o.container} cannot be migrated again`,
+      );
+    }
   } catch (e) {
     if (e instanceof MigrationFailedError) {
       appendRecord(o.out, e.record);

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrateCommand } from '../../cli/commands/migrate.js';
+import { EXIT, exitCodeFor } from '../../cli/program.js';
+import { unfinishedMigrations } from '../../migration/journal.js';
 import { migrate } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
 import { recordProblems, sealRecord, validateRecord } from '../../migration/record/validate.js';
@@ -50,6 +52,28 @@ describe('a finished migration always gets its record', () => {
     expect(r.freezeAtMs! + r.downtimeMs!).toBeCloseTo(r.totalMs, 3);
     expect(tb.edges.get('edge-b')!.running.has('c1')).toBe(true);
     expect(tb.edges.get('edge-a')!.running.has('c1')).toBe(false);
+  });
+
+  it('migrated, but the source cleanup found the destination without it: the record is written and migrate exits 1, naming recover', async () => {
+    // The destination's copy is gone by the cleanup's check (its third look, after the restore's stats are read).
+    const tb = testbed((label, _argv, edge) =>
+      edge.name === 'edge-b' && label === 'lxc-info state' && edge.labels.includes('read stats-restore') ? { exitCode: 1 } : undefined,
+    );
+    const dir = scratchDir('fm-scripted-cli-');
+    const inventoryPath = writeJson(dir, 'inventory.json', tb.inventory);
+    const out = join(dir, 'migrations.jsonl');
+    const err = await migrateCommand(
+      { inventory: inventoryPath, strategy: 'tmpfs', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: '0', out },
+      { connect: tb.connect, journalDir: tb.journalDir },
+    ).catch((e: unknown) => e);
+    expect(exitCodeFor(err)).toBe(EXIT.failed);
+    const r = validateRecord(JSON.parse(readFileSync(out, 'utf8').trim()));
+    expect(r.outcome).toBe('migrated');
+    expect(r.cleanupWarning).toMatch(/^c1 is absent on edge-b after its restore/);
+    expect((err as Error).message).toBe(
+      `migration ${r.id} of c1 is not settled: ${r.cleanupWarning}. Run \`followme recover --inventory FILE --id ${r.id}\`; until then c1 cannot be migrated again`,
+    );
+    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ id: r.id }]);
   });
 
   it('a slow listener is paused out of Ψ and the phases: the record passes every check', async () => {
