@@ -2,7 +2,9 @@
 // followme does when an edge, the link, a disk, a daemon or the controller's
 // SSH fails mid-migration. A fault goes in at the start of one phase (or a
 // set delay into it) and is healed when the migration fails or ends; the
-// engine writes what was done into the migration's record.
+// engine writes what was done into the migration's record. The controller
+// itself killed is not put in from inside it: controller-killed.ts runs that
+// migration in a process of its own.
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../common/errors.js';
 import type { Inventory, InventoryNode } from '../common/inventory.js';
@@ -16,10 +18,16 @@ import { TMPFS_ROOT } from '../migration/strategies/tmpfs.js';
 import { virsh } from '../provision/libvirt/virsh.js';
 import { waitNodeReady } from '../provision/testbed/readiness.js';
 
+/** Faults the engine's hook puts in from inside the controller. */
 export const FAULT_KINDS = ['link-cut', 'dest-destroyed', 'dest-full', 'page-server-killed', 'nfs-stopped', 'ssh-dropped-source', 'ssh-dropped-dest'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The controller killed with SIGKILL, then `recover`. */
+export const CONTROLLER_KILLED = 'controller-killed' as const;
+/** What a plan may ask for. */
+export const PLAN_FAULT_KINDS = [...FAULT_KINDS, CONTROLLER_KILLED] as const;
+export type PlanFaultKind = (typeof PLAN_FAULT_KINDS)[number];
 
-export const FAULT_SUMMARIES: Record<FaultKind, string> = {
+export const FAULT_SUMMARIES: Record<PlanFaultKind, string> = {
   'link-cut': 'packets between the two edges dropped (iptables on the destination) until healed',
   'dest-destroyed': 'the destination VM killed (virsh destroy); healed by starting it and waiting until it is ready',
   'dest-full': "the destination's tmpfs and root file system filled to the last block",
@@ -27,16 +35,17 @@ export const FAULT_SUMMARIES: Record<FaultKind, string> = {
   'nfs-stopped': 'the NFS server stopped (shared) until healed',
   'ssh-dropped-source': "the controller's SSH connection to the source cut",
   'ssh-dropped-dest': "the controller's SSH connection to the destination cut",
+  'controller-killed': "the migration's controller process killed with SIGKILL; then `recover` settles the migration",
 };
 
 /** Where a fault may go: the strategies it means something for. */
-const ONLY_FOR: Partial<Record<FaultKind, StrategyName[]>> = { 'page-server-killed': ['diskless'], 'nfs-stopped': ['shared'] };
+const ONLY_FOR: Partial<Record<PlanFaultKind, StrategyName[]>> = { 'page-server-killed': ['diskless'], 'nfs-stopped': ['shared'] };
 
 export const SOURCE_CLEANUP = 'source cleanup';
 
 export const FaultSpecSchema = Type.Object(
   {
-    kind: Type.Union(FAULT_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Union(PLAN_FAULT_KINDS.map((k) => Type.Literal(k))),
     /** A phase name as the records name them ("rootfs copy", "pre-dump 1", "final dump", "restore", …) or "source cleanup". */
     phase: Type.String({ minLength: 1, maxLength: 60 }),
     /** How long after the phase starts (default 0: at its start). */
@@ -45,6 +54,12 @@ export const FaultSpecSchema = Type.Object(
   { additionalProperties: false },
 );
 export type FaultSpec = Static<typeof FaultSpecSchema>;
+/** A fault the engine's hook puts in (every kind but controller-killed). */
+export type InjectedFaultSpec = FaultSpec & { kind: FaultKind };
+
+export function isInjectedFault(spec: FaultSpec): spec is InjectedFaultSpec {
+  return spec.kind !== CONTROLLER_KILLED;
+}
 
 /** The phases a fault can aim at for one strategy: its phases' names, then source cleanup. */
 export function faultPhases(strategy: StrategyName, predumps: number): string[] {
@@ -93,7 +108,7 @@ const LINK_RULE = (peer: string) => [
 ];
 
 /** One fault for one migration, from `from` to `to`. */
-export function faultInjector(spec: FaultSpec, inv: Inventory, from: string, to: string, log: (line: string) => void = () => undefined): FaultHook {
+export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: string, to: string, log: (line: string) => void = () => undefined): FaultHook {
   const node = (name: string): InventoryNode => {
     const n = inv.nodes.find((x) => x.name === name);
     if (!n) throw new ConfigError(`fault: the inventory has no node ${name}`, 'fault');

@@ -11,6 +11,36 @@ import { unlistedProblems } from '../migration/record/validate.js';
 import { ClientReportSchema, WORKLOAD_NAMES } from '../workloads/types.js';
 import { ProbeReportSchema, type ProbeTimeline } from './probe.js';
 
+/** A run whose controller was killed (fault controller-killed): how, and what `recover` did after. */
+export const ControllerKilledSchema = Type.Object(
+  {
+    phase: Type.String(),
+    afterMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** The child controller's pid; absent when it died by something else than the fault. */
+    pid: Type.Optional(Type.Integer()),
+    /** How it ended: the fault's SIGKILL, or what else ended it. */
+    ended: Type.String(),
+    /** The journal entry it left: the migration, the step it was in, whether the point of no return was passed. */
+    migrationId: Type.String(),
+    step: Type.String(),
+    pointOfNoReturnPassed: Type.Boolean(),
+    /** What `recover` found and did. */
+    recovery: Type.Object(
+      {
+        found: Type.Array(Type.String()),
+        did: Type.Array(Type.String()),
+        runningOn: Type.Optional(Type.String()),
+        settled: Type.Boolean(),
+        problem: Type.Optional(Type.String()),
+        ms: Type.Number({ minimum: 0 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ControllerKilled = Static<typeof ControllerKilledSchema>;
+
 export const RunRecordSchema = Type.Object(
   {
     runVersion: Type.Literal(1),
@@ -28,8 +58,9 @@ export const RunRecordSchema = Type.Object(
     startedAt: Type.String({ format: 'date-time' }),
     endedAt: Type.String({ format: 'date-time' }),
     outcome: Type.Union([Type.Literal('migrated'), Type.Literal('rolled-back'), Type.Literal('failed')]),
-    /** The engine's record; absent only when the engine failed before it could make one. */
+    /** The engine's record; absent when the engine failed before it could make one, or its controller was killed. */
     migration: Type.Optional(MigrationRecordSchema),
+    controllerKilled: Type.Optional(ControllerKilledSchema),
     /** The longest time the service probe got no answer: the downtime a user sees. */
     serviceDowntimeMs: Type.Optional(Type.Number({ minimum: 0 })),
     probe: ProbeReportSchema,
@@ -56,6 +87,13 @@ export function validateRun(data: unknown, source: string): RunRecord {
   if (!check(data)) throw new InvalidResultsError(`${source}: not a run record:\n${formatProblems(schemaProblems('run', check.errors))}`);
   const problems = data.migration ? unlistedProblems(data.migration) : [];
   if (data.migration && data.migration.outcome !== data.outcome) problems.push(`outcome ${data.outcome} but the migration's is ${data.migration.outcome}`);
+  const killed = data.controllerKilled;
+  if (killed && data.migration) problems.push('a run has either the migration record or controllerKilled (its controller died before writing one), not both');
+  if (killed) {
+    const where = { migrated: data.to, 'rolled-back': data.from, failed: undefined }[data.outcome];
+    if (where && killed.recovery.runningOn !== where)
+      problems.push(`outcome ${data.outcome} but recover left the container on ${killed.recovery.runningOn ?? 'no edge'}, not ${where}`);
+  }
   if (problems.length) throw new InvalidResultsError(`${source}: ${problems.join('; ')}`);
   return data;
 }

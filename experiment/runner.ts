@@ -20,9 +20,10 @@ import { containerFor, edges, ensureContainer, removeContainers, type Experiment
 import { checkResumable, newManifest, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { applyProfile, clearProfile, measurePath } from './network.js';
 import { plannedRuns, type Plan, type PlannedRun } from './plan.js';
-import { checkFaultTestbed, faultInjector } from './faults.js';
+import { checkFaultTestbed, faultInjector, isInjectedFault } from './faults.js';
+import { migrateKillingController } from './controller-killed.js';
 import { startProbe, whenOnProbeClock } from './probe.js';
-import { appendRun, dropTornTail, readRuns, timelinePath, type RunRecord } from './results.js';
+import { appendRun, dropTornTail, readRuns, timelinePath, type ControllerKilled, type RunRecord } from './results.js';
 
 /** Bounds of one run's probe and client: far above any migration here (TCG's slowest took about 2 minutes). */
 const RUN_LIMIT_MS = 30 * 60_000;
@@ -66,17 +67,20 @@ export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
   }
 }
 
-/** A runner killed mid-migration leaves that migration in the journal: settled first, so that the same command resumes. */
-async function recoverCutShort(inv: Inventory, log: (line: string) => void): Promise<void> {
+/** A runner killed mid-migration leaves that migration in the journal: settled first, so that the same command resumes. Returns where each recovered container runs now. */
+async function recoverCutShort(inv: Inventory, log: (line: string) => void): Promise<Map<string, string>> {
+  const placed = new Map<string, string>();
   for (const e of unfinishedMigrations(journalDirFor(inv.prefix))) {
     log(`migration ${e.id} of ${e.container} was cut short at "${e.step}": recovering it first`);
     const [r] = await recover({ inventory: inv, id: e.id, log: (l) => log(`  ${l}`) });
-    if (!r?.settled) {
+    if (!r?.settled || !r.runningOn) {
       throw new FollowmeError(
         `migration ${e.id} could not be recovered (${r?.problem ?? 'not found'}); see \`followme recover --inventory FILE --id ${e.id}\``,
       );
     }
+    placed.set(e.container, r.runningOn);
   }
+  return placed;
 }
 
 export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: Manifest; runs: RunRecord[]; ranNow: number }> {
@@ -148,10 +152,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
             const record = await oneRun({ ...o, run, container: c, from: where.get(c.name)!, params: w.params });
             appendRun(o.out, record.run, record.timeline);
             records.push(record.run);
-            // A fault can leave a migration for recover (a destination that was down during rollback): settled before the next run.
-            if (o.plan.fault) await recoverCutShort(inv, o.log);
+            // A fault, or a cleanup that found the destination without the container, can leave a migration for recover: settled
+            // before the next run (a journal read when there is none).
+            const recovered = await recoverCutShort(inv, o.log);
             ranNow++;
             if (record.run.outcome === 'migrated') where.set(c.name, record.run.to);
+            // recover may bring a migrated container back to its source (its destination lost it in the cleanup).
+            for (const [name, edge] of recovered) if (where.has(name)) where.set(name, edge);
             o.log(summaryLine(record.run));
             progress(undefined, record.run);
             if (record.run.outcome === 'failed') {
@@ -188,6 +195,11 @@ function summaryLine(r: RunRecord): string {
     parts.push(
       `fault ${m.fault.kind} in "${m.fault.phase}" ${m.fault.injected ? 'injected' : 'never reached'}${m.fault.errors ? ` (${m.fault.errors.join('; ')})` : ''}`,
     );
+  const k = r.controllerKilled;
+  if (k)
+    parts.push(
+      `controller ${k.ended}; recover ${k.recovery.settled ? `left it on ${k.recovery.runningOn}` : 'could not settle it'} in ${(k.recovery.ms / 1000).toFixed(1)} s`,
+    );
   if (r.state.problem) parts.push(`STATE: ${r.state.problem}`);
   return parts.join(', ');
 }
@@ -208,26 +220,34 @@ async function oneRun(
   const clientLeadMs = performance.now() - clientStartedAt;
   const probe = startProbe({ ip: c.ip, ...workload.service, ...o.plan.probe, maxMs: RUN_LIMIT_MS });
   let migration: MigrationRecord | undefined;
+  let killed: ControllerKilled | undefined;
+  let killedOutcome: RunRecord['outcome'] | undefined;
   let error: string | undefined;
   try {
     // The service answers before the move, or the run is not worth making.
     if (!(await probe.answersAfter(10, 30_000))) throw new FollowmeError(`${c.name} did not answer its service probe before the move`);
     probe.mark('migrate');
+    const moveOptions = { inventory: inv, strategy: run.strategy, container: c.name, from: o.from, to, predumps: o.plan.predumps };
+    // Ψ starts when set-up is done: the freeze is placed on the probe's clock from there.
+    const onEvent: EventListener = (e) => {
+      if (e.type === 'setup-done') probe.mark('psi-start');
+      return o.onEvent?.(e);
+    };
+    const fault = o.plan.fault;
     try {
-      migration = await migrate({
-        inventory: inv,
-        strategy: run.strategy,
-        container: c.name,
-        from: o.from,
-        to,
-        predumps: o.plan.predumps,
-        ...(o.plan.fault ? { fault: faultInjector(o.plan.fault, inv, o.from, to, o.log) } : {}),
-        // Ψ starts when set-up is done: the freeze is placed on the probe's clock from there.
-        onEvent: (e) => {
-          if (e.type === 'setup-done') probe.mark('psi-start');
-          o.onEvent?.(e);
-        },
-      });
+      if (fault && !isInjectedFault(fault)) {
+        const r = await migrateKillingController({ ...moveOptions, fault, onEvent, log: o.log, limitMs: RUN_LIMIT_MS });
+        if (r.kind === 'ended') {
+          migration = r.record;
+          if (r.failure) error = r.failure;
+        } else {
+          killed = r.controllerKilled;
+          killedOutcome = r.outcome;
+          if (r.error) error = r.error;
+        }
+      } else {
+        migration = await migrate({ ...moveOptions, ...(fault ? { fault: faultInjector(fault, inv, o.from, to, o.log) } : {}), onEvent });
+      }
     } catch (e) {
       if (!(e instanceof MigrationFailedError)) throw e;
       migration = e.record;
@@ -253,7 +273,7 @@ async function oneRun(
     problem = `its state could not be read after the run: ${(e as Error).message}`;
   }
   if (clientReport?.error) problem ??= `its ${clientReport.kind}: ${clientReport.error}${whenOnProbeClock(report.marks, 'client-error')}`;
-  const outcome = migration?.outcome ?? 'failed';
+  const outcome = migration?.outcome ?? killedOutcome ?? 'failed';
   return {
     run: {
       runVersion: 1,
@@ -271,6 +291,7 @@ async function oneRun(
       endedAt: new Date().toISOString(),
       outcome,
       ...(migration ? { migration } : {}),
+      ...(killed ? { controllerKilled: killed } : {}),
       ...(outcome === 'migrated' ? { serviceDowntimeMs: report.longestGapMs } : {}),
       probe: report,
       ...(clientReport ? { client: clientReport } : {}),

@@ -44,7 +44,7 @@ function whereOursRan(m: Manifest): string[] {
   ];
   if (m.plan.fault)
     lines.push(
-      `Fault injected into every run: ${m.plan.fault.kind} at the start of "${m.plan.fault.phase}"${m.plan.fault.afterMs ? ` + ${m.plan.fault.afterMs} ms` : ''}; each run's record says what was done and healed.`,
+      `Fault injected into every run: ${m.plan.fault.kind} at the start of "${m.plan.fault.phase}"${m.plan.fault.afterMs ? ` + ${m.plan.fault.afterMs} ms` : ''}; ${m.plan.fault.kind === 'controller-killed' ? "each run's record (controllerKilled) says where its controller died and what `recover` found and did" : "each run's record says what was done and healed"}.`,
     );
   for (const [name, p] of Object.entries(m.profiles)) {
     const meas = p.measured;
@@ -180,7 +180,8 @@ export function reportBlocks(m: Manifest, runs: readonly RunRecord[], entries: r
       {
         kind: 'list',
         items: notCounted.map(
-          (r) => `${r.key}: ${r.outcome}${r.state.problem ? `; state: ${r.state.problem}` : ''}${r.error ? `; ${r.error.split('\n')[0]}` : ''}`,
+          (r) =>
+            `${r.key}: ${r.outcome}${r.controllerKilled ? ` (controller ${r.controllerKilled.ended}; recover ${r.controllerKilled.recovery.settled ? `left it on ${r.controllerKilled.recovery.runningOn}` : 'could not settle it'})` : ''}${r.state.problem ? `; state: ${r.state.problem}` : ''}${r.error ? `; ${r.error.split('\n')[0]}` : ''}`,
         ),
       },
     );

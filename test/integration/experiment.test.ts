@@ -1,8 +1,9 @@
 // The paper's experiments end to end on the TCG three-vm-nfs testbed:
 // plans/smoke.yaml (blank and a short video, all three strategies, two
 // repetitions, gigabit) through `followme experiment`, then `followme report`
-// from the results alone; and a runner killed with SIGKILL mid-experiment
-// that resumes with the same command.
+// from the results alone; a runner killed with SIGKILL mid-experiment
+// that resumes with the same command; and a plan that kills each run's
+// migration controller, which `recover` settles.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,6 +13,7 @@ import { NotYet, poll } from '../../common/poll.js';
 import { projectRoot } from '../../common/paths.js';
 import { readRuns, RUNS_FILE } from '../../experiment/results.js';
 import { readManifest } from '../../experiment/manifest.js';
+import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import { scratchDir } from '../scratch.js';
 import { followme } from './cli.js';
 import { stateOn } from './migration-helpers.js';
@@ -132,5 +134,54 @@ describe('an experiment killed with SIGKILL resumes with the same command (the m
     expect(runs.every((r) => r.outcome === 'migrated' && !r.state.problem)).toBe(true);
     // The runs finished before the kill are there as they were written: not redone.
     expect(readFileSync(runsFile, 'utf8').startsWith(firstLines.map((l) => `${l}\n`).join(''))).toBe(true);
+  });
+});
+
+describe('an experiment with the fault controller-killed: each run dies in its phase and `recover` settles it', () => {
+  it('records how the controller died and what recover did, the container once with its count going on, and reports it', async () => {
+    const dir = scratchDir('fm-killed-');
+    const plan = join(dir, 'killed.yaml');
+    writeFileSync(
+      plan,
+      [
+        'planVersion: 1',
+        'name: killed',
+        'repetitions: 1',
+        'predumps: 0',
+        'strategies: [tmpfs]',
+        'workloads: [blank]',
+        'profiles: [gigabit]',
+        // After the final dump the source copy is stopped: recover must restore it from those images.
+        'fault: { kind: controller-killed, phase: final copy }',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const r = await followme(['experiment', '--plan', plan, '--inventory', inventoryPath(), '--out', out], { timeoutMs: 15 * 60_000 });
+    expect(r.exitCode, r.stderr.slice(-3000)).toBe(0);
+    const { runs } = readRuns(out);
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    expect(run!.migration).toBeUndefined();
+    expect(run!.controllerKilled, JSON.stringify(run)).toMatchObject({
+      phase: 'final copy',
+      ended: 'killed with SIGKILL 0 ms into "final copy"',
+      step: 'final copy',
+      pointOfNoReturnPassed: false,
+      recovery: { settled: true, runningOn: run!.from },
+    });
+    expect(run!.controllerKilled!.recovery.did.join('\n')).toMatch(/restor/);
+    expect(run!.outcome).toBe('rolled-back');
+    // The count went on from the final dump's memory: not restarted, not lost.
+    expect(run!.state.problem, run!.state.after).toBeUndefined();
+    expect(run!.probe.answeredAfter).toBeGreaterThanOrEqual(20);
+    expect(r.stderr).toMatch(/controller killed with SIGKILL 0 ms into "final copy"; recover left it on edge-a/);
+    // Nothing left for recover on the controller.
+    const inv = readInventory(inventoryPath());
+    expect(unfinishedMigrations(journalDirFor(inv.prefix))).toEqual([]);
+
+    const rep = await followme(['report', out, '--out', join(out, 'report')]);
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    expect(readFileSync(join(out, 'report/report.md'), 'utf8')).toContain('gigabit/blank/tmpfs/1: rolled-back');
   });
 });

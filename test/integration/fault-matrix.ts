@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
-import { FAULT_KINDS, faultInjector, faultPhases, type FaultKind } from '../../experiment/faults.js';
+import { CONTROLLER_KILLED, FAULT_KINDS, faultInjector, faultPhases, type PlanFaultKind } from '../../experiment/faults.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
@@ -18,9 +18,8 @@ import { countAtLeast, expectCountContinues } from './migration-helpers.js';
 import { followme } from './cli.js';
 import { keptConnections, type NodeRunner } from './ssh.js';
 
-/** The controller killed (SIGKILL) at the phase's start, then `followme recover`: not an injector, the harness does it. */
-export const CONTROLLER_KILLED = 'controller-killed' as const;
-export type MatrixFault = FaultKind | typeof CONTROLLER_KILLED;
+/** controller-killed is not an injector here: the harness kills `followme migrate` as the phase's progress line appears, then runs `followme recover`. */
+export type MatrixFault = PlanFaultKind;
 
 export interface FaultCase {
   strategy: StrategyName;
@@ -42,7 +41,7 @@ const PREDUMPS = 1;
 export function allCases(strategies: readonly StrategyName[]): FaultCase[] {
   const cases: FaultCase[] = [];
   for (const strategy of strategies) {
-    const kinds = [...FAULT_KINDS, CONTROLLER_KILLED as MatrixFault].filter(
+    const kinds = [...FAULT_KINDS, CONTROLLER_KILLED].filter(
       (k) => (k !== 'page-server-killed' || strategy === 'diskless') && (k !== 'nfs-stopped' || strategy === 'shared'),
     );
     for (const phase of faultPhases(strategy, PREDUMPS)) for (const fault of kinds) cases.push({ strategy, phase, fault });

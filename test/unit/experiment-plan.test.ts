@@ -76,6 +76,14 @@ describe('resolving a plan', () => {
     expect(runs.map((r) => r.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('takes the controller killed in any phase of every strategy, source cleanup included', () => {
+    for (const phase of ['rootfs copy', 'pre-dump 2', 'final dump', 'final copy', 'restore', 'source cleanup']) {
+      const p = resolvePlan({ ...good(), fault: { kind: 'controller-killed', phase, afterMs: 200 } });
+      expect(p.fault).toEqual({ kind: 'controller-killed', phase, afterMs: 200 });
+    }
+    expect(() => resolvePlan({ ...good(), fault: { kind: 'controller-killed', phase: 'pre-dump 3' } })).toThrow(/plan\.fault\.phase: "pre-dump 3" is no phase/);
+  });
+
   it('takes a profile of its own beside the built-in ones', () => {
     const p = resolvePlan({ ...good(), profiles: ['fast-ethernet', { name: 'wan', rateMbit: 20, delayMs: 40, lossPercent: 1, seed: 7 }] });
     expect(p.profiles.map((x) => x.name)).toEqual(['fast-ethernet', 'wan']);

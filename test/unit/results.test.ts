@@ -79,6 +79,32 @@ describe('runs.jsonl', () => {
     expect(() => validateRun({ ...run(), strategy: 'teleport' }, 'x')).toThrow(/run\.strategy/);
     expect(() => validateRun(run({ migration: record({ freezeAtMs: 100, downtimeMs: 5200 }) }), 'x')).toThrow(/freeze at 100.0 ms plus the downtime/);
   });
+
+  it('a run whose controller was killed: no migration record, and recover must have left the container where its outcome says', () => {
+    const killed = {
+      phase: 'final copy',
+      pid: 4242,
+      ended: 'killed with SIGKILL 0 ms into "final copy"',
+      migrationId: 'tmpfs-blank-1',
+      step: 'final copy',
+      pointOfNoReturnPassed: false,
+      recovery: {
+        found: ['the source copy is stopped'],
+        did: ['restored blank on edge-a from the final dump'],
+        runningOn: 'edge-a',
+        settled: true,
+        ms: 41_000,
+      },
+    };
+    const { migration: _m, serviceDowntimeMs: _s, ...withoutMigration } = run();
+    const recovered = { ...withoutMigration, outcome: 'rolled-back' as const, controllerKilled: killed };
+    expect(validateRun(recovered, 'x').controllerKilled?.recovery.runningOn).toBe('edge-a');
+    expect(() => validateRun({ ...recovered, outcome: 'migrated' }, 'x')).toThrow(/outcome migrated but recover left the container on edge-a, not edge-b/);
+    expect(() => validateRun({ ...recovered, migration: record() }, 'x')).toThrow(/either the migration record or controllerKilled/);
+    const unsettled = { ...killed, recovery: { ...killed.recovery, runningOn: undefined, settled: false, problem: 'edge-b unreachable' } };
+    expect(validateRun(JSON.parse(JSON.stringify({ ...recovered, outcome: 'failed', controllerKilled: unsettled })), 'x').outcome).toBe('failed');
+    expect(() => validateRun({ ...recovered, controllerKilled: { ...killed, step: undefined } }, 'x')).toThrow(/controllerKilled/);
+  });
 });
 
 describe("the workloads' state checks", () => {
