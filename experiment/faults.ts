@@ -5,6 +5,7 @@
 // engine writes what was done into the migration's record. The controller
 // itself killed is not put in from inside it: controller-killed.ts runs that
 // migration in a process of its own.
+import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../common/errors.js';
 import type { Inventory, InventoryNode } from '../common/inventory.js';
@@ -97,6 +98,24 @@ function pageServerIteration(phase: string): string | undefined {
   if (phase === 'final dump') return 'dump';
   const m = /^pre-dump (\d+)$/.exec(phase);
   return m ? `pre-${m[1]}` : undefined;
+}
+
+/** The last lines of a VM's serial console log, on one line. */
+function consoleTail(path: string, lines = 6): string {
+  try {
+    const text = readFileSync(path, 'utf8').slice(-4000);
+    // Control sequences and carriage returns of the console make no sense in a record.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what a control sequence starts with
+    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[^\x20-\x7e\n]/g, '');
+    const last = clean
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-lines);
+    return last.length ? last.join(' / ') : '(empty)';
+  } catch (e) {
+    return `(${path} unreadable: ${(e as Error).message})`;
+  }
 }
 
 const FILL_NAME = '.followme-fault-fill';
@@ -201,7 +220,10 @@ export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: str
         break;
       case 'dest-destroyed':
         await virsh(dest.libvirtUri, ['start', dest.domain]);
-        await waitNodeReady(inv, dest, (line) => log(`fault: ${line}`));
+        await waitNodeReady(inv, dest, (line) => log(`fault: ${line}`)).catch((e: unknown) => {
+          // Why it did not come back is on its console (rewritten at each start): its last lines go with the error.
+          throw new Error(`${(e as Error).message.split('\n')[0]}; its console ended: ${consoleTail(dest.consoleLog)}`);
+        });
         healed.push(`started ${dest.name} again and waited until it was ready`);
         break;
       case 'dest-full':

@@ -175,7 +175,7 @@ describe('an experiment with the fault controller-killed: each run dies in its p
     // The count went on from the final dump's memory: not restarted, not lost.
     expect(run!.state.problem, run!.state.after).toBeUndefined();
     expect(run!.probe.answeredAfter).toBeGreaterThanOrEqual(20);
-    expect(r.stderr).toMatch(/controller killed with SIGKILL 0 ms into "final copy"; recover left it on edge-a/);
+    expect(r.stderr).toMatch(/controller killed with SIGKILL 0 ms into "final copy"; recover left it on edge-[ab] in [0-9.]+ s/);
     // Nothing left for recover on the controller.
     const inv = readInventory(inventoryPath());
     expect(unfinishedMigrations(journalDirFor(inv.prefix))).toEqual([]);
