@@ -3,6 +3,7 @@
 // FOLLOWME_FAULTS_ONLY=word[,word…] keeps the cases whose strategy, phase or
 // fault contains one of the words (e.g. "tmpfs" or "link-cut,final dump").
 import { afterAll, describe } from 'vitest';
+import { followmeIdentity } from '../../experiment/manifest.js';
 import { allCases, type FaultCase, faultMatrix, type MatrixRow, printMatrix } from '../integration/fault-matrix.js';
 
 const only = (process.env['FOLLOWME_FAULTS_ONLY'] ?? '')
@@ -12,7 +13,14 @@ const only = (process.env['FOLLOWME_FAULTS_ONLY'] ?? '')
 const chosen = (cases: FaultCase[]) => (only.length ? cases.filter((c) => only.some((w) => `${c.strategy} ${c.phase} ${c.fault}`.includes(w))) : cases);
 
 const rows: MatrixRow[] = [];
-afterAll(() => printMatrix('Fault matrix', rows));
+// Titled with what ran, on which commit and when: tables of parts of the matrix run apart can be put together.
+afterAll(async () => {
+  const { commit } = await followmeIdentity();
+  printMatrix(
+    `Fault matrix (${only.length ? `cases with ${only.map((w) => `"${w}"`).join(' or ')}` : 'every case'}; followme ${commit.slice(0, 12)}${commit.endsWith('+changes') ? ' with changes' : ''}; ${new Date().toISOString().slice(0, 16)}Z)`,
+    rows,
+  );
+});
 
 describe('fault matrix on two-vm', () => {
   faultMatrix('twoVmInventory', 'flt2', chosen(allCases(['tmpfs', 'diskless'])), rows);
