@@ -149,7 +149,7 @@ describe('an experiment with the fault controller-killed: each run dies in its p
         'repetitions: 1',
         'predumps: 0',
         'strategies: [tmpfs]',
-        'workloads: [blank]',
+        'workloads: [{ name: blank }]',
         'profiles: [gigabit]',
         // After the final dump the source copy is stopped: recover must restore it from those images.
         'fault: { kind: controller-killed, phase: final copy }',
