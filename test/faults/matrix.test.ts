@@ -22,10 +22,16 @@ afterAll(async () => {
   );
 });
 
-describe('fault matrix on two-vm', () => {
-  faultMatrix('twoVmInventory', 'flt2', chosen(allCases(['tmpfs', 'diskless'])), rows);
-});
+// A stack none of the chosen cases runs on gets no suite (vitest fails an empty one).
+const onTwoVm = chosen(allCases(['tmpfs', 'diskless']));
+const onThreeVmNfs = chosen(allCases(['shared']));
 
-describe('fault matrix on three-vm-nfs', () => {
-  faultMatrix('threeVmNfsInventory', 'flt3', chosen(allCases(['shared'])), rows);
-});
+if (onTwoVm.length)
+  describe('fault matrix on two-vm', () => {
+    faultMatrix('twoVmInventory', 'flt2', onTwoVm, rows);
+  });
+
+if (onThreeVmNfs.length)
+  describe('fault matrix on three-vm-nfs', () => {
+    faultMatrix('threeVmNfsInventory', 'flt3', onThreeVmNfs, rows);
+  });
