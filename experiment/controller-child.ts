@@ -9,13 +9,17 @@ import type { FaultHook, MigrationEvent } from '../migration/engine/types.js';
 import type { MigrationRecord, StrategyName } from '../migration/record/schema.js';
 import { CONTROLLER_KILLED } from './faults.js';
 
-export interface ChildRequest {
+/** The migration the child makes. */
+export interface Move {
   inventory: Inventory;
   strategy: StrategyName;
   container: string;
   from: string;
   to: string;
   predumps: number;
+}
+
+export interface ChildRequest extends Move {
   phase: string;
   afterMs?: number;
 }

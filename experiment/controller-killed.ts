@@ -7,22 +7,15 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FollowmeError } from '../common/errors.js';
-import type { Inventory } from '../common/inventory.js';
 import { recover } from '../migration/engine/recover.js';
 import type { EventListener } from '../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../migration/journal.js';
-import type { MigrationRecord, StrategyName } from '../migration/record/schema.js';
-import type { ChildMessage, ChildRequest } from './controller-child.js';
+import type { MigrationRecord } from '../migration/record/schema.js';
+import type { ChildMessage, ChildRequest, Move } from './controller-child.js';
 import type { FaultSpec } from './faults.js';
 import type { ControllerKilled } from './results.js';
 
-export interface KilledMigrationOptions {
-  inventory: Inventory;
-  strategy: StrategyName;
-  container: string;
-  from: string;
-  to: string;
-  predumps: number;
+export interface KilledMigrationOptions extends Move {
   fault: FaultSpec;
   onEvent?: EventListener;
   log: (line: string) => void;
@@ -40,16 +33,8 @@ const CHILD = fileURLToPath(new URL('./controller-child.js', import.meta.url));
 const STDERR_KEPT = 4000;
 
 export async function migrateKillingController(o: KilledMigrationOptions): Promise<KilledMigrationResult> {
-  const request: ChildRequest = {
-    inventory: o.inventory,
-    strategy: o.strategy,
-    container: o.container,
-    from: o.from,
-    to: o.to,
-    predumps: o.predumps,
-    phase: o.fault.phase,
-    ...(o.fault.afterMs ? { afterMs: o.fault.afterMs } : {}),
-  };
+  const { fault, onEvent, log, limitMs, ...move } = o;
+  const request: ChildRequest = { ...move, phase: fault.phase, ...(fault.afterMs ? { afterMs: fault.afterMs } : {}) };
   const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -61,12 +46,12 @@ export async function migrateKillingController(o: KilledMigrationOptions): Promi
   // Events in the order sent; the runner's listener (the probe's marks, progress) is not awaited by the child.
   let events = Promise.resolve();
   child.on('message', (m: ChildMessage) => {
-    if (m.type === 'event') events = events.then(() => o.onEvent?.(m.event)).catch(() => undefined);
+    if (m.type === 'event') events = events.then(() => onEvent?.(m.event)).catch(() => undefined);
     else if (m.type === 'killing') killing = m;
     else if (m.type === 'record') ended = m;
     else childError = m.message;
   });
-  const overran = setTimeout(() => child.kill('SIGKILL'), o.limitMs);
+  const overran = setTimeout(() => child.kill('SIGKILL'), limitMs);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -78,16 +63,16 @@ export async function migrateKillingController(o: KilledMigrationOptions): Promi
   const how = killing
     ? `killed with SIGKILL ${killing.afterMs} ms into "${killing.phase}"`
     : `ended without a record (${exit.signal ? `signal ${exit.signal}` : `exit ${exit.code}`}${childError ? `: ${childError}` : ''}${stderr ? `; it printed: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''})`;
-  o.log(`controller of the migration (pid ${child.pid}) ${how}`);
+  log(`controller of the migration (pid ${child.pid}) ${how}`);
 
   const journalDir = journalDirFor(o.inventory.prefix);
   const entry = unfinishedMigrations(journalDir).find((e) => e.container === o.container);
-  const base = { phase: o.fault.phase, ...(o.fault.afterMs ? { afterMs: o.fault.afterMs } : {}), ...(killing ? { pid: killing.pid } : {}), ended: how };
+  const base = { phase: fault.phase, ...(fault.afterMs ? { afterMs: fault.afterMs } : {}), ...(killing ? { pid: killing.pid } : {}), ended: how };
   // Journaled before anything is made on an edge: no entry means it died before the migration began, which is no run.
   if (!entry) throw new FollowmeError(`the migration's controller ${how}, and left no journal entry for ${o.container} in ${journalDir}`);
-  o.log(`recovering migration ${entry.id}, left at "${entry.step}"${entry.pointOfNoReturnPassed ? ' (past the point of no return)' : ''}`);
+  log(`recovering migration ${entry.id}, left at "${entry.step}"${entry.pointOfNoReturnPassed ? ' (past the point of no return)' : ''}`);
   const started = performance.now();
-  const [report] = await recover({ inventory: o.inventory, id: entry.id, log: (l) => o.log(`  ${l}`) });
+  const [report] = await recover({ inventory: o.inventory, id: entry.id, log: (l) => log(`  ${l}`) });
   const ms = performance.now() - started;
   if (!report) throw new FollowmeError(`recover found no migration ${entry.id}`);
   const outcome = !report.settled || !report.runningOn ? 'failed' : report.runningOn === o.to ? 'migrated' : 'rolled-back';
