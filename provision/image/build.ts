@@ -2,7 +2,7 @@
 // content-addressed cache outside the work tree:
 //   <cache>/images/<recipe key>/{rootfs.qcow2,vmlinuz,initrd.img,recipe.json}
 // The directory appears atomically (built under a temp name, then renamed),
-// so a crashed build never poisons the cache.
+// so a crashed build never poisons the cache. cache.ts keeps it small.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { runLocal } from '../../common/exec.js';
 import { CommandError, FollowmeError } from '../../common/errors.js';
 import { cacheDir } from '../../common/paths.js';
+import { IMAGES_KEPT, pruneImages, stampUse } from './cache.js';
 import type { GuestImage } from '../plan/plan.js';
 import {
   debianRecipe,
@@ -49,6 +50,21 @@ function imageFromDir(dir: string, key: string, r: Recipe): GuestImage {
   return { key, rootfs: join(dir, 'rootfs.qcow2') };
 }
 
+/** Stamps the image just used and removes the least recently used beyond IMAGES_KEPT; a failure here only warns. */
+async function keepRecent(images: string, key: string, log: Log): Promise<void> {
+  try {
+    await stampUse(join(images, key));
+    const pruned = await pruneImages(images, key);
+    if (pruned.removed.length) {
+      log(
+        `image cache: removed ${pruned.removed.join(', ')} (${(pruned.bytes / 2 ** 30).toFixed(1)} GiB); it keeps the ${IMAGES_KEPT} most recently used images`,
+      );
+    }
+  } catch (e) {
+    log(`image cache: could not prune ${images}: ${(e as Error).message}`);
+  }
+}
+
 /** Returns the cached image for a recipe, building it first on a miss. */
 export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<BuildResult> {
   const started = Date.now();
@@ -57,6 +73,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
   const dir = join(images, key);
   if (existsSync(join(dir, 'recipe.json'))) {
     log(`image ${key.slice(0, 12)}: cache hit (${dir})`);
+    await keepRecent(images, key, log);
     return { image: imageFromDir(dir, key, r), cacheHit: true, durationMs: Date.now() - started };
   }
   await mkdir(images, { recursive: true, mode: 0o755 });
@@ -84,6 +101,7 @@ export async function ensureImage(r: Recipe, log: Log = () => {}): Promise<Build
     await rm(lock, { force: true });
   }
   log(`image ${key.slice(0, 12)}: built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await keepRecent(images, key, log);
   return { image: imageFromDir(dir, key, r), cacheHit: false, durationMs: Date.now() - started };
 }
 
