@@ -53,7 +53,14 @@ async function withLiveEdges<T extends SettleContext>(
   // Only when both answer: an edge that stays unreachable keeps whatever runs there, and rollback says what it could not do.
   if ((reconnected || o.quiesceAlways) && source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
     const report = { id: ctx.id, container: ctx.container, found: [] as string[], did: [] as string[], settled: false };
-    await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
+    try {
+      await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
+    } catch (e) {
+      // The destination went away meanwhile (a destroyed VM's connection is found dead only by the keepalive): the
+      // source was quiesced first, so settling goes on there, and says what it could not do on the destination.
+      if (source.ssh.lostReason !== undefined || dest.ssh.lostReason === undefined) throw e;
+      notes.push(`the SSH connection to ${dest.name} was lost (${dest.ssh.lostReason}) while waiting for the migration's processes to end`);
+    }
     notes.push(...report.found, ...report.did);
   }
   return { ctx: live, notes };

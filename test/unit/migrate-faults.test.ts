@@ -167,6 +167,27 @@ describe('a destination that is gone', () => {
       expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
     },
   );
+  it('found dead only while rollback waits for the migration to quiesce (a destroyed VM before its keepalive fails): still rolled-back on the source', async () => {
+    const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
+    const tb = scriptedTestbed((label, _argv, edge) => {
+      if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
+      // The first command that waits on the destination finds its connection dead.
+      if (label === 'find migration processes' && edge.name === 'edge-b' && fault.state.on) {
+        edge.ssh.sever('Keepalive timeout');
+        throw new Error('edge-b: the SSH connection was lost (Keepalive timeout)');
+      }
+      return undefined;
+    });
+    const err = (await migrate({ ...c1ToEdgeB(tb, fault.hook), connect: unreachableOnceLost(tb) }).catch((e: unknown) => e)) as MigrationFailedError;
+    const rec = validateRecord(err.record);
+    expect(rec.outcome, rec.error?.rollback).toBe('rolled-back');
+    expect(rec.error?.rollback).toMatch(/^the SSH connection to edge-b was lost \(Keepalive timeout\) while waiting for the migration's processes to end; /);
+    expect(rec.error?.rollback).toMatch(/kept running on edge-a; edge-b could not be cleaned/);
+    // The source was quiesced before the destination was asked.
+    expect(tb.edges.get('edge-a')!.labels).toContain('find migration processes');
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
+  });
 });
 
 describe('a destination that loses the container after its restore (its VM destroyed in source cleanup)', () => {
