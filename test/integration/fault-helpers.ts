@@ -2,19 +2,31 @@
 // moment of its progress, where a container runs, and what a migration left
 // on the edges and the share.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Inventory } from '../../common/inventory.js';
 import { withShare } from '../../experiment/containers.js';
 import { containerState, deployContainer, removeContainer } from '../../migration/container.js';
+import { unfinishedMigrations } from '../../migration/journal.js';
 import { projectRoot } from '../../common/paths.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { type NodeRunner, onNode } from './ssh.js';
 
 export const EDGES = ['edge-a', 'edge-b'] as const;
 
-/** Starts `followme migrate` and kills it with SIGKILL `delayMs` after its progress shows `at`; returns what it printed. */
-export async function migrateKilledAt(inventoryPath: string, args: string[], at: RegExp, delayMs: number): Promise<string> {
+/**
+ * Starts `followme migrate` and kills it with SIGKILL `delayMs` after its progress shows `at` and, when `journaled` is
+ * given, its journal entry's step passes that test (the engine prints a phase's line just before it journals the
+ * step: a kill on the line alone can land in the step before). Returns what it printed.
+ */
+export async function migrateKilledAt(
+  inventoryPath: string,
+  args: string[],
+  at: RegExp,
+  delayMs: number,
+  journaled?: { dir: string; step: (step: string) => boolean },
+): Promise<string> {
   const child = execa('node', [join(projectRoot(), 'dist/cli/main.js'), 'migrate', '--inventory', inventoryPath, ...args], {
     reject: false,
     timeout: 10 * 60_000,
@@ -25,12 +37,29 @@ export async function migrateKilledAt(inventoryPath: string, args: string[], at:
     stderr += chunk.toString();
     if (!armed && at.test(stderr)) {
       armed = true;
-      setTimeout(() => child.kill('SIGKILL'), delayMs);
+      void untilJournaled(journaled).then(() => setTimeout(() => child.kill('SIGKILL'), delayMs));
     }
   });
   const r = await child;
   expect(r.signal, `migrate was to be killed at ${at}, but it ended by itself:\n${stderr}`).toBe('SIGKILL');
   return stderr;
+}
+
+const JOURNAL_POLL_MS = 10;
+const JOURNAL_WAIT_MS = 10_000;
+
+/** Polls the journal until an entry's step passes the test, for at most JOURNAL_WAIT_MS (the caller checks the step it got). */
+async function untilJournaled(journaled: { dir: string; step: (step: string) => boolean } | undefined): Promise<void> {
+  if (!journaled) return;
+  const end = Date.now() + JOURNAL_WAIT_MS;
+  while (Date.now() < end) {
+    try {
+      if (unfinishedMigrations(journaled.dir).some((e) => journaled.step(e.step))) return;
+    } catch {
+      // An entry replaced or removed between listing and reading: read again.
+    }
+    await sleep(JOURNAL_POLL_MS);
+  }
 }
 
 /** Runs `fn` on a node over a fresh connection: the default of the checks below, which a suite may give kept ones. */

@@ -11,6 +11,7 @@ import { readInventory } from '../../common/inventory.js';
 import { CONTROLLER_KILLED, FAULT_KINDS, faultInjector, faultPhases, type PlanFaultKind } from '../../experiment/faults.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
+import { faultPhaseMatches } from '../../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
@@ -151,17 +152,20 @@ export function faultMatrix(
     let outcome = '';
 
     if (c.fault === CONTROLLER_KILLED) {
-      // The phase's start as the CLI prints it; source cleanup starts when the restore's line ends.
+      // The phase's start as the CLI prints it (source cleanup starts when the restore's line ends), then its step in the journal.
+      const inPhase = (step: string) => faultPhaseMatches(c.phase, step);
       const at = c.phase === 'source cleanup' ? /\srestore: / : new RegExp(`\\s${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(page server\\))? …`);
       const printed = await migrateKilledAt(
         inventoryPath(),
         ['--strategy', c.strategy, '--from', from!, '--to', to, '--container', name, '--predumps', String(PREDUMPS)],
         at,
         0,
+        { dir: journalDir, step: inPhase },
       );
       const [entry] = unfinishedMigrations(journalDir);
-      // The journal names the migration and the step the controller died in.
+      // The journal names the migration and the step the controller died in: the case's phase.
       expect(entry, printed).toMatchObject({ container: name, strategy: c.strategy, from, to });
+      expect(inPhase(entry!.step), `killed in "${entry!.step}", not in "${c.phase}":\n${printed}`).toBe(true);
       outcome = `killed in "${entry!.step}"`;
       await recoverByCli(entry!.id, c.strategy, from!, to);
       row.recovered = 'yes';
