@@ -4,6 +4,7 @@
 // edges end, as recover does after a controller crash: a CRIU dump goes on
 // without its channel, or past its step's bound when stuck on a stopped NFS
 // server, and deciding before it ends would catch the container half-dumped.
+import { CommandError } from '../../common/errors.js';
 import type { InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { quiesce } from './recover.js';
@@ -56,10 +57,13 @@ async function withLiveEdges<T extends SettleContext>(
     try {
       await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
     } catch (e) {
-      // The destination went away meanwhile (a destroyed VM's connection is found dead only by the keepalive): the
-      // source was quiesced first, so settling goes on there, and says what it could not do on the destination.
-      if (source.ssh.lostReason !== undefined || dest.ssh.lostReason === undefined) throw e;
-      notes.push(`the SSH connection to ${dest.name} was lost (${dest.ssh.lostReason}) while waiting for the migration's processes to end`);
+      // The destination went away meanwhile (a destroyed VM is found dead by the keepalive or by a command's bound,
+      // whichever comes first): the source was quiesced first, so settling goes on there, and says what it could not
+      // do on the destination.
+      const destTimedOut = e instanceof CommandError && e.host === dest.name && e.timedOut;
+      if (source.ssh.lostReason !== undefined || (dest.ssh.lostReason === undefined && !destTimedOut)) throw e;
+      const why = dest.ssh.lostReason !== undefined ? `the SSH connection to it was lost (${dest.ssh.lostReason})` : (e as Error).message.split('\n')[0]!;
+      notes.push(`${dest.name} did not answer while waiting for the migration's processes to end: ${why}`);
     }
     notes.push(...report.found, ...report.did);
   }

@@ -3,6 +3,7 @@
 // SSH connection is opened again for the rollback. Which faults a plan may
 // ask for is checked before anything runs.
 import { describe, expect, it } from 'vitest';
+import { CommandError } from '../../common/errors.js';
 import { checkFault, faultInjector, faultPhases } from '../../experiment/faults.js';
 import type { Edge } from '../../migration/edge.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
@@ -167,27 +168,40 @@ describe('a destination that is gone', () => {
       expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
     },
   );
-  it('found dead only while rollback waits for the migration to quiesce (a destroyed VM before its keepalive fails): still rolled-back on the source', async () => {
-    const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
-    const tb = scriptedTestbed((label, _argv, edge) => {
-      if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
-      // The first command that waits on the destination finds its connection dead.
-      if (label === 'find migration processes' && edge.name === 'edge-b' && fault.state.on) {
-        edge.ssh.sever('Keepalive timeout');
-        throw new Error('edge-b: the SSH connection was lost (Keepalive timeout)');
-      }
-      return undefined;
-    });
-    const err = (await migrate({ ...c1ToEdgeB(tb, fault.hook), connect: unreachableOnceLost(tb) }).catch((e: unknown) => e)) as MigrationFailedError;
-    const rec = validateRecord(err.record);
-    expect(rec.outcome, rec.error?.rollback).toBe('rolled-back');
-    expect(rec.error?.rollback).toMatch(/^the SSH connection to edge-b was lost \(Keepalive timeout\) while waiting for the migration's processes to end; /);
-    expect(rec.error?.rollback).toMatch(/kept running on edge-a; edge-b could not be cleaned/);
-    // The source was quiesced before the destination was asked.
-    expect(tb.edges.get('edge-a')!.labels).toContain('find migration processes');
-    expect(tb.running['edge-a']!.has('c1')).toBe(true);
-    expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
-  });
+  it.each([
+    ['its keepalive fails', 'lost'],
+    ['a command on it reaches its bound first', 'timed out'],
+  ] as const)(
+    'found dead only while rollback waits for the migration to quiesce (a destroyed VM; %s): still rolled-back on the source',
+    async (_how, flavour) => {
+      const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
+      let destDead = false;
+      const tb = scriptedTestbed((label, argv, edge) => {
+        if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
+        // The first command that waits on the destination finds it dead; every later one too.
+        if (edge.name === 'edge-b' && (destDead || (label === 'find migration processes' && fault.state.on))) {
+          destDead = true;
+          if (flavour === 'timed out') throw new CommandError({ host: 'edge-b', argv, exitCode: undefined, stderr: '', durationMs: 60_000, timedOut: true });
+          edge.ssh.sever('Keepalive timeout');
+          throw new Error('edge-b: the SSH connection was lost (Keepalive timeout)');
+        }
+        return undefined;
+      });
+      const err = (await migrate({ ...c1ToEdgeB(tb, fault.hook), connect: unreachableOnceLost(tb) }).catch((e: unknown) => e)) as MigrationFailedError;
+      const rec = validateRecord(err.record);
+      expect(rec.outcome, rec.error?.rollback).toBe('rolled-back');
+      expect(rec.error?.rollback).toMatch(
+        flavour === 'lost'
+          ? /^edge-b did not answer while waiting for the migration's processes to end: the SSH connection to it was lost \(Keepalive timeout\); /
+          : /^edge-b did not answer while waiting for the migration's processes to end: edge-b: `env P=.*` timed out after 60000 ms; /,
+      );
+      expect(rec.error?.rollback).toMatch(/kept running on edge-a; edge-b could not be cleaned/);
+      // The source was quiesced before the destination was asked.
+      expect(tb.edges.get('edge-a')!.labels).toContain('find migration processes');
+      expect(tb.running['edge-a']!.has('c1')).toBe(true);
+      expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
+    },
+  );
 });
 
 describe('a destination that loses the container after its restore (its VM destroyed in source cleanup)', () => {
