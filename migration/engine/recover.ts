@@ -25,6 +25,21 @@ export interface RecoverOptions {
   log?: (line: string) => void;
   /** How long an in-flight CRIU or rsync step of a dead controller may take to end by itself before it is killed. */
   quietWaitMs?: number;
+  /** The pause between tries to connect to an edge (tests shorten it). */
+  connectPauseMs?: number;
+}
+
+/** Tries to connect to an edge: a dead controller's rsync may still swamp a TCG guest past SSH's handshake bound. */
+const CONNECT_ATTEMPTS = 3;
+const CONNECT_PAUSE_MS = 10_000;
+
+async function connectPatiently(connect: (node: InventoryNode) => Promise<Edge>, node: InventoryNode, pauseMs: number): Promise<Edge> {
+  try {
+    return (await poll(() => connect(node), { attempts: CONNECT_ATTEMPTS, intervalMs: pauseMs, timeoutMs: CONNECT_ATTEMPTS * (pauseMs + 60_000) })).value;
+  } catch (e) {
+    if (e instanceof PollTimeoutError) throw new FollowmeError(`${e.lastReason} (${e.attempts} tries)`, { cause: e });
+    throw e;
+  }
 }
 
 export interface RecoveryReport {
@@ -108,7 +123,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
   const connect = o.connect ?? connectEdge;
   const opened: Edge[] = [];
   try {
-    for (const n of [nodes[0], nodes[1]]) opened.push(await connect(n));
+    for (const n of [nodes[0], nodes[1]]) opened.push(await connectPatiently(connect, n, o.connectPauseMs ?? CONNECT_PAUSE_MS));
   } catch (err) {
     for (const edge of opened) edge.close();
     report.problem = `cannot reach an edge (${(err as Error).message}); run recover again once both ${e.from} and ${e.to} answer`;

@@ -49,6 +49,35 @@ describe('followme recover', () => {
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
+  it("an edge too busy to finish the SSH handshake (the dead controller's rsync still runs) is tried again; one that never answers is named", async () => {
+    const tb = scriptedTestbed();
+    const id = abandoned(tb.journalDir, 'rootfs copy');
+    let refused = 0;
+    const busyTwice = async (n: Parameters<typeof tb.connect>[0]) => {
+      if (n.name === 'edge-b' && refused < 2) {
+        refused += 1;
+        throw new Error('edge-b (10.77.10.11): SSH connection failed: Timed out while waiting for handshake');
+      }
+      return tb.connect(n);
+    };
+    const [r] = await recover({ inventory: tb.inventory, connect: busyTwice, journalDir: tb.journalDir, quietWaitMs: 1000, connectPauseMs: 10 });
+    expect(r).toMatchObject({ id, settled: true, runningOn: 'edge-a' });
+    expect(refused).toBe(2);
+
+    const tb2 = scriptedTestbed();
+    abandoned(tb2.journalDir, 'rootfs copy');
+    const never = async (n: Parameters<typeof tb.connect>[0]) => {
+      if (n.name === 'edge-b') throw new Error('edge-b (10.77.10.11): SSH connection failed: connect EHOSTUNREACH');
+      return tb2.connect(n);
+    };
+    const [gone] = await recover({ inventory: tb2.inventory, connect: never, journalDir: tb2.journalDir, quietWaitMs: 1000, connectPauseMs: 10 });
+    expect(gone).toMatchObject({ settled: false });
+    expect(gone!.problem).toBe(
+      'cannot reach an edge (edge-b (10.77.10.11): SSH connection failed: connect EHOSTUNREACH (3 tries)); run recover again once both edge-a and edge-b answer',
+    );
+    expect(unfinishedMigrations(tb2.journalDir)).toHaveLength(1);
+  });
+
   it('killed after the final dump (the container runs nowhere): restores it on the source from its final dump', async () => {
     const tb = scriptedTestbed(dumpedOnSource);
     tb.running['edge-a']!.clear();
