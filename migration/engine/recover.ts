@@ -29,10 +29,10 @@ export interface RecoverOptions {
   connectPauseMs?: number;
 }
 
-/** Tries to connect to an edge: a dead controller's rsync may still swamp a TCG guest past SSH's handshake bound. */
 const CONNECT_ATTEMPTS = 3;
 const CONNECT_PAUSE_MS = 10_000;
 
+/** Connects to an edge, trying again: a dead controller's rsync may still swamp a TCG guest past SSH's handshake bound. */
 async function connectPatiently(connect: (node: InventoryNode) => Promise<Edge>, node: InventoryNode, pauseMs: number): Promise<Edge> {
   try {
     return (await poll(() => connect(node), { attempts: CONNECT_ATTEMPTS, intervalMs: pauseMs, timeoutMs: CONNECT_ATTEMPTS * (pauseMs + 60_000) })).value;

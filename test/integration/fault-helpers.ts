@@ -2,7 +2,6 @@
 // moment of its progress, where a container runs, and what a migration left
 // on the edges and the share.
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Inventory } from '../../common/inventory.js';
@@ -10,6 +9,7 @@ import { withShare } from '../../experiment/containers.js';
 import { containerState, deployContainer, removeContainer } from '../../migration/container.js';
 import { unfinishedMigrations } from '../../migration/journal.js';
 import { projectRoot } from '../../common/paths.js';
+import { sleep } from '../../common/poll.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { type NodeRunner, onNode } from './ssh.js';
 
