@@ -19,7 +19,7 @@ const UNFINISHED = /^([0-9a-f]{64})\.(partial|removing)-(\d+)$/;
 /** Records that the image in `dir` was just used. */
 export async function stampUse(dir: string, now = new Date()): Promise<void> {
   const stamp = join(dir, STAMP);
-  if (!existsSync(stamp)) await writeFile(stamp, '');
+  await writeFile(stamp, '');
   await utimes(stamp, now, now);
 }
 
@@ -71,14 +71,16 @@ export async function pruneImages(images: string, inUse: string, kept = IMAGES_K
     const lastUsedMs = (await stat(existsSync(stamp) ? stamp : join(images, name, 'recipe.json'))).mtimeMs;
     found.push({ key: name, lastUsedMs });
   }
-  const doomed = imagesToRemove(found, inUse, locked, kept).map((key) => ({ name: key, label: key.slice(0, 12) }));
+  const doomed = imagesToRemove(found, inUse, locked, kept).map((key) => ({ name: key, key, label: key.slice(0, 12) }));
   for (const name of names) {
     const m = UNFINISHED.exec(name);
-    if (m && !alive(Number(m[3]))) doomed.push({ name, label: `${m[1]!.slice(0, 12)} (a ${m[2] === 'partial' ? 'build' : 'removal'} that did not finish)` });
+    if (m && !alive(Number(m[3])))
+      doomed.push({ name, key: m[1]!, label: `${m[1]!.slice(0, 12)} (a ${m[2] === 'partial' ? 'build' : 'removal'} that did not finish)` });
   }
   const pruned: Pruned = { removed: [], bytes: 0 };
-  for (const { name, label } of doomed) {
-    const away = join(images, `${name}.removing-${process.pid}`);
+  for (const { name, key, label } of doomed) {
+    // Named by the key alone: if this process dies mid-removal, the next prune recognises what it left.
+    const away = join(images, `${key}.removing-${process.pid}`);
     try {
       await rename(join(images, name), away);
     } catch {
