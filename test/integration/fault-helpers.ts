@@ -9,7 +9,7 @@ import { withShare } from '../../experiment/containers.js';
 import { containerState, deployContainer, removeContainer } from '../../migration/container.js';
 import { unfinishedMigrations } from '../../migration/journal.js';
 import { projectRoot } from '../../common/paths.js';
-import { sleep } from '../../common/poll.js';
+import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
 import { type NodeRunner, onNode } from './ssh.js';
 
@@ -51,15 +51,15 @@ const JOURNAL_WAIT_MS = 10_000;
 /** Polls the journal until an entry's step passes the test, for at most JOURNAL_WAIT_MS (the caller checks the step it got). */
 async function untilJournaled(journaled: { dir: string; step: (step: string) => boolean } | undefined): Promise<void> {
   if (!journaled) return;
-  const end = Date.now() + JOURNAL_WAIT_MS;
-  while (Date.now() < end) {
-    try {
-      if (unfinishedMigrations(journaled.dir).some((e) => journaled.step(e.step))) return;
-    } catch {
-      // An entry replaced or removed between listing and reading: read again.
-    }
-    await sleep(JOURNAL_POLL_MS);
-  }
+  // A read that fails (an entry replaced or removed between listing and reading) is one more "not yet".
+  await poll(
+    async () => {
+      if (!unfinishedMigrations(journaled.dir).some((e) => journaled.step(e.step))) throw new NotYet('no entry at that step yet');
+    },
+    { timeoutMs: JOURNAL_WAIT_MS, intervalMs: JOURNAL_POLL_MS },
+  ).catch((e: unknown) => {
+    if (!(e instanceof PollTimeoutError)) throw e;
+  });
 }
 
 /** Runs `fn` on a node over a fresh connection: the default of the checks below, which a suite may give kept ones. */
