@@ -139,6 +139,7 @@ export function faultMatrix(
       } finally {
         row.seconds = Math.round((Date.now() - started) / 1000);
         rows.push(row);
+        appendProgress(row);
       }
     });
   });
@@ -232,14 +233,22 @@ export function faultMatrix(
   }
 }
 
+const rowLine = (r: MatrixRow) => `| ${r.strategy} | ${r.phase} | ${r.fault} | ${r.outcome} | ${r.runsOn} | ${r.recovered} | ${r.next} | ${r.seconds} |`;
+
 /** The matrix as a Markdown table, one row per case. */
 export function matrixTable(rows: MatrixRow[]): string {
   const lines = [
     '| strategy | phase | fault | outcome | container then on | recover needed | next migration | s |',
     '| --- | --- | --- | --- | --- | --- | --- | ---: |',
-    ...rows.map((r) => `| ${r.strategy} | ${r.phase} | ${r.fault} | ${r.outcome} | ${r.runsOn} | ${r.recovered} | ${r.next} | ${r.seconds} |`),
+    ...rows.map(rowLine),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Each case's row as it ends, to FOLLOWME_FAULT_TABLE.progress: a run of hours stopped midway keeps the cases it ran. */
+function appendProgress(row: MatrixRow): void {
+  const file = process.env['FOLLOWME_FAULT_TABLE'];
+  if (file) appendFileSync(`${file}.progress`, `${rowLine(row)}\n`);
 }
 
 /** Prints the table (and appends it to FOLLOWME_FAULT_TABLE when set). */
