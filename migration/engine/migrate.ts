@@ -210,6 +210,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       let bytes: number | undefined;
       try {
         journal.update({ step: phase.name });
+        refuseOverLostConnection(source, dest);
         bytes = (await phase.run(ctx)).bytes;
       } catch (e) {
         failure = { phase: phase.name, error: e };
@@ -352,6 +353,16 @@ async function settleAfter(journal: Journal, step: string, fn: () => Promise<str
   const warning = await fn();
   quietly(() => (warning ? journal.update({ failure: `${step}: ${warning}` }) : journal.close()));
   return warning;
+}
+
+/**
+ * A connection lost while phases that did not need it ran (the destination's,
+ * during a copy the source pushes) fails the next phase at its start: going
+ * on would stop the container for a restore no one can order.
+ */
+function refuseOverLostConnection(...edges: Edge[]): void {
+  const lost = edges.find((e) => e.ssh.lostReason !== undefined);
+  if (lost) throw new Error(`${lost.name}: the SSH connection was lost (${lost.ssh.lostReason}) before this phase; the migration stops before it`);
 }
 
 /** A container with an unfinished migration is the journal's until `recover` settles it. */

@@ -14,7 +14,7 @@ import { validateRecord } from '../../migration/record/validate.js';
 import { unfinishedMigrations } from '../../migration/journal.js';
 import { type ScriptedTestbed, scriptedTestbed } from './scripted-edge.js';
 
-const c1ToEdgeB = (tb: ScriptedTestbed, fault: FaultHook) => ({
+const c1ToEdgeB = (tb: ScriptedTestbed, fault?: FaultHook) => ({
   inventory: tb.inventory,
   strategy: 'tmpfs',
   container: 'c1',
@@ -128,6 +128,25 @@ describe('a fault injected into a migration', () => {
     const again = tb.edges.get('edge-a')!;
     expect(again).not.toBe(first);
     expect(again.labels).toEqual(expect.arrayContaining(['find migration processes', 'lxc-info state']));
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
+  it("the destination's connection lost during a copy the source pushes fails the next phase at its start: the container is never dumped", async () => {
+    // The keepalive finds the destination gone while the source's rsync runs; the copy needs only the source.
+    const tb: ScriptedTestbed = scriptedTestbed((label) => {
+      if (label.startsWith('rsync images')) tb.edges.get('edge-b')!.ssh.sever('Keepalive timeout');
+      return undefined;
+    });
+    const source = await tb.connect(tb.inventory.nodes.find((n) => n.name === 'edge-a')!);
+    const err = (await migrate(c1ToEdgeB(tb)).catch((e: unknown) => e)) as MigrationFailedError;
+    const rec = validateRecord(err.record);
+    expect(rec.outcome, rec.error?.rollback).toBe('rolled-back');
+    expect(rec.error?.phase).toBe('final dump');
+    expect(rec.error?.message).toMatch(/^edge-b: the SSH connection was lost \(Keepalive timeout\) before this phase/);
+    expect(rec.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1', 'pre-dump 1 copy', 'final dump']);
+    expect(source.labels).toContain('criu pre-dump');
+    expect(source.labels).not.toContain('criu dump');
     expect(tb.running['edge-a']!.has('c1')).toBe(true);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
