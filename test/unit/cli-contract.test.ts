@@ -34,7 +34,8 @@ async function followme(args: string[]) {
   };
 }
 
-describe('followme as a process', () => {
+// Each case starts Node once or twice: on a busy machine (a testbed's TCG guests) that outlasts vitest's 5 s default.
+describe('followme as a process', { timeout: 60_000 }, () => {
   it('--version prints the package version and exits 0', async () => {
     const r = await followme(['--version']);
     expect(r.code).toBe(0);
