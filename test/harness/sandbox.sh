@@ -11,7 +11,29 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
+# What a sandbox killed outright (SIGKILL, a machine that went down) left: its
+# namespace with whatever ran in it (QEMU guests), and its work directory
+# (guest disks, GBs). A sandbox is dead when the shell named in its namespace
+# is; its directory names its namespace. A live one is never touched.
+sweep_dead_sandboxes() {
+  local old pids dir
+  for old in $(ip netns list 2>/dev/null | awk '/^followme-sb-[0-9]+/ {print $1}'); do
+    kill -0 "${old#followme-sb-}" 2>/dev/null && continue
+    pids=$(ip netns pids "$old" 2>/dev/null || true)
+    if [ -n "$pids" ]; then kill -9 $pids 2>/dev/null || true; sleep 1; fi
+    ip netns del "$old" 2>/dev/null || true
+    echo "sandbox: removed $old, left by a sandbox that died" >&2
+  done
+  for dir in /var/tmp/followme-sandbox.*; do
+    [ -f "$dir/netns" ] || continue
+    ip netns list 2>/dev/null | grep -q "^$(cat "$dir/netns")\b" && continue
+    rm -rf "$dir"
+    echo "sandbox: removed $dir, left by a sandbox that died" >&2
+  done
+}
+
 if [ -z "${FOLLOWME_SANDBOX_INNER:-}" ]; then
+  sweep_dead_sandboxes
   ns="followme-sb-$$"
   cleanup() {
     local pids
@@ -31,6 +53,7 @@ fi
 
 # --- inside the namespaces ---
 work=$(mktemp -d /var/tmp/followme-sandbox.XXXXXX)
+echo "$FOLLOWME_NETNS" > "$work/netns"
 export FOLLOWME_STATE_DIR="${FOLLOWME_STATE_DIR:-$work/state}"
 mkdir -p "$work"/{etc,lib,run,log,cache} "$FOLLOWME_STATE_DIR"
 # libvirt keeps persistent definitions under /etc/libvirt: start from the
