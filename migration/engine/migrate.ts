@@ -210,7 +210,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       let bytes: number | undefined;
       try {
         journal.update({ step: phase.name });
-        refuseOverLostConnection(source, dest);
+        refuseOverLostConnection(dest);
         bytes = (await phase.run(ctx)).bytes;
       } catch (e) {
         failure = { phase: phase.name, error: e };
@@ -356,13 +356,15 @@ async function settleAfter(journal: Journal, step: string, fn: () => Promise<str
 }
 
 /**
- * A connection lost while phases that did not need it ran (the destination's,
- * during a copy the source pushes) fails the next phase at its start: going
- * on would stop the container for a restore no one can order.
+ * The destination's connection lost while phases that did not need it ran (a
+ * copy the source pushes) fails the next phase at its start: going on would
+ * stop the container for a restore no one can order. Not the source's: every
+ * phase before the restore needs it and fails by itself, and the restore does
+ * not (source cleanup opens it again).
  */
-function refuseOverLostConnection(...edges: Edge[]): void {
-  const lost = edges.find((e) => e.ssh.lostReason !== undefined);
-  if (lost) throw new Error(`${lost.name}: the SSH connection was lost (${lost.ssh.lostReason}) before this phase; the migration stops before it`);
+function refuseOverLostConnection(dest: Edge): void {
+  if (dest.ssh.lostReason !== undefined)
+    throw new Error(`${dest.name}: the SSH connection was lost (${dest.ssh.lostReason}) before this phase; the migration stops before it`);
 }
 
 /** A container with an unfinished migration is the journal's until `recover` settles it. */

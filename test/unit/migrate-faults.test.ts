@@ -150,6 +150,16 @@ describe('a fault injected into a migration', () => {
     expect(tb.running['edge-a']!.has('c1')).toBe(true);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
+
+  it("the source's connection lost at the restore's start does not stop it: migrated, and source cleanup opens the connection again", async () => {
+    const fault = scriptedFault('restore', { act: async ({ source }) => source.ssh.sever('cut by the test') });
+    const tb = scriptedTestbed();
+    const rec = validateRecord(await migrate(c1ToEdgeB(tb, fault.hook)));
+    expect(rec.outcome).toBe('migrated');
+    expect(tb.running['edge-b']!.has('c1')).toBe(true);
+    expect(tb.running['edge-a']!.has('c1')).toBe(false);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
 });
 
 describe('a destination that is gone', () => {
