@@ -20,6 +20,15 @@ export class ConfigError extends FollowmeError {
   }
 }
 
+/**
+ * A container's in-memory state is gone for good: its only copy was in the
+ * tmpfs of a VM that went down (diskless keeps the final dump's pages on the
+ * destination alone). Said plainly; nothing retries it.
+ */
+export class StateLostError extends FollowmeError {
+  override name = 'StateLostError';
+}
+
 /** A libvirt object exists with our name but another spec: we never overwrite it. */
 export class ConflictError extends FollowmeError {
   override name = 'ConflictError';

@@ -78,9 +78,11 @@ export async function migrateKillingController(o: KilledMigrationOptions): Promi
   const outcome = !report.settled || !report.runningOn ? 'failed' : report.runningOn === o.to ? 'migrated' : 'rolled-back';
   const error = !report.settled
     ? `recover could not settle migration ${entry.id}: ${report.problem ?? 'no reason given'}`
-    : killing
-      ? undefined
-      : `the migration's controller ${how}`;
+    : report.stateLost
+      ? `recover settled migration ${entry.id}, but ${report.stateLost}`
+      : killing
+        ? undefined
+        : `the migration's controller ${how}`;
   return {
     kind: 'killed',
     outcome,

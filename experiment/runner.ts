@@ -75,7 +75,7 @@ async function recoverCutShort(inv: Inventory, log: (line: string) => void): Pro
     const [r] = await recover({ inventory: inv, id: e.id, log: (l) => log(`  ${l}`) });
     if (!r?.settled || !r.runningOn) {
       throw new FollowmeError(
-        `migration ${e.id} could not be recovered (${r?.problem ?? 'not found'}); see \`followme recover --inventory FILE --id ${e.id}\``,
+        `migration ${e.id} could not be recovered (${r?.stateLost ?? r?.problem ?? 'not found'}); see \`followme recover --inventory FILE --id ${e.id}\``,
       );
     }
     placed.set(e.container, r.runningOn);

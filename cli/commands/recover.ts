@@ -1,7 +1,8 @@
 // followme recover: settles the journal's unfinished migrations (and what
 // migrations left on the edges without one), printing per migration what it
 // found and what it did. Exit 0 when every container runs in exactly one
-// place and nothing of a migration is left; 1 otherwise, naming why.
+// place and nothing of a migration is left; 1 otherwise, naming why (a
+// container whose in-memory state is lost for good included).
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
 import { shown } from '../../common/input/clip.js';
@@ -19,7 +20,11 @@ export function checkRecoverFlags(f: RecoverFlags) {
 }
 
 export function reportLines(r: RecoveryReport): string[] {
-  const state = r.settled ? `settled: ${r.container} runs on ${r.runningOn}` : `NOT settled: ${r.problem ?? 'unknown'}`;
+  const state = !r.settled
+    ? `NOT settled: ${r.problem ?? 'unknown'}`
+    : r.stateLost
+      ? `settled, state lost: ${r.stateLost}; ${r.container} is stopped on ${r.stoppedOn}, to be started anew`
+      : `settled: ${r.container} runs on ${r.runningOn}`;
   return [`${r.id}: ${state}`, ...r.found.map((l) => `  found: ${l}`), ...r.did.map((l) => `  did: ${l}`)];
 }
 
@@ -41,4 +46,7 @@ export async function recoverCommand(flags: RecoverFlags): Promise<void> {
   if (unsettled.length) {
     throw new FollowmeError(`${unsettled.length} of ${reports.length} migration(s) not settled: ${unsettled.map((r) => `${r.id}: ${r.problem}`).join('; ')}`);
   }
+  // Settled, yet the container runs nowhere: a script must not go on as if it did.
+  const lost = reports.filter((r) => r.stateLost);
+  if (lost.length) throw new FollowmeError(`${lost.map((r) => `${r.container} (${r.id})`).join(', ')}: in-memory state lost; nothing of the migration is left`);
 }

@@ -286,11 +286,12 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
         (e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }),
       );
       if (o.fault && !o.fault.healBeforeRollback) await o.fault.heal();
-      // Rolled back with nothing left on the destination: settled. Otherwise the entry stays for `followme recover`.
-      if (rb.outcome === 'rolled-back' && !('left' in rb)) journal.close();
+      // Rolled back (or the state lost for good) with nothing left: settled. Otherwise the entry stays for `followme recover`.
+      if ((rb.outcome === 'rolled-back' || 'stateLost' in rb) && !('left' in rb)) journal.close();
       else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
-      const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail }, ...listenerFields() });
+      const lost = 'stateLost' in rb && rb.stateLost !== undefined ? { stateLost: rb.stateLost } : {};
+      const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail, ...lost }, ...listenerFields() });
       throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
         cause: failure.error,
       });

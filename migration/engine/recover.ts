@@ -48,8 +48,11 @@ export interface RecoveryReport {
   /** What recover saw before acting. */
   found: string[];
   did: string[];
-  /** The edge the container runs on now; undefined when it runs nowhere (the entry is kept). */
+  /** The edge the container runs on now; undefined when it runs nowhere (the entry is kept, unless its state is lost). */
   runningOn?: string;
+  /** Settled, but the container's in-memory state no longer exists anywhere (why): it is stopped on `stoppedOn`, to be started anew. */
+  stateLost?: string;
+  stoppedOn?: string;
   settled: boolean;
   /** Why the migration could not be settled; run recover again once it is dealt with. */
   problem?: string;
@@ -152,14 +155,15 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
       const rb = await rollback(ctx, strategy);
       note(report.did, rb.detail);
       if (rb.outcome === 'rolled-back') report.runningOn = source.name;
-      if (rb.outcome === 'failed' || rb.left) report.problem = rb.detail;
+      if (rb.stateLost) Object.assign(report, { stateLost: rb.stateLost, stoppedOn: source.name });
+      if ((rb.outcome === 'failed' && !rb.stateLost) || rb.left) report.problem = rb.detail;
     }
     await sweep(ctx, strategy, report, note);
     if (report.runningOn) {
       const lock = await dropNetworkLock(report.runningOn === source.name ? source : dest, e.container);
       if (lock) note(report.did, `removed CRIU's network lock (${lock}) from ${e.container}'s network namespace on ${report.runningOn}`);
     }
-    report.settled = report.runningOn !== undefined && report.problem === undefined;
+    report.settled = (report.runningOn !== undefined || report.stateLost !== undefined) && report.problem === undefined;
     return report;
   } catch (err) {
     report.problem = (err as Error).message;

@@ -2,6 +2,7 @@
 // container running on the destination): the container ends up running on
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
+import { StateLostError } from '../../common/errors.js';
 import { sleep } from '../../common/poll.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
 import type { Edge } from '../edge.js';
@@ -13,6 +14,8 @@ export interface RollbackOutcome {
   detail: string;
   /** Rolled back, but something of the migration could not be removed (the destination unreachable, images held open): recover's. */
   left?: string;
+  /** Failed for good: the container's in-memory state no longer exists anywhere (why). Nothing is left for recover. */
+  stateLost?: string;
 }
 
 /** Removes everything of the container and the migration from the destination. */
@@ -66,6 +69,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     if (strategy.recoverImages) await strategy.recoverImages(ctx);
     await ctx.source.restore(ctx.container, iterationDir(ctx, 'dump'));
   } catch (e) {
+    if (e instanceof StateLostError) return withStateLost(ctx, strategy, e.message);
     // Keep every image: they are the container's only state now.
     return {
       outcome: 'failed',
@@ -106,6 +110,27 @@ export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strate
     }
   }
   return `the images in ${ctx.workDir} could not be removed (${why})`;
+}
+
+/**
+ * Nothing can bring the container's state back: leave nothing half-done. The
+ * container stays stopped on the source with its root file system, to be
+ * started anew; the destination's copy and every image go.
+ */
+async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string): Promise<RollbackOutcome> {
+  const left: string[] = [];
+  await cleanDestination(ctx, strategy).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
+  await ctx.source
+    .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir)
+    .catch((e: unknown) => left.push(`the images on ${ctx.source.name} could not be removed (${(e as Error).message.split('\n')[0]!})`));
+  const where = `${ctx.container} is stopped on ${ctx.source.name} with its root file system: start it anew to run it without that state`;
+  if (left.length === 0) return { outcome: 'failed', stateLost: why, detail: `${why}; ${where}; ${ctx.dest.name} cleaned and the images removed` };
+  return {
+    outcome: 'failed',
+    stateLost: why,
+    detail: `${why}; ${where}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`,
+    left: left.join('; '),
+  };
 }
 
 /** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says what it could not. */

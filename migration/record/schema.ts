@@ -117,7 +117,18 @@ export const MigrationRecordSchema = Type.Object(
     predumps: Count,
     outcome: Type.Union([Type.Literal('migrated'), Type.Literal('rolled-back'), Type.Literal('failed')]),
     /** Set unless outcome is "migrated": the phase that failed and why. */
-    error: Type.Optional(Type.Object({ phase: Type.String(), message: Type.String(), rollback: Type.String() }, { additionalProperties: false })),
+    error: Type.Optional(
+      Type.Object(
+        {
+          phase: Type.String(),
+          message: Type.String(),
+          rollback: Type.String(),
+          /** The container's in-memory state no longer exists anywhere, and why (diskless: its pages went with the destination). */
+          stateLost: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     phases: Type.Array(PhaseSchema),
     /** Checks and set-up before the first phase (receivers, directories, versions); outside Ψ. */
     setupMs: Ms,

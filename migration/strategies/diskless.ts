@@ -3,8 +3,8 @@
 // receives the pages (parent-linked to the previous iteration), so no page
 // touches the source's disk; the remaining small images and a last rootfs
 // sync are copied after the final dump; restore on the destination.
-import { FollowmeError } from '../../common/errors.js';
-import type { Phase, Strategy } from '../engine/types.js';
+import { FollowmeError, StateLostError } from '../../common/errors.js';
+import { iterationDir, type Phase, type Strategy } from '../engine/types.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { receiverRunDir } from '../engine/setup.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
@@ -24,8 +24,14 @@ export const diskless: Strategy = {
     return phases;
   },
   // The pages live on the destination: bring the whole image tree back so the
-  // source can restore from it.
+  // source can restore from it. A destination that went down since lost them
+  // with its tmpfs, and with them the container's memory.
   async recoverImages(ctx) {
+    const pages = iterationDir(ctx, 'dump');
+    if (!(await ctx.dest.exists(pages)))
+      throw new StateLostError(
+        `${ctx.container}'s in-memory state is lost: its final dump's pages were only on ${ctx.dest.name}, in ${pages} (tmpfs), which is gone (${ctx.dest.name} went down)`,
+      );
     const receiver = await ctx.source.startReceiver(
       { port: ctx.pageServerPort + 1, modules: { work: ctx.workDir }, runDir: receiverRunDir(ctx.id, '-back') },
       ctx.dest.address,

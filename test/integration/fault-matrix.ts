@@ -13,6 +13,7 @@ import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js
 import { recover } from '../../migration/engine/recover.js';
 import { faultPhaseMatches } from '../../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
+import { lxc } from '../../migration/lxc/commands.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
@@ -151,6 +152,7 @@ export function faultMatrix(
     expect(from).toBeDefined();
     const to = from === 'edge-a' ? 'edge-b' : 'edge-a';
     let outcome = '';
+    let stateLost: string | undefined;
 
     if (c.fault === CONTROLLER_KILLED) {
       // The phase's start as the CLI prints it (source cleanup starts when the restore's line ends), then its step in the journal.
@@ -187,7 +189,8 @@ export function faultMatrix(
       // A dump the fault failed once may succeed on its one retry.
       if (record.retries?.length) outcome += `, after retrying ${record.retries.map((r) => r.phase).join(', ')}`;
       // What rollback said, when it could not settle the migration by itself.
-      if (record.outcome === 'failed') outcome += `: ${record.error!.rollback.split('\n')[0]!.slice(0, 200)}`;
+      if (record.outcome === 'failed' && !record.error!.stateLost) outcome += `: ${record.error!.rollback.split('\n')[0]!.slice(0, 200)}`;
+      stateLost = record.error?.stateLost;
     }
 
     // What the fault left for recover (a controller gone, a destination that was down during rollback) is settled now.
@@ -198,11 +201,21 @@ export function faultMatrix(
         JSON.stringify(reports),
       ).toBe(true);
       row.recovered = 'yes';
+      stateLost ??= reports.find((r) => r.stateLost)?.stateLost;
     }
     row.outcome = outcome;
+    // The one loss by design: said plainly, where expected only, with nothing left; the container is started anew.
+    expect(stateLost !== undefined, stateLost ?? outcome).toBe(losesState(c));
+    if (stateLost) {
+      row.outcome = `${outcome}; state lost: the final dump's pages were only on the destination`;
+      expect(await runningOn(i, name, kept.onNode)).toEqual([]);
+      expect(await leftovers(i, name, from!, kept.onNode)).toEqual([]);
+      expect((await kept.onNode(from!, (conn) => conn.run(lxc.start(name)))).exitCode).toBe(0);
+      count = await countAtLeast(ip, 1);
+    }
     const now = await runningOn(i, name, kept.onNode);
     expect(now, outcome).toHaveLength(1);
-    row.runsOn = now[0] === from ? 'source' : 'destination';
+    row.runsOn = `${now[0] === from ? 'source' : 'destination'}${stateLost ? ', started anew' : ''}`;
     count = await expectCountContinues(ip, count);
     expect(await leftovers(i, name, now[0]!, kept.onNode)).toEqual([]);
     expect(await faultLeftovers(kept.onNode, to)).toEqual([]);
@@ -234,6 +247,15 @@ export function faultMatrix(
 }
 
 const rowLine = (r: MatrixRow) => `| ${r.strategy} | ${r.phase} | ${r.fault} | ${r.outcome} | ${r.runsOn} | ${r.recovered} | ${r.next} | ${r.seconds} |`;
+
+/**
+ * The one case where a container's state cannot survive, by the strategy's
+ * design: diskless keeps the final dump's pages only in the destination's
+ * tmpfs, so a destination destroyed after the final dump takes them.
+ */
+export function losesState(c: FaultCase): boolean {
+  return c.strategy === 'diskless' && c.fault === 'dest-destroyed' && ['final copy', 'restore', 'source cleanup'].includes(c.phase);
+}
 
 /** The matrix as a Markdown table, one row per case. */
 export function matrixTable(rows: MatrixRow[]): string {

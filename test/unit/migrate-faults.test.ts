@@ -163,6 +163,27 @@ describe('a fault injected into a migration', () => {
 });
 
 describe('a destination that is gone', () => {
+  it("diskless, back from a reboot at the restore: the final dump's pages went with its tmpfs; the record says the state is lost, and nothing is left", async () => {
+    // The restore fails as the destination goes down; it answers again, without its work directory.
+    const tb = scriptedTestbed((label, argv) => {
+      if (label === 'lxc-checkpoint restore') return { exitCode: 1, stderr: 'Error: the VM went down' };
+      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+      return undefined;
+    });
+    const err = (await migrate({ ...c1ToEdgeB(tb), strategy: 'diskless' }).catch((e: unknown) => e)) as MigrationFailedError;
+    const rec = validateRecord(err.record);
+    expect(rec.outcome).toBe('failed');
+    expect(rec.error?.phase).toBe('restore');
+    expect(rec.error?.rollback).toMatch(
+      /^c1's in-memory state is lost: its final dump's pages were only on edge-b, in \S+\/dump \(tmpfs\), which is gone \(edge-b went down\); c1 is stopped on edge-a with its root file system: start it anew to run it without that state; edge-b cleaned and the images removed$/,
+    );
+    expect(rec.error?.stateLost).toMatch(/^c1's in-memory state is lost: /);
+    expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-checkpoint restore');
+    expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
+    // Nothing for recover: the journal entry is settled.
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
   // The destination does not come back while the migration settles.
   const unreachableOnceLost =
     (tb: ScriptedTestbed): typeof tb.connect =>

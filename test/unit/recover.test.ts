@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrationId } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
+import { reportLines } from '../../cli/commands/recover.js';
 import { portsFor } from '../../migration/engine/setup.js';
 import { Journal, unfinishedMigrations } from '../../migration/journal.js';
 import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
@@ -88,6 +89,37 @@ describe('followme recover', () => {
     expect(tb.edges.get('edge-a')!.labels).toContain('lxc-checkpoint restore');
     expect(tb.running['edge-b']!.size).toBe(0);
   });
+
+  it.each([
+    ['final copy', false],
+    ['source cleanup', true],
+  ])(
+    'diskless, the destination down and back after the final dump (in %s): the pages went with its tmpfs; says the state is lost, leaves nothing, a second run finds nothing',
+    async (step, pointOfNoReturnPassed) => {
+      const pages: string[] = [];
+      // The final dump finished on the source; the destination rebooted, so its work directory (tmpfs) is gone.
+      const tb = scriptedTestbed((label, argv, edge) => {
+        if (label === 'test -e' && edge.name === 'edge-b' && argv[2]?.endsWith('/dump')) pages.push(argv[2]);
+        return dumpedOnSource(label, argv, edge);
+      });
+      tb.running['edge-a']!.clear();
+      const id = abandoned(tb.journalDir, step, pointOfNoReturnPassed, 'diskless');
+      const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+      expect(pages).toEqual([`${TMPFS_ROOT}/${id}/dump`]);
+      expect(r).toMatchObject({ settled: true, stoppedOn: 'edge-a' });
+      expect(r!.runningOn).toBeUndefined();
+      expect(r!.stateLost).toBe(
+        `c1's in-memory state is lost: its final dump's pages were only on edge-b, in ${TMPFS_ROOT}/${id}/dump (tmpfs), which is gone (edge-b went down)`,
+      );
+      expect(reportLines(r!)[0]).toBe(`${id}: settled, state lost: ${r!.stateLost}; c1 is stopped on edge-a, to be started anew`);
+      // Nothing half-done: no restore tried, the destination's copy and both edges' images removed, the entry settled.
+      expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-checkpoint restore');
+      expect(tb.edges.get('edge-b')!.commands).toContain('rm container dir: rm -rf --one-file-system /var/lib/lxc/c1');
+      expect(tb.edges.get('edge-a')!.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
+      expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
+      expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+    },
+  );
 
   it('killed after the restore finished (runs on the destination only): completes the migration', async () => {
     const tb = scriptedTestbed();
