@@ -35,10 +35,16 @@ sweep_dead_sandboxes() {
 if [ -z "${FOLLOWME_SANDBOX_INNER:-}" ]; then
   sweep_dead_sandboxes
   ns="followme-sb-$$"
+  # Killed (a signal to the whole group), the inner shell's own exit trap destroys the guests and removes its
+  # directory: let it finish (30 s at most, asking what is left to end after 10 s) before killing what remains.
   cleanup() {
-    local pids
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; sleep 1; kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true; fi
+    local n
+    for n in $(seq 1 60); do
+      [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+      [ "$n" = 20 ] && { kill $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true; }
+      sleep 0.5
+    done
+    kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   }
   trap cleanup EXIT
