@@ -120,9 +120,11 @@ export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strate
 async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string): Promise<RollbackOutcome> {
   const left: string[] = [];
   await cleanDestination(ctx, strategy).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
-  await ctx.source
-    .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir)
-    .catch((e: unknown) => left.push(`the images on ${ctx.source.name} could not be removed (${(e as Error).message.split('\n')[0]!})`));
+  // The source's images only once the destination is clean: until then they are how a later recover knows the loss again.
+  if (left.length === 0)
+    await ctx.source
+      .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir)
+      .catch((e: unknown) => left.push(`the images on ${ctx.source.name} could not be removed (${(e as Error).message.split('\n')[0]!})`));
   const where = `${ctx.container} is stopped on ${ctx.source.name} with its root file system: start it anew to run it without that state`;
   if (left.length === 0) return { outcome: 'failed', stateLost: why, detail: `${why}; ${where}; ${ctx.dest.name} cleaned and the images removed` };
   return {

@@ -30,7 +30,7 @@ export const diskless: Strategy = {
     const pages = iterationDir(ctx, 'dump');
     if (!(await ctx.dest.exists(pages)))
       throw new StateLostError(
-        `${ctx.container}'s in-memory state is lost: its final dump's pages were only on ${ctx.dest.name}, in ${pages} (tmpfs), which is gone (${ctx.dest.name} went down)`,
+        `${ctx.container}'s in-memory state is lost: its final dump's pages were only on ${ctx.dest.name}, in ${pages} (tmpfs), which no longer exists: ${ctx.dest.name} went down, or the directory was removed`,
       );
     const receiver = await ctx.source.startReceiver(
       { port: ctx.pageServerPort + 1, modules: { work: ctx.workDir }, runDir: receiverRunDir(ctx.id, '-back') },

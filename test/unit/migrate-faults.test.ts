@@ -175,7 +175,7 @@ describe('a destination that is gone', () => {
     expect(rec.outcome).toBe('failed');
     expect(rec.error?.phase).toBe('restore');
     expect(rec.error?.rollback).toMatch(
-      /^c1's in-memory state is lost: its final dump's pages were only on edge-b, in \S+\/dump \(tmpfs\), which is gone \(edge-b went down\); c1 is stopped on edge-a with its root file system: start it anew to run it without that state; edge-b cleaned and the images removed$/,
+      /^c1's in-memory state is lost: its final dump's pages were only on edge-b, in \S+\/dump \(tmpfs\), which no longer exists: edge-b went down, or the directory was removed; c1 is stopped on edge-a with its root file system: start it anew to run it without that state; edge-b cleaned and the images removed$/,
     );
     expect(rec.error?.stateLost).toMatch(/^c1's in-memory state is lost: /);
     expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-checkpoint restore');

@@ -109,7 +109,7 @@ describe('followme recover', () => {
       expect(r).toMatchObject({ settled: true, stoppedOn: 'edge-a' });
       expect(r!.runningOn).toBeUndefined();
       expect(r!.stateLost).toBe(
-        `c1's in-memory state is lost: its final dump's pages were only on edge-b, in ${TMPFS_ROOT}/${id}/dump (tmpfs), which is gone (edge-b went down)`,
+        `c1's in-memory state is lost: its final dump's pages were only on edge-b, in ${TMPFS_ROOT}/${id}/dump (tmpfs), which no longer exists: edge-b went down, or the directory was removed`,
       );
       expect(reportLines(r!)[0]).toBe(`${id}: settled, state lost: ${r!.stateLost}; c1 is stopped on edge-a, to be started anew`);
       // Nothing half-done: no restore tried, the destination's copy and both edges' images removed, the entry settled.
