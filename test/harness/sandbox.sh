@@ -25,7 +25,7 @@ sweep_dead_sandboxes() {
     echo "sandbox: removed $old, left by a sandbox that died" >&2
   done
   for dir in /var/tmp/followme-sandbox.*; do
-    [ -f "$dir/netns" ] || continue
+    [ -s "$dir/netns" ] || continue
     ip netns list 2>/dev/null | grep -q "^$(cat "$dir/netns")\b" && continue
     rm -rf "$dir"
     echo "sandbox: removed $dir, left by a sandbox that died" >&2
