@@ -286,12 +286,17 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
         (e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }),
       );
       if (o.fault && !o.fault.healBeforeRollback) await o.fault.heal();
+      const stateLost = 'stateLost' in rb ? rb.stateLost : undefined;
       // Rolled back (or the state lost for good) with nothing left: settled. Otherwise the entry stays for `followme recover`.
-      if ((rb.outcome === 'rolled-back' || 'stateLost' in rb) && !('left' in rb)) journal.close();
+      if ((rb.outcome === 'rolled-back' || stateLost !== undefined) && !('left' in rb)) journal.close();
       else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
       await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
-      const lost = 'stateLost' in rb && rb.stateLost !== undefined ? { stateLost: rb.stateLost } : {};
-      const record = sealRecord({ ...base, outcome: rb.outcome, error: { phase: failure.phase, message, rollback: rb.detail, ...lost }, ...listenerFields() });
+      const record = sealRecord({
+        ...base,
+        outcome: rb.outcome,
+        error: { phase: failure.phase, message, rollback: rb.detail, ...(stateLost !== undefined ? { stateLost } : {}) },
+        ...listenerFields(),
+      });
       throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
         cause: failure.error,
       });
