@@ -1,14 +1,15 @@
 // The CLI's flags, checked: each command turns its raw flags into checked
 // values with these before it creates anything or opens any connection. A
 // bad flag is a ConfigError naming it (exit 2).
+import { type Stats, statSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import type { Inventory, InventoryNode } from '../common/inventory.js';
 import { hasBreakOrNul, shown } from '../common/input/clip.js';
-import { CONTAINER_NAME_PATTERN } from '../common/input/patterns.js';
+import { CONTAINER_NAME_PATTERN, WHOLE_NUMBER_PATTERN } from '../common/input/patterns.js';
 
 /** A whole number from `min` to `max`, written in decimal digits. */
 export function wholeNumber(flag: string, value: string, min: number, max: number): number {
-  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+  if (!new RegExp(WHOLE_NUMBER_PATTERN).test(value) || Number(value) < min || Number(value) > max) {
     throw new ConfigError(`--${flag}: must be a whole number from ${min} to ${max}, got ${shown(value)}`, flag);
   }
   return Number(value);
@@ -38,6 +39,19 @@ export function edgeOf(inv: Inventory, flag: string, name: string): InventoryNod
 
 export function edges(inv: Inventory): string[] {
   return inv.nodes.filter((x) => x.role === 'edge').map((x) => x.name);
+}
+
+/** A directory the CLI writes into: a usable path that is a directory, or nothing yet. */
+export function outputDir(flag: string, value: string): string {
+  const path = outputPath(flag, value);
+  let st: Stats | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined; // absent (made later), or unreachable (said when it is made)
+  }
+  if (st && !st.isDirectory()) throw new ConfigError(`--${flag}: ${shown(value)} exists and is not a directory`, flag);
+  return path;
 }
 
 /** A file the CLI writes (records): a path without NUL or line breaks. */

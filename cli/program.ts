@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../common/errors.js';
-import { projectRoot } from '../common/paths.js';
+import { cacheDir, projectRoot, stateDir } from '../common/paths.js';
 import { type CliIo, processIo, printError, useIo } from './output.js';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, conflict: 3, readiness: 4, command: 5, migration: 6, bug: 70 } as const;
@@ -188,6 +188,9 @@ export function buildProgram(io: CliIo): Command {
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   useIo(io);
   try {
+    // The environment is input too: checked before any command starts.
+    stateDir();
+    cacheDir();
     await buildProgram(io).parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
   } catch (e) {

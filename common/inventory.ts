@@ -10,6 +10,7 @@ import { ConfigError } from './errors.js';
 import { formatProblems, newAjv, schemaProblems, type SchemaProblem } from './input/ajv.js';
 import { shown } from './input/clip.js';
 import { libvirtUriProblem } from './input/libvirt-uri.js';
+import { parseJsonInput } from './input/json.js';
 import { inSubnet, isUnicastMac } from './input/net-rules.js';
 import {
   ABSOLUTE_PATH_PATTERN,
@@ -118,11 +119,5 @@ export function validateInventory(data: unknown, source: string, opts: { checkKe
 /** Reads an inventory file (at most 1 MiB, a regular file) and checks it, keys included. */
 export function readInventory(path: string, flag = 'inventory'): Inventory {
   const text = readInputFile(path, { what: 'inventory', key: flag });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`--${flag}: ${path} is not JSON: ${(cause as Error).message}`, flag, { cause });
-  }
-  return validateInventory(data, path, { checkKeys: true });
+  return validateInventory(parseJsonInput(text, `--${flag}: ${path}`, flag), path, { checkKeys: true });
 }

@@ -6,52 +6,91 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../common/errors.js';
+import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
+import { parseJsonInput } from '../common/input/json.js';
+import { NODE_NAME_PATTERN, PREFIX_PATTERN, STACK_NAME_PATTERN } from '../common/input/patterns.js';
 import { readInputFile } from '../common/input/read.js';
 import { runLocal } from '../common/exec.js';
 import type { Inventory } from '../common/inventory.js';
 import { projectRoot } from '../common/paths.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection } from '../common/ssh/transport.js';
-import type { Plan } from './plan.js';
-import type { Profile } from './profiles.js';
+import { type Plan, resolvePlan } from './plan.js';
+import { PROFILE_NAME_PATTERN, ProfileSchema } from './profiles.js';
 import { writeJsonDurably } from './results.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-export interface NodeFacts {
-  role: string;
-  kernel: string;
-  criu: string;
-  lxc: string;
-  /** systemd-detect-virt in the guest: "kvm" with hardware virtualization, "qemu" under TCG. */
-  virtualization: string;
-  accelerator: 'KVM' | 'TCG' | 'unknown';
-  cpuModel: string;
-  cores: number;
-  memoryMiB: number;
-  /** The guest image's recipe key, as the image build wrote it into the guest. */
-  imageRecipe: string;
-}
+/** A fact as read from a node or the controller: text, bounded (it reaches the report). */
+const Fact = Type.String({ maxLength: 1000 });
 
-export interface ProfileMeasurement {
-  rttMs: { min: number; avg: number; max: number };
-  throughputMbit: number;
-  between: [string, string];
-  at: string;
-}
+const NodeFactsSchema = Type.Object(
+  {
+    role: Fact,
+    kernel: Fact,
+    criu: Fact,
+    lxc: Fact,
+    /** systemd-detect-virt in the guest: "kvm" with hardware virtualization, "qemu" under TCG. */
+    virtualization: Fact,
+    accelerator: Type.Union([Type.Literal('KVM'), Type.Literal('TCG'), Type.Literal('unknown')]),
+    cpuModel: Fact,
+    cores: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    memoryMiB: Type.Integer({ minimum: 0 }),
+    /** The guest image's recipe key, as the image build wrote it into the guest. */
+    imageRecipe: Fact,
+  },
+  { additionalProperties: false },
+);
+export type NodeFacts = Static<typeof NodeFactsSchema>;
 
-export interface Manifest {
-  manifestVersion: 1;
-  createdAt: string;
-  plan: Plan;
-  planFile: string;
-  testbed: { prefix: string; stack?: string; subnet: string; nodes: { name: string; role: string; ip: string }[]; nfs: boolean };
-  controller: { kernel: string; cpuModel: string; cores: number; qemu: string; libvirt: string; node: string };
-  nodes: Record<string, NodeFacts>;
-  followme: { version: string; commit: string };
-  profiles: Record<string, { profile: Profile; measured?: ProfileMeasurement }>;
-}
+const ProfileMeasurementSchema = Type.Object(
+  {
+    rttMs: Type.Object({ min: Type.Number(), avg: Type.Number(), max: Type.Number() }, { additionalProperties: false }),
+    throughputMbit: Type.Number(),
+    between: Type.Tuple([Type.String({ pattern: NODE_NAME_PATTERN }), Type.String({ pattern: NODE_NAME_PATTERN })]),
+    at: Fact,
+  },
+  { additionalProperties: false },
+);
+export type ProfileMeasurement = Static<typeof ProfileMeasurementSchema>;
+
+/** manifest.json as followme writes it; `plan` is checked by the plan's own rules (resolvePlan). */
+export const ManifestSchema = Type.Object(
+  {
+    manifestVersion: Type.Literal(1),
+    createdAt: Fact,
+    plan: Type.Object({}),
+    planFile: Type.String({ maxLength: 4096 }),
+    testbed: Type.Object(
+      {
+        prefix: Type.String({ pattern: PREFIX_PATTERN }),
+        stack: Type.Optional(Type.String({ pattern: STACK_NAME_PATTERN })),
+        subnet: Fact,
+        nodes: Type.Array(Type.Object({ name: Type.String({ pattern: NODE_NAME_PATTERN }), role: Fact, ip: Fact }, { additionalProperties: false }), {
+          maxItems: 64,
+        }),
+        nfs: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    controller: Type.Object(
+      { kernel: Fact, cpuModel: Fact, cores: Type.Integer({ minimum: 0 }), qemu: Fact, libvirt: Fact, node: Fact },
+      { additionalProperties: false },
+    ),
+    nodes: Type.Record(Type.String({ pattern: NODE_NAME_PATTERN }), NodeFactsSchema),
+    followme: Type.Object({ version: Fact, commit: Fact }, { additionalProperties: false }),
+    profiles: Type.Record(
+      Type.String({ pattern: PROFILE_NAME_PATTERN }),
+      Type.Object({ profile: ProfileSchema, measured: Type.Optional(ProfileMeasurementSchema) }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Manifest = Omit<Static<typeof ManifestSchema>, 'plan'> & { plan: Plan };
+
+const checkManifest = newAjv().compile(ManifestSchema);
 
 const firstLine = (s: string) => s.trim().split('\n')[0]?.trim() ?? '';
 
@@ -139,20 +178,18 @@ export async function newManifest(o: { plan: Plan; planFile: string; inventory: 
   };
 }
 
-export function readManifest(dir: string): Manifest | undefined {
+/** The manifest of a results directory, checked whole (it is input: a results directory may come from anywhere); undefined when there is none. */
+export function readManifest(dir: string, flag = 'out'): Manifest | undefined {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) return undefined;
-  let m: Partial<Manifest>;
-  try {
-    m = JSON.parse(readInputFile(path, { what: 'manifest', key: 'out' })) as Partial<Manifest>;
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`${path}: not JSON (${(e as Error).message})`, 'out');
+  const data = parseJsonInput(readInputFile(path, { what: 'manifest', key: flag }), path, flag);
+  if (!checkManifest(data)) {
+    throw new ConfigError(`${path}: not a manifest of a followme experiment:\n${formatProblems(schemaProblems('manifest', checkManifest.errors))}`, flag);
   }
-  if (m?.manifestVersion !== 1 || typeof m.plan?.name !== 'string' || typeof m.testbed?.prefix !== 'string' || typeof m.nodes !== 'object') {
-    throw new ConfigError(`${path}: not a manifest of followme experiment (manifestVersion 1 with plan, testbed and nodes)`, 'out');
-  }
-  return m as Manifest;
+  // The plan by the plan's own rules; followme wrote it resolved, so resolving it again changes nothing.
+  const plan = resolvePlan({ planVersion: 1, ...(data.plan as object) }, `${path}: manifest.plan`);
+  if (!isDeepStrictEqual(plan, data.plan)) throw new ConfigError(`${path}: manifest.plan is not a plan as followme records it (defaults filled in)`, flag);
+  return { ...data, plan };
 }
 
 export function writeManifest(dir: string, m: Manifest): void {

@@ -11,8 +11,8 @@ export const PROFILE_NAME_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
 export const ProfileSchema = Type.Object(
   {
     name: Type.String({ pattern: PROFILE_NAME_PATTERN }),
-    /** Link rate, Mbit/s. */
-    rateMbit: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }),
+    /** Link rate, Mbit/s; tc takes it in whole kbit/s, so at least 0.01 (10 kbit/s). */
+    rateMbit: Type.Number({ minimum: 0.01, maximum: 100_000 }),
     /** One-way delay added on each edge's egress, ms. */
     delayMs: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
     jitterMs: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
@@ -39,7 +39,8 @@ export function describeProfile(p: Profile): string {
   return parts.join(', ');
 }
 
-const num = (x: number) => String(Number(x));
+/** A number as tc reads it: plain decimals, never an exponent (1e-7 would reach tc as written), to a thousandth. */
+const num = (x: number) => String(Number(x.toFixed(3)));
 const IPV4 = new RegExp(IPV4_PATTERN);
 
 /**
@@ -48,7 +49,7 @@ const IPV4 = new RegExp(IPV4_PATTERN);
  */
 export function shapeCommands(dev: string, peers: readonly string[], p: Profile): string[][] {
   for (const ip of peers) if (!IPV4.test(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  const rate = `${num(p.rateMbit * 1000)}kbit`;
+  const rate = `${Math.round(p.rateMbit * 1000)}kbit`;
   const netem = ['netem', 'limit', '10000'];
   if (p.delayMs || p.jitterMs) netem.push('delay', `${num(p.delayMs ?? 0)}ms`, ...(p.jitterMs ? [`${num(p.jitterMs)}ms`] : []));
   if (p.lossPercent) netem.push('loss', 'random', `${num(p.lossPercent)}%`);

@@ -1,15 +1,23 @@
 // What an experiment writes: one run record per line in DIR/runs.jsonl,
 // appended (and flushed to disk) as soon as the run ends, so a killed runner
 // loses at most the run it was in; each run's probe timeline beside it.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
+import { parseJsonInput } from '../common/input/json.js';
+import { CONTAINER_NAME_PATTERN, NODE_NAME_PATTERN } from '../common/input/patterns.js';
+import { forEachLine } from '../common/input/read.js';
 import { MigrationRecordSchema, STRATEGY_NAMES } from '../migration/record/schema.js';
 import { unlistedProblems } from '../migration/record/validate.js';
 import { ClientReportSchema, WORKLOAD_NAMES } from '../workloads/types.js';
+import { runKey } from './plan.js';
 import { ProbeReportSchema, type ProbeTimeline } from './probe.js';
+import { PROFILE_NAME_PATTERN } from './profiles.js';
+
+/** profile/workload/strategy/repetition, as runKey makes it. */
+const RUN_KEY_PATTERN = '^[a-z][a-z0-9-]{0,31}/[a-z][a-z0-9-]{0,31}/[a-z][a-z0-9-]{0,31}/[1-9][0-9]{0,5}$';
 
 /** A run whose controller was killed (fault controller-killed): how, and what `recover` did after. */
 export const ControllerKilledSchema = Type.Object(
@@ -45,16 +53,18 @@ export const RunRecordSchema = Type.Object(
   {
     runVersion: Type.Literal(1),
     /** profile/workload/strategy/repetition: unique in the experiment. */
-    key: Type.String({ minLength: 1 }),
+    key: Type.String({ pattern: RUN_KEY_PATTERN }),
     index: Type.Integer({ minimum: 1 }),
-    experiment: Type.String(),
-    profile: Type.String(),
+    /** The plan's name. */
+    experiment: Type.String({ pattern: PROFILE_NAME_PATTERN }),
+    /** Reaches file names (the report's charts): only a profile name's alphabet. */
+    profile: Type.String({ pattern: PROFILE_NAME_PATTERN }),
     workload: Type.Union(WORKLOAD_NAMES.map((w) => Type.Literal(w))),
     strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
     repetition: Type.Integer({ minimum: 1 }),
-    container: Type.String(),
-    from: Type.String(),
-    to: Type.String(),
+    container: Type.String({ pattern: CONTAINER_NAME_PATTERN }),
+    from: Type.String({ pattern: NODE_NAME_PATTERN }),
+    to: Type.String({ pattern: NODE_NAME_PATTERN }),
     startedAt: Type.String({ format: 'date-time' }),
     endedAt: Type.String({ format: 'date-time' }),
     outcome: Type.Union([Type.Literal('migrated'), Type.Literal('rolled-back'), Type.Literal('failed')]),
@@ -69,8 +79,8 @@ export const RunRecordSchema = Type.Object(
     /** The workload's state before and after; `problem` when it did not go on. */
     state: Type.Object({ before: Type.String(), after: Type.Optional(Type.String()), problem: Type.Optional(Type.String()) }, { additionalProperties: false }),
     error: Type.Optional(Type.String()),
-    /** The probe's full timeline, relative to DIR. */
-    timeline: Type.String(),
+    /** The probe's full timeline, relative to DIR (timelinePath of the key). */
+    timeline: Type.String({ pattern: '^timelines/[a-z0-9_-]{1,80}\\.json$' }),
   },
   { additionalProperties: false },
 );
@@ -86,6 +96,9 @@ export class InvalidResultsError extends ConfigError {
 export function validateRun(data: unknown, source: string): RunRecord {
   if (!check(data)) throw new InvalidResultsError(`${source}: not a run record:\n${formatProblems(schemaProblems('run', check.errors))}`);
   const problems = data.migration ? unlistedProblems(data.migration) : [];
+  const key = runKey(data.profile, data.workload, data.strategy, data.repetition);
+  if (data.key !== key) problems.push(`key ${data.key} but its profile, workload, strategy and repetition make ${key}`);
+  if (data.timeline !== timelinePath(data.key)) problems.push(`timeline ${data.timeline}, not ${timelinePath(data.key)}`);
   if (data.migration && data.migration.outcome !== data.outcome) problems.push(`outcome ${data.outcome} but the migration's is ${data.migration.outcome}`);
   const killed = data.controllerKilled;
   if (killed && data.migration) problems.push('a run has either the migration record or controllerKilled (its controller died before writing one), not both');
@@ -101,32 +114,92 @@ export function validateRun(data: unknown, source: string): RunRecord {
 export const RUNS_FILE = 'runs.jsonl';
 export const TIMELINES_DIR = 'timelines';
 
-/** The runs of a results directory, each checked. A torn last line (a runner killed mid-write) is left out, and reported. */
-export function readRuns(dir: string): { runs: RunRecord[]; tornTail: boolean } {
-  const path = join(dir, RUNS_FILE);
-  if (!existsSync(path)) return { runs: [], tornTail: false };
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  const tornTail = lines.at(-1) !== '';
-  const complete = tornTail ? lines.slice(0, -1) : lines;
-  const runs = complete.flatMap((line, i) => {
-    if (line.trim() === '') return [];
-    let data: unknown;
-    try {
-      data = JSON.parse(line);
-    } catch {
-      throw new InvalidResultsError(`${path}:${i + 1}: not JSON`);
-    }
-    return [validateRun(data, `${path}:${i + 1}`)];
-  });
-  return { runs, tornTail };
+/** A results directory is read up to these; the README states them. */
+export const RESULTS_LIMITS = {
+  /** runs.jsonl: 100,000 runs of the smoke plan take 576 MB. */
+  maxFileBytes: 2 * 1024 ** 3,
+  /** One run record; the largest written here is under 20 kB. */
+  maxLineBytes: 1024 ** 2,
+  /** Runs kept in memory at once. */
+  maxRuns: 200_000,
+} as const;
+
+export interface ResultsReading<T> {
+  /** One per run key, the first line that has it, in file order. */
+  runs: T[];
+  /** Lines that were read whole. */
+  lines: number;
+  /** The file ended in a line without its line break (a runner killed while writing); it was left out. */
+  tornTail: boolean;
+  /** Bytes up to the end of the last whole line: where a torn tail starts. */
+  wholeBytes: number;
+  /** Keys on more than one line: the first is kept, the others named. */
+  duplicates: { key: string; lines: number[] }[];
+  /** Runs whose key the plan does not have: left out, named. */
+  foreign: { key: string; line: number }[];
 }
 
-/** Cuts a torn last line off runs.jsonl, so the next append starts a line of its own. */
-export function dropTornTail(dir: string): void {
+/**
+ * The runs of a results directory, streamed: each line checked against the
+ * run schema (a bad line is an InvalidResultsError naming its number), and
+ * only what `keep` returns of it held in memory. With `planned`, runs whose
+ * key is not in it are left out and named.
+ */
+export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRecord) => T; planned?: ReadonlySet<string> }): ResultsReading<T> {
   const path = join(dir, RUNS_FILE);
-  const text = readFileSync(path, 'utf8');
-  truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+  const reading: ResultsReading<T> = { runs: [], lines: 0, tornTail: false, wholeBytes: 0, duplicates: [], foreign: [] };
+  if (!existsSync(path)) return reading;
+  const firstLine = new Map<string, number>();
+  const limits = { what: 'results file', key: o.flag, maxBytes: RESULTS_LIMITS.maxFileBytes, maxLineBytes: RESULTS_LIMITS.maxLineBytes };
+  const read = forEachLine(path, limits, (line, n, endByte) => {
+    reading.wholeBytes = endByte;
+    if (line.trim() === '') return;
+    let data: unknown;
+    try {
+      data = parseJsonInput(line, `${path}:${n}`, o.flag);
+    } catch (e) {
+      throw new InvalidResultsError((e as Error).message, o.flag);
+    }
+    const run = validateRun(data, `${path}:${n}`);
+    const first = firstLine.get(run.key);
+    if (first !== undefined) {
+      const dup = reading.duplicates.find((d) => d.key === run.key);
+      if (dup) dup.lines.push(n);
+      else reading.duplicates.push({ key: run.key, lines: [first, n] });
+      return;
+    }
+    firstLine.set(run.key, n);
+    if (o.planned && !o.planned.has(run.key)) {
+      reading.foreign.push({ key: run.key, line: n });
+      return;
+    }
+    if (reading.runs.length >= RESULTS_LIMITS.maxRuns)
+      throw new InvalidResultsError(`${path}: more than ${RESULTS_LIMITS.maxRuns} runs; not read further`, o.flag);
+    reading.runs.push(o.keep(run));
+  });
+  reading.lines = read.lines;
+  reading.tornTail = read.tornTail;
+  return reading;
+}
+
+/** What a reading found wrong with the directory, one sentence each (empty when nothing). */
+export function integrityNotes(r: ResultsReading<unknown>): string[] {
+  const notes: string[] = [];
+  if (r.tornTail) notes.push('1 torn line at the end (a run killed while writing), ignored');
+  for (const d of r.duplicates) notes.push(`run ${d.key} is on lines ${d.lines.join(', ')}: the first is kept, the others ignored`);
+  for (const f of r.foreign) notes.push(`run ${f.key} (line ${f.line}) is not in the plan: ignored`);
+  return notes;
+}
+
+/** Every run record, checked (tests and tools; a report keeps less). */
+export function readRuns(dir: string): { runs: RunRecord[]; tornTail: boolean } {
+  const r = readResults(dir, { flag: 'dir', keep: (run) => run });
+  return { runs: r.runs, tornTail: r.tornTail };
+}
+
+/** Cuts a torn last line off runs.jsonl (at `wholeBytes`, from readResults), so the next append starts a line of its own. */
+export function dropTornTail(dir: string, wholeBytes: number): void {
+  truncateSync(join(dir, RUNS_FILE), wholeBytes);
 }
 
 function writeDurably(path: string, text: string, flags: 'a' | 'w'): void {

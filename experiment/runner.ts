@@ -5,6 +5,7 @@
 // DIR skips the runs already there. The runner uses the engine; the engine
 // does not know it.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { ConfigError, FollowmeError } from '../common/errors.js';
 import type { Inventory } from '../common/inventory.js';
@@ -23,7 +24,10 @@ import { plannedRuns, type Plan, type PlannedRun } from './plan.js';
 import { checkFaultTestbed, faultInjector, isInjectedFault } from './faults.js';
 import { migrateKillingController } from './controller-killed.js';
 import { startProbe, whenOnProbeClock } from './probe.js';
-import { appendRun, dropTornTail, readRuns, timelinePath, type ControllerKilled, type RunRecord } from './results.js';
+import { appendRun, dropTornTail, integrityNotes, readResults, timelinePath, type ControllerKilled, type RunRecord } from './results.js';
+
+/** The runner's lock, inside the results directory. */
+export const LOCK_NAME = '.lock';
 
 /** Bounds of one run's probe and client: far above any migration here (TCG's slowest took about 2 minutes). */
 const RUN_LIMIT_MS = 30 * 60_000;
@@ -88,23 +92,34 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
   checkPlanFitsTestbed(plan, inv);
   const existing = readManifest(o.out);
   if (existing) checkResumable(existing, plan, inv, 'out');
-  mkdirSync(o.out, { recursive: true });
-  // One runner per results directory. A runner killed a moment ago leaves a lock that goes stale within 20 s: wait that out.
-  const release = await lock(o.out, { realpath: false, stale: 20_000, update: 5_000, retries: { retries: 6, minTimeout: 5_000, maxTimeout: 5_000 } }).catch(
-    (e: unknown) => {
-      throw new ConfigError(`--out: ${o.out} is in use by another running experiment (${(e as Error).message})`, 'out');
-    },
-  );
+  try {
+    mkdirSync(o.out, { recursive: true });
+  } catch (e) {
+    throw new FollowmeError(`--out: cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  // One runner per results directory, its lock inside it (never beside it). A runner killed a moment ago leaves a lock that goes stale within 20 s: wait that out.
+  const release = await lock(o.out, {
+    lockfilePath: join(o.out, LOCK_NAME),
+    realpath: false,
+    stale: 20_000,
+    update: 5_000,
+    retries: { retries: 6, minTimeout: 5_000, maxTimeout: 5_000 },
+  }).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOCKED') throw new ConfigError(`--out: ${o.out} is in use by another running experiment`, 'out');
+    throw new FollowmeError(`--out: cannot lock ${join(o.out, LOCK_NAME)}: ${code ?? (e as Error).message}`, { cause: e });
+  });
   try {
     const manifest = existing ?? (await newManifest({ plan, planFile: o.planFile, inventory: inv, ...(o.stack ? { stack: o.stack } : {}) }));
     writeManifest(o.out, manifest);
-    const before = readRuns(o.out);
+    const runs = plannedRuns(plan);
+    const before = readResults(o.out, { flag: 'out', keep: (r) => r, planned: new Set(runs.map((r) => r.key)) });
+    for (const note of integrityNotes(before)) o.log(`${o.out}/runs.jsonl: ${note}`);
     if (before.tornTail) {
-      o.log(`runs.jsonl ended in a torn line (a runner killed while writing): cut off; that run is done again`);
-      dropTornTail(o.out);
+      o.log('the torn line is cut off; that run is done again');
+      dropTornTail(o.out, before.wholeBytes);
     }
     const finished = new Set(before.runs.map((r) => r.key));
-    const runs = plannedRuns(plan);
     const skipped = runs.filter((r) => finished.has(r.key)).length;
     if (skipped) o.log(`resuming: ${skipped} of ${runs.length} runs already in ${o.out}/runs.jsonl are skipped`);
     await recoverCutShort(inv, o.log);

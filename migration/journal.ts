@@ -4,12 +4,14 @@
 // fsync, rename, fsync the directory) at every step, removed once the
 // migration is settled (migrated, or rolled back with the container running
 // on the source). A file left behind is an unfinished migration.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import lockfile from 'proper-lockfile';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, FollowmeError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
+import { parseJsonInput } from '../common/input/json.js';
+import { MAX_INPUT_BYTES, readRegularFile } from '../common/input/read.js';
 import { testbedStateDir } from '../common/paths.js';
 import { STRATEGY_NAMES } from './record/schema.js';
 
@@ -159,22 +161,28 @@ export function settle(dir: string, id: string): void {
   fsyncDir(dir);
 }
 
-/** Every unfinished migration in a journal directory, oldest first. A file that is not an entry is an error naming it. */
+/**
+ * Every unfinished migration in a journal directory, oldest first. No
+ * directory means no migration ever ran here; a directory that cannot be
+ * read is an error naming it (exit 1), never "nothing to recover". A file
+ * that is not an entry is an error naming it.
+ */
 export function unfinishedMigrations(dir: string): JournalEntry[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new FollowmeError(`cannot read the journal directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   const entries = names.map((n) => {
     const path = join(dir, n);
-    let data: unknown;
-    try {
-      data = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new ConfigError(`journal ${path}: not JSON (${(e as Error).message}); move it aside to go on`, 'journal');
+    const read = readRegularFile(path, MAX_INPUT_BYTES);
+    if (!read.ok) {
+      const why = read.why === 'unreadable' ? `cannot be read (${read.code})` : read.why === 'not-a-file' ? 'is not a regular file' : 'is too large';
+      throw new FollowmeError(`journal ${path} ${why}; move it aside to go on`);
     }
+    const data = parseJsonInput(read.bytes.toString('utf8'), `journal ${path}`, 'journal');
     if (!check(data)) throw new ConfigError(`journal ${path}: not a journal entry:\n${formatProblems(schemaProblems('entry', check.errors))}`, 'journal');
     return data;
   });

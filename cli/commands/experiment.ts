@@ -7,7 +7,7 @@ import { readInventory } from '../../common/inventory.js';
 import { readPlan } from '../../experiment/plan.js';
 import { checkPlanFitsTestbed, runExperiment } from '../../experiment/runner.js';
 import { down, up } from '../../provision/testbed/runner.js';
-import { outputPath } from '../flags.js';
+import { outputDir } from '../flags.js';
 import { log, print } from '../output.js';
 import { progressReporter } from '../progress.js';
 import type { ExperimentFlags } from '../program.js';
@@ -20,7 +20,15 @@ export async function experimentCommand(flags: ExperimentFlags): Promise<void> {
   if (flags.inventory !== undefined && flags.stack !== undefined)
     throw new ConfigError('--inventory and --stack: give one (a running testbed, or one to bring up)', 'stack');
   if (flags.inventory === undefined && flags.stack === undefined) throw new ConfigError('--inventory or --stack: one is needed', 'inventory');
-  const out = outputPath('out', flags.out ?? join('followme-results', plan.name));
+  for (const [flag, given] of [
+    ['config', flags.config],
+    ['prefix', flags.prefix],
+    ['keep', flags.keep],
+  ] as const) {
+    if (flags.inventory !== undefined && given !== undefined)
+      throw new ConfigError(`--${flag}: goes with --stack (a testbed brought up here); with --inventory the testbed is the inventory's`, flag);
+  }
+  const out = outputDir('out', flags.out ?? join('followme-results', plan.name));
   const inventory = flags.inventory !== undefined ? readInventory(flags.inventory) : undefined;
   const testbed =
     flags.stack !== undefined

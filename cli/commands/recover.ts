@@ -6,12 +6,13 @@
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
 import { shown } from '../../common/input/clip.js';
+import { MIGRATION_ID_PATTERN } from '../../common/input/patterns.js';
 import { journalDirFor } from '../../migration/journal.js';
 import { recover, type RecoveryReport } from '../../migration/engine/recover.js';
 import { log, print } from '../output.js';
 import type { RecoverFlags } from '../program.js';
 
-const ID = /^[A-Za-z0-9_.-]{1,200}$/;
+const ID = new RegExp(MIGRATION_ID_PATTERN);
 
 export function checkRecoverFlags(f: RecoverFlags) {
   const inventory = readInventory(f.inventory);

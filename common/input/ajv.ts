@@ -47,7 +47,9 @@ function describe(root: string, e: ErrorObject): SchemaProblem {
   }
   const description = (e.parentSchema as { description?: string } | undefined)?.description;
   const allowed = e.keyword === 'const' ? `must be ${JSON.stringify(e.params['allowedValue'])}` : (e.message ?? 'is invalid');
-  return { key, text: `${key} = ${shown(e.data)}: ${allowed}${description ? ` (${description})` : ''}` };
+  // The whole document is never echoed: a file that is not a config at all (`--plan /proc/self/environ`) parses as one big value.
+  const value = e.instancePath === '' ? '' : ` = ${shown(e.data)}`;
+  return { key, text: `${key}${value}: ${allowed}${description ? ` (${description})` : ''}` };
 }
 
 /** Problems in order, one per key and message; union branches (anyOf) collapse to their members' errors. */

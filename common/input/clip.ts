@@ -23,3 +23,8 @@ export function shown(value: unknown, max = MAX_SHOWN_CHARS): string {
   }
   return clip(text ?? String(value), max);
 }
+
+/** `text` on one line: every run of control characters (C0, DEL, C1, line and paragraph separators) becomes one space. */
+export function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
+}

@@ -10,7 +10,8 @@ export class UnsafeConfigValueError extends ConfigError {
   override name = 'UnsafeConfigValueError';
 }
 
-const KINDS = {
+/** What each kind of config value may be; the backtracking test runs each. */
+export const CONFIG_VALUE_PATTERNS = {
   ipv4: new RegExp(IPV4_PATTERN),
   mac: new RegExp(MAC_PATTERN),
   path: new RegExp(PLAIN_ABSOLUTE_PATH_PATTERN),
@@ -21,8 +22,9 @@ const KINDS = {
 } as const;
 
 /** `value` as it may be written into `file` as `what`; throws UnsafeConfigValueError otherwise. */
-export function configValue(file: string, what: string, kind: keyof typeof KINDS, value: string | number): string {
+export function configValue(file: string, what: string, kind: keyof typeof CONFIG_VALUE_PATTERNS, value: string | number): string {
   const text = String(value);
-  if (!KINDS[kind].test(text)) throw new UnsafeConfigValueError(`${file}: ${what} ${clip(JSON.stringify(text))} is not a plain ${kind}; not writing it`, what);
+  if (!CONFIG_VALUE_PATTERNS[kind].test(text))
+    throw new UnsafeConfigValueError(`${file}: ${what} ${clip(JSON.stringify(text))} is not a plain ${kind}; not writing it`, what);
   return text;
 }

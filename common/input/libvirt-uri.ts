@@ -6,6 +6,8 @@
 
 import { shown } from './clip.js';
 
+const URI = /^([a-z0-9+]+):\/\/([^/?#]*)\/(system|session)(?:\?([^#]*))?$/;
+const LOCAL = /^qemu(?:\+unix)?:\/\/\/(system|session)(?:\?|$)/;
 const SCHEME = /^qemu(?:\+(ssh|libssh|libssh2|tls|tcp|unix))?$/;
 const HOST = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])?(?::[0-9]{1,5})?$/;
 const ABSOLUTE = /^\/[A-Za-z0-9._/-]{1,4095}$/;
@@ -28,9 +30,18 @@ const PARAMETERS: Record<string, { transports: Transport[]; value: RegExp; allow
   tls_priority: { transports: ['tls'], value: /^[A-Za-z0-9:+.%-]{1,200}$/, allowed: 'a GnuTLS priority string' },
 };
 
+/** Every pattern this module applies to input, by name: the backtracking test runs each. */
+export const LIBVIRT_URI_PATTERNS: Readonly<Record<string, RegExp>> = {
+  uri: URI,
+  local: LOCAL,
+  scheme: SCHEME,
+  host: HOST,
+  ...Object.fromEntries(Object.entries(PARAMETERS).map(([name, rule]) => [`parameter ${name}`, rule.value])),
+};
+
 /** Why `uri` is refused, or undefined when it may be used. */
 export function libvirtUriProblem(uri: string): string | undefined {
-  const m = /^([a-z0-9+]+):\/\/([^/?#]*)\/(system|session)(?:\?([^#]*))?$/.exec(uri);
+  const m = URI.exec(uri);
   if (!m) return 'not a libvirt QEMU URI of the form qemu[+transport]://[user@][host][:port]/system';
   const [, scheme = '', authority = '', , query] = m;
   const s = SCHEME.exec(scheme);
@@ -57,5 +68,5 @@ export function libvirtUriProblem(uri: string): string | undefined {
 
 /** True for a URI that reaches this machine's own libvirtd. */
 export function isLocalUri(uri: string): boolean {
-  return /^qemu(?:\+unix)?:\/\/\/(system|session)(?:\?|$)/.test(uri);
+  return LOCAL.test(uri);
 }

@@ -18,12 +18,21 @@ export const CONTAINER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$';
 export const DOMAIN_NAME_PATTERN = '^[a-z][a-z0-9-]{1,40}$';
 /** A POSIX user name. */
 export const USER_NAME_PATTERN = '^[a-z_][a-z0-9_-]{0,31}$';
-/** An absolute path of plain characters: it reaches configs (exports, fstab) as written. */
-export const PLAIN_ABSOLUTE_PATH_PATTERN = '^/(?:[A-Za-z0-9._-]+/?)*$';
+/**
+ * An absolute path of plain characters: it reaches configs (exports, fstab)
+ * as written. Each repeated part ends in its '/', so a string splits into
+ * parts one way only: no nested quantifier can backtrack exponentially
+ * (the earlier `(?:[…]+/?)*` took hours on '/' + 40 letters + '!').
+ */
+export const PLAIN_ABSOLUTE_PATH_PATTERN = '^/(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]*$';
 /** An absolute path on the controller: anything but NUL and line breaks. */
 export const ABSOLUTE_PATH_PATTERN = '^/[^\\u0000\\n\\r]*$';
 /** An OpenSSH ed25519 public key line. */
 export const ED25519_PUBLIC_KEY_PATTERN = '^ssh-ed25519 [A-Za-z0-9+/]+={0,2}(?: [\\x20-\\x7e]*)?$';
+/** A migration id as migrate makes it, or any plain token of that alphabet (recover --id). */
+export const MIGRATION_ID_PATTERN = '^[A-Za-z0-9_.-]{1,200}$';
+/** A whole number in decimal digits, as a flag gives it. */
+export const WHOLE_NUMBER_PATTERN = '^[0-9]{1,9}$';
 /** A stack name (stacks/Pulumi.<stack>.yaml). */
 export const STACK_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,39}$';
 

@@ -1,23 +1,25 @@
 // followme report: everything from a results directory alone (manifest.json
 // and runs.jsonl), no testbed: report.md and report.html with the paper's
 // Table II and figures beside ours, SVG charts, runs.csv and summary.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { ConfigError } from '../../common/errors.js';
 import { type Manifest, readManifest } from '../manifest.js';
 import { describeProfile } from '../profiles.js';
-import { readRuns, type RunRecord } from '../results.js';
+import { plannedRuns } from '../plan.js';
+import { integrityNotes, readResults } from '../results.js';
 import { type Chart, reportCharts } from './charts.js';
 import { type Block, toHtml, toMarkdown } from './document.js';
 import { PAPER_FIGURES, PAPER_SETUP, paperFigure } from './paper.js';
-import { columnsOf, counts, entry, groupsOf, runRow, type SummaryEntry, summaryEntries } from './table.js';
+import { prepareOutputDir, writeReportFile } from './output.js';
+import { columnsOf, entry, groupsOf, type ReportRun, reportRun, type Row, type SummaryEntry, summaryEntries } from './table.js';
 
 export interface ReportFiles {
   dir: string;
   files: string[];
   runs: number;
   counted: number;
+  /** What was wrong with runs.jsonl (torn, duplicate or foreign lines), one sentence each. */
+  integrity: string[];
 }
 
 const f0 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(0));
@@ -28,7 +30,7 @@ const f3 = (x: number | null | undefined) => (x === null || x === undefined ? '�
 const METRIC_NAMES: Record<string, string> = { downtime_ms: 'downtime (ms)', total_ms: 'total time Ψ (ms)', last_dump_pages: 'pages in the last dump' };
 
 /** The profile compared with the paper: its 1 Gbit/s link if the plan had it, else the first. */
-function comparedProfile(m: Manifest, runs: readonly RunRecord[]): string {
+function comparedProfile(m: Manifest, runs: readonly ReportRun[]): string {
   const names = [...new Set(runs.map((r) => r.profile))];
   return names.includes('gigabit') ? 'gigabit' : (names[0] ?? m.plan.profiles[0]?.name ?? 'gigabit');
 }
@@ -120,15 +122,21 @@ function statsTable(entries: readonly SummaryEntry[], profile: string): Block {
   return { kind: 'table', head: ['workload', 'strategy', 'metric', 'n', 'mean', 'sd', 'CI 95%', 'CV', 'min', 'median', 'max'], rows };
 }
 
-export function reportBlocks(m: Manifest, runs: readonly RunRecord[], entries: readonly SummaryEntry[], charts: readonly Chart[]): Block[] {
+export function reportBlocks(
+  m: Manifest,
+  runs: readonly ReportRun[],
+  entries: readonly SummaryEntry[],
+  charts: readonly Chart[],
+  integrity: readonly string[] = [],
+): Block[] {
   const profile = comparedProfile(m, runs);
-  const counted = runs.filter(counts);
+  const counted = runs.filter((r) => r.counted);
   const accel = [...new Set(Object.values(m.nodes).map((n) => n.accelerator))].join('/');
   const blocks: Block[] = [
     { kind: 'h1', text: `followme report: ${m.plan.name}` },
     {
       kind: 'p',
-      text: `${runs.length} runs (${counted.length} migrated with the workload's state intact; ${runs.filter((r) => r.outcome === 'rolled-back').length} rolled back; ${runs.filter((r) => r.outcome === 'failed').length} failed; ${runs.filter((r) => r.outcome === 'migrated' && r.state.problem).length} migrated but their state did not go on). Statistics are over the runs that migrated with their state intact: mean, sample standard deviation, the half-width of the 95% confidence interval of the mean (Student t, n − 1 degrees of freedom), coefficient of variation.`,
+      text: `${runs.length} runs (${counted.length} migrated with the workload's state intact; ${runs.filter((r) => r.outcome === 'rolled-back').length} rolled back; ${runs.filter((r) => r.outcome === 'failed').length} failed; ${runs.filter((r) => r.migratedStateBroken).length} migrated but their state did not go on). Statistics are over the runs that migrated with their state intact: mean, sample standard deviation, the half-width of the 95% confidence interval of the mean (Student t, n − 1 degrees of freedom), coefficient of variation.`,
     },
     { kind: 'h2', text: 'Where ours ran' },
     { kind: 'list', items: whereOursRan(m) },
@@ -173,17 +181,15 @@ export function reportBlocks(m: Manifest, runs: readonly RunRecord[], entries: r
     { kind: 'h2', text: 'Statistics per strategy, workload and profile' },
   ];
   for (const p of [...new Set(entries.map((e) => e.profile))]) blocks.push({ kind: 'h3', text: `Profile ${p}` }, statsTable(entries, p));
-  const notCounted = runs.filter((r) => !counts(r));
+  const notCounted = runs.filter((r) => !r.counted);
   if (notCounted.length) {
+    blocks.push({ kind: 'h2', text: 'Runs left out of the statistics' }, { kind: 'list', items: notCounted.map((r) => `${r.key}: ${r.why ?? r.outcome}`) });
+  }
+  if (integrity.length) {
     blocks.push(
-      { kind: 'h2', text: 'Runs left out of the statistics' },
-      {
-        kind: 'list',
-        items: notCounted.map(
-          (r) =>
-            `${r.key}: ${r.outcome}${r.controllerKilled ? ` (controller ${r.controllerKilled.ended}; recover ${r.controllerKilled.recovery.settled ? `left it on ${r.controllerKilled.recovery.runningOn}` : 'could not settle it'})` : ''}${r.state.problem ? `; state: ${r.state.problem}` : ''}${r.error ? `; ${r.error.split('\n')[0]}` : ''}`,
-        ),
-      },
+      { kind: 'h2', text: 'Lines of runs.jsonl not used' },
+      { kind: 'p', text: 'The results directory holds lines that are not runs of this plan, once each:' },
+      { kind: 'list', items: [...integrity] },
     );
   }
   blocks.push({
@@ -193,25 +199,36 @@ export function reportBlocks(m: Manifest, runs: readonly RunRecord[], entries: r
   return blocks;
 }
 
-export async function buildReport(dir: string, out: string): Promise<ReportFiles> {
-  const manifest = readManifest(dir);
-  if (!manifest) throw new ConfigError(`${dir}: no manifest.json (not a results directory of \`followme experiment\`)`, 'dir');
-  const { runs } = readRuns(dir);
-  if (runs.length === 0) throw new ConfigError(`${dir}: runs.jsonl holds no runs yet`, 'dir');
+/** Report runs are read with their run keys checked against the manifest's plan: a chart's file name is only ever a plan's profile. */
+export async function buildReport(dir: string, out: string, flags: { dir: string; out: string } = { dir: 'dir', out: 'out' }): Promise<ReportFiles> {
+  const manifest = readManifest(dir, flags.dir);
+  if (!manifest) throw new ConfigError(`${dir}: no manifest.json (not a results directory of \`followme experiment\`)`, flags.dir);
+  const planned = new Set(plannedRuns(manifest.plan).map((r) => r.key));
+  const reading = readResults(dir, { flag: flags.dir, keep: reportRun, planned });
+  const { runs } = reading;
+  if (runs.length === 0) throw new ConfigError(`${dir}: runs.jsonl holds no runs of its plan yet`, flags.dir);
   const entries = summaryEntries(runs);
   const charts = await reportCharts(entries);
-  mkdirSync(out, { recursive: true });
-  const rows = runs.map(runRow);
+  prepareOutputDir(out, flags.out);
   const files: string[] = [];
-  const put = (name: string, text: string) => {
-    writeFileSync(join(out, name), text);
+  const put = (name: string, chunks: Iterable<string>) => {
+    writeReportFile(out, name, chunks);
     files.push(name);
   };
-  put('runs.csv', stringify(rows, { header: true, columns: columnsOf(rows), cast: { number: (n) => String(n) } }));
-  put('summary.json', `${JSON.stringify(entries, null, 2)}\n`);
-  for (const c of charts) put(c.file, c.svg);
-  const blocks = reportBlocks(manifest, runs, entries, charts);
-  put('report.md', toMarkdown(blocks));
-  put('report.html', toHtml(`followme report: ${manifest.plan.name}`, blocks));
-  return { dir: out, files, runs: runs.length, counted: runs.filter(counts).length };
+  put('runs.csv', csvChunks(runs.map((r) => r.row)));
+  put('summary.json', [`${JSON.stringify(entries, null, 2)}\n`]);
+  for (const c of charts) put(c.file, [c.svg]);
+  const integrity = integrityNotes(reading);
+  const blocks = reportBlocks(manifest, runs, entries, charts, integrity);
+  put('report.md', [toMarkdown(blocks)]);
+  put('report.html', [toHtml(`followme report: ${manifest.plan.name}`, blocks)]);
+  return { dir: out, files, runs: runs.length, counted: runs.filter((r) => r.counted).length, integrity };
+}
+
+/** runs.csv a thousand rows at a time: memory holds the rows, never the whole file as one string. */
+function* csvChunks(rows: readonly Row[]): Generator<string> {
+  const columns = columnsOf(rows);
+  for (let i = 0; i < rows.length || i === 0; i += 1000) {
+    yield stringify(rows.slice(i, i + 1000), { header: i === 0, columns, cast: { number: (n) => String(n) } });
+  }
 }

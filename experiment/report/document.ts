@@ -1,5 +1,6 @@
 // A report as a list of blocks, rendered twice: Markdown (charts as SVG
 // files beside it) and one self-contained HTML page (charts inline).
+import { oneLine } from '../../common/input/clip.js';
 import type { Chart } from './charts.js';
 
 export type Block =
@@ -9,7 +10,9 @@ export type Block =
   | { kind: 'table'; head: string[]; rows: string[][] }
   | { kind: 'chart'; chart: Chart };
 
-const mdCell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+/** Text from records and manifests may hold anything: no control character breaks a line or a table, and no `<` opens raw HTML. */
+const mdText = (s: string) => oneLine(s).replaceAll('<', '&lt;');
+const mdCell = (s: string) => mdText(s).replaceAll('|', '\\|');
 /** A column of numbers (or dashes) is right-aligned. */
 const numeric = (rows: readonly string[][], i: number) => rows.length > 0 && rows.every((r) => /^[-–+]?[\d.,]+(?:[ ±×%][^|]*)?$|^–$/.test(r[i] ?? ''));
 
@@ -18,19 +21,19 @@ export function toMarkdown(blocks: readonly Block[]): string {
   for (const b of blocks) {
     switch (b.kind) {
       case 'h1':
-        out.push(`# ${b.text}`);
+        out.push(`# ${mdText(b.text)}`);
         break;
       case 'h2':
-        out.push(`## ${b.text}`);
+        out.push(`## ${mdText(b.text)}`);
         break;
       case 'h3':
-        out.push(`### ${b.text}`);
+        out.push(`### ${mdText(b.text)}`);
         break;
       case 'p':
-        out.push(b.text);
+        out.push(mdText(b.text));
         break;
       case 'list':
-        out.push(b.items.map((i) => `- ${i}`).join('\n'));
+        out.push(b.items.map((i) => `- ${mdText(i)}`).join('\n'));
         break;
       case 'table':
         out.push(

@@ -1,5 +1,6 @@
 // The runs as a table: one row per run, snake_case columns (runs.csv), and
 // the per-group statistics over the runs that migrated (summary.json).
+import { oneLine } from '../../common/input/clip.js';
 import type { PhaseKind } from '../../migration/record/schema.js';
 import type { RunRecord } from '../results.js';
 import { summarize, type Summary } from '../stats.js';
@@ -43,6 +44,13 @@ export const BASE_COLUMNS = [
 /** Columns summary.json summarizes (with the phase columns). */
 export const METRICS = ['downtime_ms', 'service_downtime_ms', 'total_ms', 'last_dump_pages', 'client_longest_stall_ms'] as const;
 
+/** Text from a record, as one cell or list item: control characters become spaces, long text is cut, and a leading = + - @ cannot start a spreadsheet formula. */
+export function plainText(text: string, max = 2000): string {
+  const flat = oneLine(text).trim();
+  const cut = flat.length > max ? `${flat.slice(0, max)}… (${flat.length - max} more characters)` : flat;
+  return /^[=+\-@]/.test(cut) ? `'${cut}` : cut;
+}
+
 export function runRow(r: RunRecord): Row {
   const m = r.migration;
   const row: Row = {
@@ -68,8 +76,8 @@ export function runRow(r: RunRecord): Row {
     client_connections: r.client?.connections ?? null,
     probe_sent: r.probe.sent,
     probe_answered: r.probe.answered,
-    state_problem: r.state.problem ?? null,
-    error: r.error ?? null,
+    state_problem: r.state.problem !== undefined ? plainText(r.state.problem) : null,
+    error: r.error !== undefined ? plainText(r.error) : null,
   };
   for (const p of m?.phases ?? []) {
     const col = phaseColumn(p.kind, p.iteration);
@@ -78,10 +86,61 @@ export function runRow(r: RunRecord): Row {
   return row;
 }
 
+/** What the report keeps of a run: its row and a few words, not the whole record (a report of 100,000 runs). */
+export interface ReportRun {
+  key: string;
+  profile: string;
+  workload: string;
+  strategy: string;
+  outcome: RunRecord['outcome'];
+  /** Migrated with the workload's state intact: the run counts in the statistics. */
+  counted: boolean;
+  migratedStateBroken: boolean;
+  row: Row;
+  /** For a run left out of the statistics: what happened, in one line. */
+  why?: string;
+}
+
+/** A run counts in the statistics if it migrated and its workload's state went on. */
+export function counts(r: RunRecord): boolean {
+  return r.outcome === 'migrated' && !r.state.problem;
+}
+
+function whyLeftOut(r: RunRecord): string {
+  const k = r.controllerKilled;
+  const killed = k
+    ? ` (controller ${plainText(k.ended, 200)}; recover ${k.recovery.settled ? `left it on ${k.recovery.runningOn ?? 'no edge'}` : 'could not settle it'})`
+    : '';
+  const state = r.state.problem ? `; state: ${plainText(r.state.problem, 300)}` : '';
+  const error = r.error ? `; ${plainText(r.error.split('\n')[0] ?? '', 300)}` : '';
+  return `${r.outcome}${killed}${state}${error}`;
+}
+
+export function reportRun(r: RunRecord): ReportRun {
+  const counted = counts(r);
+  return {
+    key: r.key,
+    profile: r.profile,
+    workload: r.workload,
+    strategy: r.strategy,
+    outcome: r.outcome,
+    counted,
+    migratedStateBroken: r.outcome === 'migrated' && r.state.problem !== undefined,
+    row: runRow(r),
+    ...(counted ? {} : { why: whyLeftOut(r) }),
+  };
+}
+
 /** Every column of these rows: the base ones, then each phase column in the order it first appears. */
-export function columnsOf(rows: readonly Row[]): string[] {
+export function columnsOf(rows: Iterable<Row>): string[] {
   const cols: string[] = [...BASE_COLUMNS];
-  for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+  const known = new Set(cols);
+  for (const r of rows)
+    for (const k of Object.keys(r))
+      if (!known.has(k)) {
+        known.add(k);
+        cols.push(k);
+      }
   return cols;
 }
 
@@ -92,24 +151,28 @@ export interface SummaryEntry extends Summary {
   metric: string;
 }
 
-/** A run counts in the statistics if it migrated and its workload's state went on. */
-export function counts(r: RunRecord): boolean {
-  return r.outcome === 'migrated' && !r.state.problem;
-}
+type Group = { profile: string; workload: string; strategy: string };
+const groupKey = (g: Group) => `${g.profile}\0${g.workload}\0${g.strategy}`;
 
-export function groupsOf(runs: readonly RunRecord[]): { profile: string; workload: string; strategy: string }[] {
-  const seen = new Map<string, { profile: string; workload: string; strategy: string }>();
-  for (const r of runs) seen.set(`${r.profile}\0${r.workload}\0${r.strategy}`, { profile: r.profile, workload: r.workload, strategy: r.strategy });
+export function groupsOf(runs: readonly ReportRun[]): Group[] {
+  const seen = new Map<string, Group>();
+  for (const r of runs) seen.set(groupKey(r), { profile: r.profile, workload: r.workload, strategy: r.strategy });
   return [...seen.values()];
 }
 
 /** summary.json: per strategy × workload × profile, each metric over the runs that count. */
-export function summaryEntries(runs: readonly RunRecord[]): SummaryEntry[] {
-  const rows = runs.filter(counts).map((r) => ({ r, row: runRow(r) }));
-  const phaseCols = columnsOf(rows.map((x) => x.row)).filter((c) => !(BASE_COLUMNS as readonly string[]).includes(c));
+export function summaryEntries(runs: readonly ReportRun[]): SummaryEntry[] {
+  const counted = runs.filter((r) => r.counted);
+  const phaseCols = columnsOf(counted.map((r) => r.row)).filter((c) => !(BASE_COLUMNS as readonly string[]).includes(c));
+  const byGroup = new Map<string, Row[]>();
+  for (const r of counted) {
+    const rows = byGroup.get(groupKey(r));
+    if (rows) rows.push(r.row);
+    else byGroup.set(groupKey(r), [r.row]);
+  }
   const out: SummaryEntry[] = [];
   for (const g of groupsOf(runs)) {
-    const mine = rows.filter(({ r }) => r.profile === g.profile && r.workload === g.workload && r.strategy === g.strategy).map((x) => x.row);
+    const mine = byGroup.get(groupKey(g)) ?? [];
     for (const metric of [...METRICS, ...phaseCols]) {
       const values = mine.map((row) => row[metric]).filter((v): v is number => typeof v === 'number');
       const s = summarize(values);

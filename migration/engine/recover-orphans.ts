@@ -9,7 +9,10 @@ import { strategyNamed } from '../strategies/index.js';
 import { noter, type RecoveryReport } from './recover.js';
 
 /** `<time>-<strategy>-<container>-<hex>`, as migrationId makes them. */
-const MIGRATION_ID = /^\d{8}T\d{6}Z-(tmpfs|diskless|shared)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
+/** The report of the scan itself, when it could not look everywhere: not settled, so recover exits 1. */
+export const EDGE_SCAN_ID = 'scan of the edges for leftovers';
+
+export const MIGRATION_ID = /^\d{8}T\d{6}Z-(tmpfs|diskless|shared)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
 
 interface Leftover {
   edge: Edge;
@@ -48,8 +51,11 @@ export async function recoverOrphans(
     for (const n of inventory.nodes.filter((x) => x.role === 'edge')) edges.push(await connect(n));
   } catch (err) {
     for (const e of edges) e.close();
-    log(`could not look for leftovers on the edges: ${(err as Error).message}`);
-    return [];
+    // Not "nothing left": an edge no one looked at may hold a migration's only copy of a container.
+    const failed = inventory.nodes.filter((x) => x.role === 'edge')[edges.length]?.name ?? 'an edge';
+    const problem = `could not reach ${failed} to look for what migrations left there: ${(err as Error).message.split('\n')[0]}`;
+    log(`problem: ${problem}`);
+    return [{ id: EDGE_SCAN_ID, container: '', found: [], did: [], settled: false, problem }];
   }
   try {
     const reports: RecoveryReport[] = [];

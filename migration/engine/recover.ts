@@ -81,7 +81,11 @@ export async function recover(o: RecoverOptions): Promise<RecoveryReport[]> {
     reports.push(report);
   }
   // Then the edges: what a migration left that no journal entry names (a journal lost, or from another controller).
-  if (o.id === undefined) reports.push(...(await recoverOrphans(o.inventory, o.connect ?? connectEdge, new Set(all.map((e) => e.id)), log)));
+  if (o.id === undefined) {
+    const connect = o.connect ?? connectEdge;
+    const patient = (n: InventoryNode) => connectPatiently(connect, n, o.connectPauseMs ?? CONNECT_PAUSE_MS);
+    reports.push(...(await recoverOrphans(o.inventory, patient, new Set(all.map((e) => e.id)), log)));
+  }
   return reports;
 }
 

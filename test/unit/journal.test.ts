@@ -155,7 +155,7 @@ describe('the migration journal', () => {
     expect(() => unfinishedMigrations(tb.journalDir)).toThrow(ConfigError);
     expect(() => unfinishedMigrations(tb.journalDir)).toThrow(/journal .*x\.json: not a journal entry/);
     writeFileSync(join(tb.journalDir, 'x.json'), '{"torn');
-    expect(() => unfinishedMigrations(tb.journalDir)).toThrow(/x\.json: not JSON/);
+    expect(() => unfinishedMigrations(tb.journalDir)).toThrow(/x\.json: not valid JSON/);
     expect(readFileSync(join(tb.journalDir, 'x.json'), 'utf8')).toBe('{"torn');
   });
 });

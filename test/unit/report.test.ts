@@ -111,6 +111,6 @@ describe('followme report refuses what is not a results directory (exit 2, nothi
     writeFileSync(join(d, 'manifest.json'), '{"manifestVersion": 1,');
     const r = await cli(['report', d]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/manifest\.json: not JSON/);
+    expect(r.err).toMatch(/manifest\.json: not valid JSON \(line 1, column 23\)/);
   });
 });

@@ -3,7 +3,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendRun, dropTornTail, readRuns, type RunRecord, timelinePath, validateRun } from '../../experiment/results.js';
+import { appendRun, dropTornTail, readResults, readRuns, type RunRecord, timelinePath, validateRun } from '../../experiment/results.js';
 import { parseMemoryState } from '../../workloads/memory.js';
 import { stateProblem } from '../../workloads/types.js';
 import { scratchDir } from '../scratch.js';
@@ -66,8 +66,9 @@ describe('runs.jsonl', () => {
     const d = scratchDir('fm-runs-');
     appendRun(d, run(), { sentMs: [], latencyMs: [] });
     appendFileSync(join(d, 'runs.jsonl'), '{"runVersion":1,"key":"gigabit/bl');
-    expect(readRuns(d)).toMatchObject({ tornTail: true, runs: [{ key: 'gigabit/blank/tmpfs/1' }] });
-    dropTornTail(d);
+    const torn = readResults(d, { flag: 'out', keep: (r) => r });
+    expect(torn).toMatchObject({ tornTail: true, runs: [{ key: 'gigabit/blank/tmpfs/1' }] });
+    dropTornTail(d, torn.wholeBytes);
     appendRun(d, run({ key: 'gigabit/blank/tmpfs/2', repetition: 2, timeline: timelinePath('gigabit/blank/tmpfs/2') }), { sentMs: [], latencyMs: [] });
     const again = readRuns(d);
     expect(again.tornTail).toBe(false);
