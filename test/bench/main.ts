@@ -1,12 +1,14 @@
 // npm run bench -- <name>: prints figures for speed and memory targets.
 import { benchTestbed } from './testbed.js';
 import { benchEngine } from './engine.js';
+import { benchReport } from './report.js';
 import { benchSoak } from './soak.js';
 
 const benches: Record<string, () => Promise<Record<string, string>>> = {
   testbed: benchTestbed,
   engine: benchEngine,
   soak: benchSoak,
+  report: benchReport,
 };
 
 // The soak runs for an hour or more under TCG: only when asked for by name.
