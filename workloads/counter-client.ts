@@ -3,7 +3,8 @@
 // records every stall, a stretch longer than `stallAfterMs` in which it did
 // not see the counter grow (the container frozen, or not answering). It is
 // the user's view of "the service went on", where the probe sees only
-// "the service answered".
+// "the service answered". It also checks the count's sequence: a count that
+// goes back is an error.
 import type { ClientReport, WorkloadClient } from './types.js';
 
 export interface CounterClientOptions {
@@ -25,7 +26,10 @@ export function startCounterClient(o: CounterClientOptions): WorkloadClient {
   let stopped = false;
   let inFlight: Promise<void> | undefined;
 
+  let wentBack: string | undefined;
   const growth = (value: number, at: number) => {
+    // The count only grows: one that goes back is a container restarted, or its memory restored stale.
+    if (last && value < last.value) wentBack ??= `the count went back from ${last.value} to ${value} at ${at.toFixed(0)} ms`;
     if (last && value <= last.value) return;
     if (last && at - last.at > o.stallAfterMs) stalls.push({ atMs: last.at, ms: at - last.at });
     last = { value, at };
@@ -66,7 +70,7 @@ export function startCounterClient(o: CounterClientOptions): WorkloadClient {
         ranMs: end,
         stalls,
         longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
-        ...(last === undefined ? { error: 'the counter never answered' } : {}),
+        ...(last === undefined ? { error: 'the counter never answered' } : wentBack ? { error: wentBack } : {}),
       } satisfies ClientReport;
     },
   };

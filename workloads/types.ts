@@ -38,6 +38,8 @@ export const ClientReportSchema = Type.Object(
     connections: Type.Integer({ minimum: 0 }),
     requests: Type.Integer({ minimum: 0 }),
     bytes: Type.Integer({ minimum: 0 }),
+    /** Bytes checked against what the server sent (the file, or the client's own pattern): a wrong byte is an error. */
+    verifiedBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     /** How long it ran, from its start to its stop. */
     ranMs: Type.Number({ minimum: 0 }),
     /** Each time playback (or service) stopped for want of data: when (from the client's start) and for how long. */

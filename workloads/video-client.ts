@@ -6,17 +6,20 @@
 // Playback consumes the buffer at the video's bit rate; it stalls when the
 // buffer runs dry and resumes once it holds enough again. Every stall is
 // recorded. At the end of the file it starts over, on the same connection.
+// Every byte of every segment is checked against the file (stream-check.ts):
+// a segment that skipped, repeated or changed data is an error, not bytes.
 // Bounded: it stops by itself after `maxMs`.
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
+import { describeMismatch, firstMismatch } from './stream-check.js';
 import type { ClientReport, WorkloadClient } from './types.js';
 
 export interface PlayerOptions {
   ip: string;
   port: number;
   path: string;
-  /** The file's size and duration give the playback rate. */
-  bytes: number;
+  /** The file as the server should send it: its size and duration give the playback rate, its bytes the check. */
+  file: Uint8Array;
   durationS: number;
   maxMs: number;
   /** Seconds of video the player buffers at most, needs to start, and needs to resume after a stall. */
@@ -29,7 +32,8 @@ export interface PlayerOptions {
 }
 
 export function startPlayer(o: PlayerOptions): WorkloadClient {
-  const bytesPerMs = o.bytes / (o.durationS * 1000);
+  const size = o.file.length;
+  const bytesPerMs = size / (o.durationS * 1000);
   const bufferBytes = (o.bufferS ?? 4) * 1000 * bytesPerMs;
   const startupBytes = (o.startupS ?? 1) * 1000 * bytesPerMs;
   const resumeBytes = (o.resumeS ?? 0.5) * 1000 * bytesPerMs;
@@ -43,6 +47,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   let connections = 0;
   let requests = 0;
   let received = 0;
+  let verified = 0;
   let played = 0;
   /** Where the next segment starts in the file. */
   let offset = 0;
@@ -69,17 +74,29 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   const fetchSegment = () => {
     fetching = true;
     requests++;
-    const end = Math.min(o.bytes, offset + segmentBytes) - 1;
+    const end = Math.min(size, offset + segmentBytes) - 1;
+    let at = offset;
     const req = request({ host: o.ip, port: o.port, path: o.path, agent, headers: { Range: `bytes=${offset}-${end}` } }, (res) => {
       if (res.statusCode !== 206) {
         fail(new Error(`GET ${o.path} (bytes ${offset}-${end}) answered ${res.statusCode}, not 206`));
         res.resume();
         return;
       }
-      res.on('data', (d: Buffer) => (received += d.length));
+      res.on('data', (d: Buffer) => {
+        const wrong = firstMismatch(o.file.subarray(0, end + 1), at, d);
+        if (wrong) {
+          fail(new Error(`segment ${offset}-${end}: ${describeMismatch(wrong, o.path)}`));
+          res.destroy();
+          return;
+        }
+        at += d.length;
+        received += d.length;
+        verified += d.length;
+      });
       res.on('end', () => {
         fetching = false;
-        offset = end + 1 >= o.bytes ? 0 : end + 1;
+        if (at !== end + 1) fail(new Error(`segment ${offset}-${end} ended after ${at - offset} of its ${end + 1 - offset} bytes`));
+        offset = end + 1 >= size ? 0 : end + 1;
       });
       res.on('error', fail);
       res.on('aborted', () => fail(new Error('the server closed the connection mid-segment')));
@@ -129,6 +146,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
       connections,
       requests,
       bytes: received,
+      verifiedBytes: verified,
       ranMs: now - started,
       stalls,
       longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),

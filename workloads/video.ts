@@ -1,13 +1,18 @@
 // video: nginx in the container serving an H.264 720p video like the paper's
-// Table I; the client is a player on the controller holding one connection
-// through the migration (CRIU --tcp-established keeps it).
+// Table I; the client on the controller holds one connection through the
+// migration (CRIU --tcp-established keeps it) and checks every byte against
+// the file: a DASH-like player fetching half-second segments, or a
+// progressive download reading one GET of the whole file at the video's
+// rate, its socket full at the freeze.
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import type { SshConnection } from '../common/ssh/transport.js';
 import { countReading } from './blank.js';
 import { putInRootfs } from './rootfs.js';
 import type { Workload } from './types.js';
 import { ensureVideo, type VideoSpec } from './video-file.js';
+import { startProgressiveClient } from './progressive-client.js';
 import { startPlayer } from './video-client.js';
 
 export const VideoParams = Type.Object(
@@ -18,6 +23,8 @@ export const VideoParams = Type.Object(
     height: Type.Union([Type.Literal(360), Type.Literal(480), Type.Literal(720), Type.Literal(1080)]),
     /** Seconds of video the player buffers at most. */
     playerBufferS: Type.Number({ minimum: 0.5, maximum: 60 }),
+    /** The client: `segments` (Range requests of half a second, a small buffer) or `progressive` (one GET, read at the bit rate). */
+    client: Type.Union([Type.Literal('segments'), Type.Literal('progressive')]),
   },
   { additionalProperties: false },
 );
@@ -48,13 +55,14 @@ export const video: Workload<VideoParams> = {
     ],
   },
   params: VideoParams,
-  defaults: { durationS: 442, bitrateKbps: 1560, height: 720, playerBufferS: 4 },
+  defaults: { durationS: 442, bitrateKbps: 1560, height: 720, playerBufferS: 4, client: 'segments' },
   service: { port: 80, path: '/probe' },
   install,
   readState: countReading,
   async startClient(ip, p, limits) {
     // A cache hit by now: install made it.
-    const { bytes } = await ensureVideo(spec(p));
-    return startPlayer({ ip, port: 80, path: VIDEO_PATH, bytes, durationS: p.durationS, maxMs: limits.maxMs, bufferS: p.playerBufferS });
+    const file = await readFile((await ensureVideo(spec(p))).path);
+    const common = { ip, port: 80, path: VIDEO_PATH, file, durationS: p.durationS, maxMs: limits.maxMs };
+    return p.client === 'progressive' ? startProgressiveClient(common) : startPlayer({ ...common, bufferS: p.playerBufferS });
   },
 };

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../common/poll.js';
 import { gapAround, longestGap, MAX_IN_FLIGHT, startProbe, whenOnProbeClock } from '../../experiment/probe.js';
 import { startCounterClient } from '../../workloads/counter-client.js';
+import { startProgressiveClient } from '../../workloads/progressive-client.js';
 import { startPlayer } from '../../workloads/video-client.js';
 
 const servers: Server[] = [];
@@ -121,8 +122,8 @@ describe('the service probe', () => {
 });
 
 describe('the video player', () => {
-  // A 400 kB "video" of 4 s: 100 kB/s, fetched in half-second segments.
-  const video = Buffer.alloc(400_000, 7);
+  // A 400 kB "video" of 4 s: 100 kB/s, fetched in half-second segments. No two neighbouring bytes alike, so a skip shows.
+  const video = Buffer.from(Array.from({ length: 400_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 
   /** Serves byte ranges of the video (206), holding every answer while `quiet()` says so (a frozen container). */
   function rangeServer(quiet: () => boolean, sockets: Set<Socket>): Server {
@@ -152,7 +153,7 @@ describe('the video player', () => {
       ip: '127.0.0.1',
       port,
       path: '/v.mp4',
-      bytes: video.length,
+      file: video,
       durationS: 4,
       maxMs: 20_000,
       bufferS: 1,
@@ -168,6 +169,7 @@ describe('the video player', () => {
     expect(sockets.size).toBe(1);
     // 7 s of playing at 100 kB/s with a 2.5 s pause: past the 4 s file and on from its start, in 0.5 s segments.
     expect(r.bytes).toBeGreaterThan(400_000);
+    expect(r.verifiedBytes).toBe(r.bytes);
     expect(r.requests).toBeGreaterThan(8);
     // 2.5 s quiet with at most 1 s buffered: one stall of about 1.5 s.
     expect(r.stalls).toHaveLength(1);
@@ -183,7 +185,7 @@ describe('the video player', () => {
         setTimeout(() => res.socket?.destroy(), 300);
       }),
     );
-    const player = startPlayer({ ip: '127.0.0.1', port, path: '/v.mp4', bytes: video.length, durationS: 4, maxMs: 5000 });
+    const player = startPlayer({ ip: '127.0.0.1', port, path: '/v.mp4', file: video, durationS: 4, maxMs: 5000 });
     await sleep(800);
     const r = await player.stop();
     expect(r.error).toMatch(/closed|aborted|socket hang up/);
@@ -193,7 +195,87 @@ describe('the video player', () => {
   });
 });
 
+describe('content checks (issue #20: a stream that changed bytes is not a stream that went on)', () => {
+  const video = Buffer.from(Array.from({ length: 400_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+
+  it('the segment player names the first wrong byte of a segment', async () => {
+    const port = await listen(
+      createServer((req, res) => {
+        const [from, to] = /^bytes=(\d+)-(\d+)$/
+          .exec(req.headers.range ?? '')!
+          .slice(1)
+          .map(Number) as [number, number];
+        const body = Buffer.from(video.subarray(from, to + 1));
+        if (from > 0) body[100] = (body[100]! + 1) & 0xff;
+        res.writeHead(206, { 'Content-Length': body.length });
+        res.end(body);
+      }),
+    );
+    const player = startPlayer({ ip: '127.0.0.1', port, path: '/v.mp4', file: video, durationS: 4, maxMs: 5000, bufferS: 2 });
+    await sleep(1500);
+    const r = await player.stop();
+    expect(r.error).toMatch(/^segment 50000-99999: byte 50100 of \/v\.mp4 is 0x[0-9a-f]{2}, the file has 0x[0-9a-f]{2}/);
+    expect(r.verifiedBytes).toBe(50_000);
+  });
+
+  it('the progressive download reads one GET at the bit rate, keeps the server blocked on a full socket, and checks every byte', async () => {
+    let blocked = false;
+    const port = await listen(
+      createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Length': video.length });
+        // Written whole: the kernel and Node take what the reader's window allows; the rest waits on the server.
+        blocked = !res.write(video);
+        res.end();
+      }),
+    );
+    const client = startProgressiveClient({ ip: '127.0.0.1', port, path: '/v.mp4', file: video, durationS: 4, maxMs: 10_000 });
+    await sleep(1500);
+    const r = await client.stop();
+    expect(r.error).toBeUndefined();
+    expect(blocked).toBe(true);
+    expect(r.connections).toBe(1);
+    expect(r.requests).toBe(1);
+    // About 1.5 s of a 100 kB/s video, not the whole file the server had sent on its way.
+    expect(r.bytes).toBeGreaterThan(50_000);
+    expect(r.bytes).toBeLessThan(300_000);
+    expect(r.verifiedBytes).toBe(r.bytes);
+  });
+
+  it('the progressive download catches a stream that skipped data, and one the server cut', async () => {
+    const skipping = await listen(
+      createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Length': video.length });
+        // 1,000 bytes left out at 20,000, the length kept: only a content check can tell.
+        res.end(Buffer.concat([video.subarray(0, 20_000), video.subarray(21_000), video.subarray(0, 1000)]));
+      }),
+    );
+    const a = startProgressiveClient({ ip: '127.0.0.1', port: skipping, path: '/v.mp4', file: video, durationS: 0.5, maxMs: 5000 });
+    await sleep(800);
+    expect((await a.stop()).error).toMatch(/^byte 20000 of \/v\.mp4 is .*skipped, repeated or changed/);
+
+    const cutting = await listen(
+      createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Length': video.length });
+        res.write(video.subarray(0, 30_000));
+        setTimeout(() => res.socket?.destroy(), 200);
+      }),
+    );
+    const b = startProgressiveClient({ ip: '127.0.0.1', port: cutting, path: '/v.mp4', file: video, durationS: 0.5, maxMs: 5000 });
+    await sleep(800);
+    const rb = await b.stop();
+    expect(rb.error).toMatch(/closed|aborted/);
+    expect(rb.verifiedBytes).toBe(30_000);
+  });
+});
+
 describe('the counter watcher (blank, memory)', () => {
+  it('a count that goes back is an error (a restarted container counts from 1)', async () => {
+    const values = [5, 6, 7, 2, 3];
+    const client = startCounterClient({ read: async () => values.shift() ?? 3, intervalMs: 10, stallAfterMs: 10_000, maxMs: 10_000, kind: 'counter' });
+    await sleep(150);
+    expect((await client.stop()).error).toMatch(/^the count went back from 7 to 2/);
+  });
+
   it('records a stall while the counter does not grow, and none while it does', async () => {
     let n = 0;
     let frozenUntil = 0;

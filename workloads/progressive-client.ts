@@ -1,0 +1,159 @@
+// A progressive-download client, as a media player that is not DASH plays a
+// file: one GET of the whole file over one connection, read at the video's
+// own bit rate. It reads no faster than that, so the server's send queue
+// and this side's receive window stay full: at a migration's freeze the
+// socket is full in both directions of the pipe, which is what CRIU's
+// --tcp-established must carry over. Every byte is checked against the file
+// (stream-check.ts). At the end of the file it asks again on the same
+// connection. Bounded: it stops by itself after `maxMs`.
+import { Agent, type IncomingMessage, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { describeMismatch, firstMismatch } from './stream-check.js';
+import type { ClientReport, WorkloadClient } from './types.js';
+
+export interface ProgressiveOptions {
+  ip: string;
+  port: number;
+  path: string;
+  /** The file as the server should send it. */
+  file: Uint8Array;
+  durationS: number;
+  maxMs: number;
+  /** Seconds of video that must wait before playback stalls (the player's own buffer, beyond the kernel's). */
+  stallAfterS?: number;
+  tickMs?: number;
+}
+
+export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
+  const bytesPerMs = o.file.length / (o.durationS * 1000);
+  const stallAfterBytes = (o.stallAfterS ?? 0.5) * 1000 * bytesPerMs;
+  // As the segment player: no TCP keep-alive probes after 1 s idle (libuv's would drop a connection silent for 11 s).
+  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 600_000, maxSockets: 1 });
+  const sockets = new WeakSet<Socket>();
+  const started = performance.now();
+  let last = started;
+  let connections = 0;
+  let requests = 0;
+  let received = 0;
+  let verified = 0;
+  /** Where the next byte read lies in the file. */
+  let offset = 0;
+  /** Bytes playback may take now: grows at the bit rate, shrinks with each read. */
+  let allowance = 0;
+  let response: IncomingMessage | undefined;
+  let stallStart: number | undefined;
+  const stalls: { atMs: number; ms: number }[] = [];
+  let error: string | undefined;
+  let errorAtMs = 0;
+  let stopped = false;
+  let report: ClientReport | undefined;
+  let resolveDone: (r: ClientReport) => void = () => {};
+  const done = new Promise<ClientReport>((r) => (resolveDone = r));
+
+  const fail = (e: Error) => {
+    if (stopped) return;
+    if (error === undefined) {
+      error = e.message;
+      errorAtMs = performance.now() - started;
+    }
+    finish();
+  };
+
+  const get = () => {
+    requests++;
+    offset = 0;
+    const req = request({ host: o.ip, port: o.port, path: o.path, agent }, (res) => {
+      if (res.statusCode !== 200 || Number(res.headers['content-length']) !== o.file.length) {
+        fail(new Error(`GET ${o.path} answered ${res.statusCode} with ${res.headers['content-length']} bytes, not 200 with ${o.file.length}`));
+        res.resume();
+        return;
+      }
+      res.pause();
+      response = res;
+      res.on('end', () => {
+        if (offset !== o.file.length) fail(new Error(`GET ${o.path} ended after ${offset} of ${o.file.length} bytes`));
+        response = undefined;
+        if (!stopped) get();
+      });
+      res.on('error', fail);
+      res.on('aborted', () => fail(new Error(`the server closed the connection at byte ${offset} of ${o.file.length}`)));
+    });
+    req.on('socket', (s: Socket) => {
+      if (sockets.has(s)) return;
+      sockets.add(s);
+      connections++;
+      s.on('close', (hadError) => {
+        if (!stopped) fail(new Error(`the connection closed${hadError ? ' with an error' : ''} at byte ${offset} of ${o.file.length}`));
+      });
+    });
+    req.on('error', fail);
+    req.end();
+  };
+
+  /** Reads what playback may take now, checking every byte. */
+  const consume = () => {
+    while (allowance > 0 && response) {
+      const chunk = response.read() as Buffer | null;
+      if (chunk === null) break;
+      const wrong = firstMismatch(o.file, offset, chunk);
+      if (wrong) {
+        fail(new Error(describeMismatch(wrong, o.path)));
+        return;
+      }
+      offset += chunk.length;
+      received += chunk.length;
+      verified += chunk.length;
+      allowance -= chunk.length;
+    }
+  };
+
+  const tick = () => {
+    const now = performance.now();
+    allowance += (now - last) * bytesPerMs;
+    last = now;
+    consume();
+    if (stopped) return;
+    // Waiting for data longer than the player's own buffer lasts is a stall; a stalled player does not catch up later.
+    if (allowance > stallAfterBytes) {
+      stallStart ??= now;
+      allowance = stallAfterBytes;
+    } else if (stallStart !== undefined) {
+      stalls.push({ atMs: stallStart - started, ms: now - stallStart });
+      stallStart = undefined;
+    }
+  };
+
+  const timer = setInterval(tick, o.tickMs ?? 20);
+  const limit = setTimeout(() => finish(), o.maxMs);
+
+  function finish(): ClientReport {
+    if (report) return report;
+    stopped = true;
+    clearInterval(timer);
+    clearTimeout(limit);
+    const now = performance.now();
+    if (stallStart !== undefined) stalls.push({ atMs: stallStart - started, ms: now - stallStart });
+    agent.destroy();
+    report = {
+      kind: 'progressive download',
+      connections,
+      requests,
+      bytes: received,
+      verifiedBytes: verified,
+      ranMs: now - started,
+      stalls,
+      longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
+      ...(error ? { error, errorAtMs } : {}),
+    };
+    resolveDone(report);
+    return report;
+  }
+
+  get();
+  return {
+    stop: async () => {
+      finish();
+      return done;
+    },
+  };
+}
