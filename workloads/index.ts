@@ -2,10 +2,11 @@
 import { FollowmeError } from '../common/errors.js';
 import { blank } from './blank.js';
 import { memory } from './memory.js';
+import { tcp } from './tcp.js';
 import type { Workload, WorkloadName } from './types.js';
 import { video } from './video.js';
 
-export const WORKLOADS: Record<WorkloadName, Workload<never>> = { blank, video, memory } as unknown as Record<WorkloadName, Workload<never>>;
+export const WORKLOADS: Record<WorkloadName, Workload<never>> = { blank, video, memory, tcp } as unknown as Record<WorkloadName, Workload<never>>;
 
 export function workloadNamed(name: string): Workload<Record<string, unknown>> {
   const w = (WORKLOADS as Record<string, Workload<never>>)[name];

@@ -23,5 +23,5 @@ export function firstMismatch(file: Uint8Array, offset: number, chunk: Uint8Arra
 const hex = (b: number | undefined) => (b === undefined ? 'end of file' : `0x${b.toString(16).padStart(2, '0')}`);
 
 export function describeMismatch(m: StreamMismatch, what: string): string {
-  return `byte ${m.offset} of ${what} is ${hex(m.got)}, the file has ${hex(m.expected)}: the stream skipped, repeated or changed data`;
+  return `byte ${m.offset} of ${what} is ${hex(m.got)}, not ${hex(m.expected)}: the stream skipped, repeated or changed data`;
 }

@@ -5,7 +5,7 @@
 import { type Static, type TObject, Type } from '@sinclair/typebox';
 import type { SshConnection } from '../common/ssh/transport.js';
 
-export const WORKLOAD_NAMES = ['blank', 'video', 'memory'] as const;
+export const WORKLOAD_NAMES = ['blank', 'video', 'memory', 'tcp'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 export interface ContainerTemplate {
