@@ -58,7 +58,7 @@ describe('resolving a plan', () => {
     expect(p.repetitions).toBe(10);
     expect(p.predumps).toBe(2);
     expect(p.probe).toEqual({ intervalMs: 10, timeoutMs: 1000 });
-    expect(p.workloads[1]!.params).toEqual({ durationS: 30, bitrateKbps: 1560, height: 720, playerBufferS: 4 });
+    expect(p.workloads[1]!.params).toEqual({ durationS: 30, bitrateKbps: 1560, height: 720, playerBufferS: 4, client: 'segments' });
   });
 
   it('orders runs by profile, workload, repetition, then strategy; keys are unique', () => {
