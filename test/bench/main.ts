@@ -3,12 +3,14 @@ import { benchTestbed } from './testbed.js';
 import { benchEngine } from './engine.js';
 import { benchReport } from './report.js';
 import { benchSoak } from './soak.js';
+import { benchStreams } from './streams.js';
 
 const benches: Record<string, () => Promise<Record<string, string>>> = {
   testbed: benchTestbed,
   engine: benchEngine,
   soak: benchSoak,
   report: benchReport,
+  streams: benchStreams,
 };
 
 // The soak runs for an hour or more under TCG: only when asked for by name.
