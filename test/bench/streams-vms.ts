@@ -13,6 +13,7 @@ import { ensureContainer, type ExperimentContainer } from '../../experiment/cont
 import { migrate } from '../../migration/engine/migrate.js';
 import { down, up } from '../../provision/testbed/runner.js';
 import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
+import { eventually } from '../../workloads/http.js';
 import { workloadNamed } from '../../workloads/index.js';
 import type { ClientReport, WorkloadClient } from '../../workloads/types.js';
 
@@ -42,6 +43,8 @@ try {
   for (const { c, params } of subjects) {
     const workload = workloadNamed(c.workload);
     let where = await ensureContainer(inv, c, params, log);
+    // The service answers, and for tcp its streams listen, before the client starts.
+    await eventually(() => workload.readState(c.ip));
     const client: WorkloadClient = await workload.startClient!(c.ip, params as never, { maxMs: 30 * 60_000 });
     const clientStart = Date.now();
     const moves: string[] = [];

@@ -70,11 +70,15 @@ def echo(conn):
             return
 
 
-def serve(port, handler):
+def listen(port):
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("0.0.0.0", port))
     listener.listen(16)
+    return listener
+
+
+def serve(listener, handler):
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=handler, args=(conn,), daemon=True).start()
@@ -87,8 +91,10 @@ def main():
         return
     state = sys.argv[1] if len(sys.argv) > 1 else STATE
     base = int(sys.argv[2]) if len(sys.argv) > 2 else 9000
-    threading.Thread(target=serve, args=(base + 1, source), daemon=True).start()
-    threading.Thread(target=serve, args=(base + 2, echo), daemon=True).start()
+    # Both ports listen before the first state is written: a state to read means the streams can be opened.
+    listeners = [(listen(base + 1), source), (listen(base + 2), echo)]
+    for listener, handler in listeners:
+        threading.Thread(target=serve, args=(listener, handler), daemon=True).start()
     ticks = 0
     while True:
         ticks += 1
