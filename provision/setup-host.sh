@@ -17,6 +17,7 @@ packages=(
   qemu-system-x86 qemu-utils debootstrap xorriso dnsmasq-base
   iproute2 iptables e2fsprogs ca-certificates curl util-linux
   ffmpeg  # the video workload's test-pattern video (Table I of the paper)
+  tcpdump  # npm run bench -- streams captures the streams' packets (FOLLOWME_STREAMS_PCAP)
 )
 missing=()
 for p in "${packages[@]}"; do
