@@ -188,7 +188,7 @@ export function reportBlocks(
   if (integrity.length) {
     blocks.push(
       { kind: 'h2', text: 'Lines of runs.jsonl not used' },
-      { kind: 'p', text: 'The results directory holds lines that are not runs of this plan, once each:' },
+      { kind: 'p', text: 'These lines were read and left out; each is named once:' },
       { kind: 'list', items: [...integrity] },
     );
   }
