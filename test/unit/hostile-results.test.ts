@@ -10,7 +10,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirS
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { projectRoot } from '../../common/paths.js';
 import { recover } from '../../migration/engine/recover.js';
@@ -18,6 +18,9 @@ import { journalDirFor } from '../../migration/journal.js';
 import { clientKey, loopbackInventory, startRecordingSshServer, writeJson, type RecordingSshServer } from '../harness/recording-ssh-server.js';
 import { cli, STACK_TRACE } from '../cli-run.js';
 import { scratchDir } from '../scratch.js';
+
+// Each case runs the CLI in-process: its first report loads vega, and the machine may be busy with TCG guests.
+vi.setConfig({ testTimeout: 60_000 });
 
 const fixture = join(projectRoot(), 'test/fixtures/results');
 const fixtureLines = () => readFileSync(join(fixture, 'runs.jsonl'), 'utf8').split('\n').filter(Boolean);

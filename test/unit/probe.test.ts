@@ -216,7 +216,7 @@ describe('content checks (issue #20: a stream that changed bytes is not a stream
     const r = await player.stop();
     expect(r.error).toMatch(/^segment 50000-99999: byte 50100 of \/v\.mp4 is 0x[0-9a-f]{2}, not 0x[0-9a-f]{2}/);
     expect(r.verifiedBytes).toBe(50_000);
-  });
+  }, 20_000);
 
   it('the progressive download reads one GET at the bit rate, keeps the server blocked on a full socket, and checks every byte', async () => {
     let blocked = false;
@@ -239,7 +239,7 @@ describe('content checks (issue #20: a stream that changed bytes is not a stream
     expect(r.bytes).toBeGreaterThan(50_000);
     expect(r.bytes).toBeLessThan(300_000);
     expect(r.verifiedBytes).toBe(r.bytes);
-  });
+  }, 20_000);
 
   it('the progressive download catches a stream that skipped data, and one the server cut', async () => {
     const skipping = await listen(
@@ -265,7 +265,7 @@ describe('content checks (issue #20: a stream that changed bytes is not a stream
     const rb = await b.stop();
     expect(rb.error).toMatch(/closed|aborted/);
     expect(rb.verifiedBytes).toBe(30_000);
-  });
+  }, 20_000);
 });
 
 describe('the counter watcher (blank, memory)', () => {
@@ -274,7 +274,7 @@ describe('the counter watcher (blank, memory)', () => {
     const client = startCounterClient({ read: async () => values.shift() ?? 3, intervalMs: 10, stallAfterMs: 10_000, maxMs: 10_000, kind: 'counter' });
     await sleep(150);
     expect((await client.stop()).error).toMatch(/^the count went back from 7 to 2/);
-  });
+  }, 20_000);
 
   it('records a stall while the counter does not grow, and none while it does', async () => {
     let n = 0;
