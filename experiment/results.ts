@@ -150,6 +150,8 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
   const reading: ResultsReading<T> = { runs: [], lines: 0, tornTail: false, wholeBytes: 0, duplicates: [], foreign: [] };
   if (!existsSync(path)) return reading;
   const firstLine = new Map<string, number>();
+  const duplicateOf = new Map<string, { key: string; lines: number[] }>();
+  let records = 0;
   const limits = { what: 'results file', key: o.flag, maxBytes: RESULTS_LIMITS.maxFileBytes, maxLineBytes: RESULTS_LIMITS.maxLineBytes };
   const read = forEachLine(path, limits, (line, n, endByte) => {
     reading.wholeBytes = endByte;
@@ -160,12 +162,18 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
     } catch (e) {
       throw new InvalidResultsError((e as Error).message, o.flag);
     }
+    // Every record counts toward the limit, kept or not: duplicates and foreign runs take memory too.
+    if (++records > RESULTS_LIMITS.maxRuns) throw new InvalidResultsError(`${path}: more than ${RESULTS_LIMITS.maxRuns} runs; not read further`, o.flag);
     const run = validateRun(data, `${path}:${n}`);
     const first = firstLine.get(run.key);
     if (first !== undefined) {
-      const dup = reading.duplicates.find((d) => d.key === run.key);
+      const dup = duplicateOf.get(run.key);
       if (dup) dup.lines.push(n);
-      else reading.duplicates.push({ key: run.key, lines: [first, n] });
+      else {
+        const found = { key: run.key, lines: [first, n] };
+        duplicateOf.set(run.key, found);
+        reading.duplicates.push(found);
+      }
       return;
     }
     firstLine.set(run.key, n);
@@ -173,8 +181,6 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
       reading.foreign.push({ key: run.key, line: n });
       return;
     }
-    if (reading.runs.length >= RESULTS_LIMITS.maxRuns)
-      throw new InvalidResultsError(`${path}: more than ${RESULTS_LIMITS.maxRuns} runs; not read further`, o.flag);
     reading.runs.push(o.keep(run));
   });
   reading.lines = read.lines;
@@ -182,13 +188,24 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
   return reading;
 }
 
+/** Notes of each kind listed one by one; past this many, the rest are counted. */
+const MAX_NOTES_EACH = 100;
+
 /** What a reading found wrong with the directory, one sentence each (empty when nothing). */
 export function integrityNotes(r: ResultsReading<unknown>): string[] {
-  const notes: string[] = [];
-  if (r.tornTail) notes.push('1 torn line at the end (a run killed while writing), ignored');
-  for (const d of r.duplicates) notes.push(`run ${d.key} is on lines ${d.lines.join(', ')}: the first is kept, the others ignored`);
-  for (const f of r.foreign) notes.push(`run ${f.key} (line ${f.line}) is not in the plan: ignored`);
-  return notes;
+  const listed = <T>(items: readonly T[], say: (item: T) => string, more: string): string[] => [
+    ...items.slice(0, MAX_NOTES_EACH).map(say),
+    ...(items.length > MAX_NOTES_EACH ? [`… and ${items.length - MAX_NOTES_EACH} more ${more}`] : []),
+  ];
+  return [
+    ...(r.tornTail ? ['1 torn line at the end (a run killed while writing), ignored'] : []),
+    ...listed(
+      r.duplicates,
+      (d) => `run ${d.key} is on lines ${d.lines.slice(0, 10).join(', ')}${d.lines.length > 10 ? ', …' : ''}: the first is kept, the others ignored`,
+      'runs on more than one line',
+    ),
+    ...listed(r.foreign, (f) => `run ${f.key} (line ${f.line}) is not in the plan: ignored`, 'runs not in the plan'),
+  ];
 }
 
 /** Every run record, checked (tests and tools; a report keeps less). */
