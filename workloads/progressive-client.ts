@@ -9,7 +9,8 @@
 import { Agent, type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { describeMismatch, firstMismatch } from './stream-check.js';
-import type { ClientReport, WorkloadClient } from './types.js';
+import { clientRun } from './client-run.js';
+import type { WorkloadClient } from './types.js';
 
 export interface ProgressiveOptions {
   ip: string;
@@ -30,8 +31,19 @@ export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
   // As the segment player: no TCP keep-alive probes after 1 s idle (libuv's would drop a connection silent for 11 s).
   const agent = new Agent({ keepAlive: true, keepAliveMsecs: 600_000, maxSockets: 1 });
   const sockets = new WeakSet<Socket>();
-  const started = performance.now();
-  let last = started;
+  const run = clientRun({
+    kind: 'progressive download',
+    maxMs: o.maxMs,
+    tickMs: o.tickMs,
+    tick: () => tick(),
+    end: (now) => {
+      if (stallStart !== undefined) run.stalls.push({ atMs: stallStart - run.started, ms: now - stallStart });
+      agent.destroy();
+      return { connections, requests, bytes: received, verifiedBytes: verified };
+    },
+  });
+  const fail = run.fail;
+  let last = run.started;
   let connections = 0;
   let requests = 0;
   let received = 0;
@@ -42,22 +54,6 @@ export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
   let allowance = 0;
   let response: IncomingMessage | undefined;
   let stallStart: number | undefined;
-  const stalls: { atMs: number; ms: number }[] = [];
-  let error: string | undefined;
-  let errorAtMs = 0;
-  let stopped = false;
-  let report: ClientReport | undefined;
-  let resolveDone: (r: ClientReport) => void = () => {};
-  const done = new Promise<ClientReport>((r) => (resolveDone = r));
-
-  const fail = (e: Error) => {
-    if (stopped) return;
-    if (error === undefined) {
-      error = e.message;
-      errorAtMs = performance.now() - started;
-    }
-    finish();
-  };
 
   const get = () => {
     requests++;
@@ -73,7 +69,7 @@ export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
       res.on('end', () => {
         if (offset !== o.file.length) fail(new Error(`GET ${o.path} ended after ${offset} of ${o.file.length} bytes`));
         response = undefined;
-        if (!stopped) get();
+        if (!run.stopped) get();
       });
       res.on('error', fail);
       res.on('aborted', () => fail(new Error(`the server closed the connection at byte ${offset} of ${o.file.length}`)));
@@ -83,7 +79,7 @@ export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
       sockets.add(s);
       connections++;
       s.on('close', (hadError) => {
-        if (!stopped) fail(new Error(`the connection closed${hadError ? ' with an error' : ''} at byte ${offset} of ${o.file.length}`));
+        if (!run.stopped) fail(new Error(`the connection closed${hadError ? ' with an error' : ''} at byte ${offset} of ${o.file.length}`));
       });
     });
     req.on('error', fail);
@@ -112,48 +108,17 @@ export function startProgressiveClient(o: ProgressiveOptions): WorkloadClient {
     allowance += (now - last) * bytesPerMs;
     last = now;
     consume();
-    if (stopped) return;
+    if (run.stopped) return;
     // Waiting for data longer than the player's own buffer lasts is a stall; a stalled player does not catch up later.
     if (allowance > stallAfterBytes) {
       stallStart ??= now;
       allowance = stallAfterBytes;
     } else if (stallStart !== undefined) {
-      stalls.push({ atMs: stallStart - started, ms: now - stallStart });
+      run.stalls.push({ atMs: stallStart - run.started, ms: now - stallStart });
       stallStart = undefined;
     }
   };
 
-  const timer = setInterval(tick, o.tickMs ?? 20);
-  const limit = setTimeout(() => finish(), o.maxMs);
-
-  function finish(): ClientReport {
-    if (report) return report;
-    stopped = true;
-    clearInterval(timer);
-    clearTimeout(limit);
-    const now = performance.now();
-    if (stallStart !== undefined) stalls.push({ atMs: stallStart - started, ms: now - stallStart });
-    agent.destroy();
-    report = {
-      kind: 'progressive download',
-      connections,
-      requests,
-      bytes: received,
-      verifiedBytes: verified,
-      ranMs: now - started,
-      stalls,
-      longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
-      ...(error ? { error, errorAtMs } : {}),
-    };
-    resolveDone(report);
-    return report;
-  }
-
   get();
-  return {
-    stop: async () => {
-      finish();
-      return done;
-    },
-  };
+  return run.client;
 }

@@ -12,7 +12,8 @@
 import { connect, type Socket } from 'node:net';
 import { describeMismatch, firstMismatch } from './stream-check.js';
 import { patternBytes } from './stream-pattern.js';
-import type { ClientReport, WorkloadClient } from './types.js';
+import { clientRun } from './client-run.js';
+import type { WorkloadClient } from './types.js';
 
 export interface TcpClientOptions {
   ip: string;
@@ -34,26 +35,25 @@ interface Reader {
 }
 
 export function startTcpClient(o: TcpClientOptions): WorkloadClient {
-  const started = performance.now();
   const bytesPerMs = o.readBytesPerS / 1000;
   const stallAfterMs = o.stallAfterMs ?? 1000;
-  let last = started;
-  let lastByteAt = started;
-  const stalls: { atMs: number; ms: number }[] = [];
+  const run = clientRun({
+    kind: 'tcp streams',
+    maxMs: o.maxMs,
+    tickMs: o.tickMs,
+    tick: () => tick(),
+    end: (now) => {
+      if (now - lastByteAt > stallAfterMs) run.stalls.push({ atMs: lastByteAt - run.started, ms: now - lastByteAt });
+      source.socket.destroy();
+      echo.socket.destroy();
+      const verified = source.offset + echo.offset;
+      return { connections: 2, requests: 2, bytes: verified, verifiedBytes: verified };
+    },
+  });
+  const fail = run.fail;
+  let last = run.started;
+  let lastByteAt = run.started;
   let written = 0;
-  let error: string | undefined;
-  let errorAtMs = 0;
-  let stopped = false;
-  let report: ClientReport | undefined;
-
-  const fail = (e: Error) => {
-    if (stopped) return;
-    if (error === undefined) {
-      error = e.message;
-      errorAtMs = performance.now() - started;
-    }
-    finish();
-  };
 
   const open = (port: number, what: string): Reader => {
     const socket = connect({ host: o.ip, port });
@@ -70,7 +70,7 @@ export function startTcpClient(o: TcpClientOptions): WorkloadClient {
   // The echo's outgoing pattern: written whenever the socket takes more (a chunk the socket refuses is still queued).
   const CHUNK = 64 * 1024;
   const writeMore = () => {
-    while (!stopped) {
+    while (!run.stopped) {
       const more = echo.socket.write(patternBytes(written, CHUNK));
       written += CHUNK;
       if (!more) return;
@@ -82,7 +82,7 @@ export function startTcpClient(o: TcpClientOptions): WorkloadClient {
   const read = (r: Reader, dt: number) => {
     // A reader that could not read (nothing came) does not save up more than a second's worth.
     r.allowance = Math.min(r.allowance + dt * bytesPerMs, o.readBytesPerS);
-    while (r.allowance > 0 && !stopped) {
+    while (r.allowance > 0 && !run.stopped) {
       const chunk = r.socket.read() as Buffer | null;
       if (chunk === null) return;
       const wrong = firstMismatch(patternBytes(r.offset, chunk.length), 0, chunk);
@@ -93,7 +93,7 @@ export function startTcpClient(o: TcpClientOptions): WorkloadClient {
       r.offset += chunk.length;
       r.allowance -= chunk.length;
       const now = performance.now();
-      if (now - lastByteAt > stallAfterMs) stalls.push({ atMs: lastByteAt - started, ms: now - lastByteAt });
+      if (now - lastByteAt > stallAfterMs) run.stalls.push({ atMs: lastByteAt - run.started, ms: now - lastByteAt });
       lastByteAt = now;
     }
   };
@@ -104,32 +104,5 @@ export function startTcpClient(o: TcpClientOptions): WorkloadClient {
     read(echo, now - last);
     last = now;
   };
-  const timer = setInterval(tick, o.tickMs ?? 20);
-  const limit = setTimeout(() => finish(), o.maxMs);
-
-  function finish(): ClientReport {
-    if (report) return report;
-    stopped = true;
-    clearInterval(timer);
-    clearTimeout(limit);
-    const now = performance.now();
-    if (now - lastByteAt > stallAfterMs) stalls.push({ atMs: lastByteAt - started, ms: now - lastByteAt });
-    source.socket.destroy();
-    echo.socket.destroy();
-    const verified = source.offset + echo.offset;
-    report = {
-      kind: 'tcp streams',
-      connections: 2,
-      requests: 2,
-      bytes: verified,
-      verifiedBytes: verified,
-      ranMs: now - started,
-      stalls,
-      longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
-      ...(error ? { error, errorAtMs } : {}),
-    };
-    return report;
-  }
-
-  return { stop: async () => finish() };
+  return run.client;
 }

@@ -12,7 +12,8 @@
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { describeMismatch, firstMismatch } from './stream-check.js';
-import type { ClientReport, WorkloadClient } from './types.js';
+import { clientRun } from './client-run.js';
+import type { WorkloadClient } from './types.js';
 
 export interface PlayerOptions {
   ip: string;
@@ -42,8 +43,19 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   // connection silent for 11 s (a migration's downtime under TCG) was dropped by the player's own kernel (ETIMEDOUT).
   const agent = new Agent({ keepAlive: true, keepAliveMsecs: 600_000, maxSockets: 1 });
   const sockets = new WeakSet<Socket>();
-  const started = performance.now();
-  let last = started;
+  const run = clientRun({
+    kind: 'video player',
+    maxMs: o.maxMs,
+    tickMs: o.tickMs,
+    tick: () => tick(),
+    end: (now) => {
+      if (state === 'stalled') run.stalls.push({ atMs: stallStart - run.started, ms: now - stallStart });
+      agent.destroy();
+      return { connections, requests, bytes: received, verifiedBytes: verified };
+    },
+  });
+  const fail = run.fail;
+  let last = run.started;
   let connections = 0;
   let requests = 0;
   let received = 0;
@@ -54,22 +66,6 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
   let fetching = false;
   let state: 'startup' | 'playing' | 'stalled' = 'startup';
   let stallStart = 0;
-  const stalls: { atMs: number; ms: number }[] = [];
-  let error: string | undefined;
-  let errorAtMs = 0;
-  let stopped = false;
-  let report: ClientReport | undefined;
-  let resolveDone: (r: ClientReport) => void = () => {};
-  const done = new Promise<ClientReport>((r) => (resolveDone = r));
-
-  const fail = (e: Error) => {
-    if (stopped) return;
-    if (error === undefined) {
-      error = e.message;
-      errorAtMs = performance.now() - started;
-    }
-    finish();
-  };
 
   const fetchSegment = () => {
     fetching = true;
@@ -106,7 +102,7 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
       sockets.add(s);
       connections++;
       s.on('close', (hadError) => {
-        if (!stopped) fail(new Error(`the connection closed${hadError ? ' with an error' : ''} while playing`));
+        if (!run.stopped) fail(new Error(`the connection closed${hadError ? ' with an error' : ''} while playing`));
       });
     });
     req.on('error', fail);
@@ -124,43 +120,12 @@ export function startPlayer(o: PlayerOptions): WorkloadClient {
         stallStart = now;
       }
     } else if (received - played >= (state === 'startup' ? startupBytes : resumeBytes)) {
-      if (state === 'stalled') stalls.push({ atMs: stallStart - started, ms: now - stallStart });
+      if (state === 'stalled') run.stalls.push({ atMs: stallStart - run.started, ms: now - stallStart });
       state = 'playing';
     }
-    if (!fetching && !stopped && received - played + segmentBytes <= bufferBytes) fetchSegment();
+    if (!fetching && !run.stopped && received - played + segmentBytes <= bufferBytes) fetchSegment();
   };
-
-  const timer = setInterval(tick, o.tickMs ?? 20);
-  const limit = setTimeout(() => finish(), o.maxMs);
-
-  function finish(): ClientReport {
-    if (report) return report;
-    stopped = true;
-    clearInterval(timer);
-    clearTimeout(limit);
-    const now = performance.now();
-    if (state === 'stalled') stalls.push({ atMs: stallStart - started, ms: now - stallStart });
-    agent.destroy();
-    report = {
-      kind: 'video player',
-      connections,
-      requests,
-      bytes: received,
-      verifiedBytes: verified,
-      ranMs: now - started,
-      stalls,
-      longestStallMs: Math.max(0, ...stalls.map((s) => s.ms)),
-      ...(error ? { error, errorAtMs } : {}),
-    };
-    resolveDone(report);
-    return report;
-  }
 
   tick();
-  return {
-    stop: async () => {
-      finish();
-      return done;
-    },
-  };
+  return run.client;
 }
