@@ -115,6 +115,13 @@ export class Edge {
     await this.exec('mkdir', ['mkdir', '-p', ...dirs]);
   }
 
+  /** The source's image directories and the final dump's post-dump hook (post-dump-hook.ts), in one round trip. */
+  async makeDumpDirs(dirs: string[], hook: { path: string; text: string }): Promise<void> {
+    await this.exec('mkdir, post-dump hook', ['sh', '-c', 'h=$1; shift; mkdir -p "$@" && cat > "$h" && chmod 755 "$h"', 'dirs', hook.path, ...dirs], {
+      input: hook.text,
+    });
+  }
+
   async readFile(path: string, label = 'read file'): Promise<Buffer> {
     const r = await this.exec(label, ['base64', '-w0', path]);
     return Buffer.from(r.stdout.trim(), 'base64');

@@ -14,7 +14,12 @@ export interface ContainerProcess {
   cgroup: string;
   /** Controllers enabled in that cgroup, as LXC lists them for --cgroup-root. */
   controllers: string[];
+  /** Host-side names of the container's veth pairs, as LXC lists them ("Link:"): taken down by the final dump's hook. */
+  hostLinks: string[];
 }
+
+/** A network interface name as the kernel allows it (IFNAMSIZ - 1), with nothing a shell would read. */
+export const LINK_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
 
 export interface PageServerTarget {
   address: string;
@@ -28,6 +33,8 @@ export interface DumpRequest {
   prevImagesDir?: string;
   /** Stream pages to a page server instead of writing them to imagesDir. */
   pageServer?: PageServerTarget;
+  /** CRIU's --action-script: a final dump's post-dump hook (post-dump-hook.ts). */
+  actionScript?: string;
 }
 
 /** LXC's fixed options for every CRIU action on a container. */
@@ -73,6 +80,7 @@ function dumpArgv(action: 'pre-dump' | 'dump', r: DumpRequest): string[] {
   ];
   if (r.prevImagesDir) argv.push('--prev-images-dir', r.prevImagesDir);
   if (r.pageServer) argv.push('--page-server', '--address', r.pageServer.address, '--port', String(r.pageServer.port));
+  if (r.actionScript) argv.push('--action-script', r.actionScript);
   return argv;
 }
 
@@ -114,23 +122,27 @@ export function parseCriuVersion(stdout: string): string {
 }
 
 /**
- * Reads init's PID, its cgroup and the cgroup's controllers in one round trip.
- * Constant script text; the container name arrives as "$1".
+ * Reads init's PID, its cgroup, the cgroup's controllers and the container's
+ * host-side links in one round trip. Constant script text; the container
+ * name arrives as "$1".
  */
 export const probeContainerProcess = (name: string): string[] => [
   'sh',
   '-c',
-  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers"',
+  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers"; lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"',
   'probe',
   name,
 ];
 
 export function parseContainerProcess(stdout: string, what: string): ContainerProcess {
-  const [pidLine, cgLine, ctlLine] = stdout.trim().split('\n');
+  const [pidLine, cgLine, ctlLine, ...linkLines] = stdout.trim().split('\n');
   const initPid = Number(pidLine);
   if (!Number.isInteger(initPid) || initPid <= 1) throw new Error(`${what}: no init PID in ${JSON.stringify(pidLine)}`);
   const cgroup = (cgLine ?? '').trim().replace(/^\//, '');
   if (!cgroup) throw new Error(`${what}: init ${initPid} is in no cgroup v2 path (is the node on cgroup v2?)`);
   const controllers = (ctlLine ?? '').trim().split(/\s+/).filter(Boolean);
-  return { initPid, cgroup, controllers };
+  const hostLinks = linkLines.map((l) => l.trim()).filter(Boolean);
+  const odd = hostLinks.find((l) => !LINK_NAME_PATTERN.test(l));
+  if (odd !== undefined) throw new Error(`${what}: LXC lists a link named ${JSON.stringify(odd.slice(0, 40))}, not an interface name`);
+  return { initPid, cgroup, controllers, hostLinks };
 }

@@ -7,6 +7,7 @@ import { RECEIVER_RUN_BASE, type Edge, type EdgeVersions } from '../edge.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import type { ContainerProcess } from '../criu/commands.js';
+import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { Strategy } from './types.js';
 import { sharedMount } from '../strategies/shared.js';
@@ -104,7 +105,7 @@ export async function checkAndPrepare(o: {
   // Set-up.
   o.onChecked?.();
   made.sourceWorkDir = true;
-  await source.mkdirs(...o.iterationDirs);
+  await source.makeDumpDirs(o.iterationDirs, { path: postDumpHookPath(o.workDir), text: postDumpHook(proc.hostLinks) });
   made.destLxcDir = true;
   await dest.mkdirs(lxcDir);
   if (strategy.storage === 'copied') {

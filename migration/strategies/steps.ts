@@ -2,6 +2,7 @@
 import { iterationDir, iterationName, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
 import { FollowmeError } from '../../common/errors.js';
 import type { Edge } from '../edge.js';
+import { postDumpHookPath } from '../criu/post-dump-hook.js';
 
 function receiver(ctx: MigrationContext) {
   if (!ctx.receiver) throw new FollowmeError('no rsync receiver on the destination (set-up did not start one)');
@@ -93,7 +94,7 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
         dump ? 'final dump' : `pre-dump ${iteration}`,
         (parent) => {
           const req = { container: ctx.proc, imagesDir, ...(parent && prev ? { prevImagesDir: prev } : {}) };
-          return dump ? ctx.source.dump(req) : ctx.source.preDump(req);
+          return dump ? ctx.source.dump({ ...req, actionScript: postDumpHookPath(ctx.workDir) }) : ctx.source.preDump(req);
         },
         () => freshDir(ctx.source, imagesDir),
       );
@@ -125,7 +126,7 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
         const req = { container: ctx.proc, imagesDir, pageServer: { address: ctx.dest.address, port: ctx.pageServerPort }, ...link };
         await ctx.dest.startPageServer({ imagesDir, port: ctx.pageServerPort, pidFile, ...link });
         await ctx.emit({ type: 'step', step: 'page-server-started', node: ctx.dest.name, iteration });
-        await (dump ? ctx.source.dump(req) : ctx.source.preDump(req));
+        await (dump ? ctx.source.dump({ ...req, actionScript: postDumpHookPath(ctx.workDir) }) : ctx.source.preDump(req));
         // The server writes its last pages after the dump hangs up.
         await ctx.dest.waitExited(pidFile);
       };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { criu, parseContainerProcess, parseCriuVersion } from '../../migration/criu/commands.js';
 
-const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'] };
+const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'], hostLinks: ['vethfF3S08'] };
 
 describe('CRIU seam', () => {
   it('pre-dumps with memory tracking, LXC’s options and the container’s cgroup as freezer', () => {
@@ -26,6 +26,9 @@ describe('CRIU seam', () => {
     expect(argv[1]).toBe('dump');
     expect(argv.join(' ')).toContain('--prev-images-dir ../pre-2');
     expect(argv.join(' ')).toContain('--page-server --address 10.77.10.11 --port 30002');
+    expect(argv).not.toContain('--action-script');
+    const hooked = criu.dump({ container: proc, imagesDir: '/w/dump', actionScript: '/w/dump/followme-post-dump' });
+    expect(hooked.slice(-2)).toEqual(['--action-script', '/w/dump/followme-post-dump']);
   });
 
   it('runs a page server as a daemon with a pid file and its parent link', () => {
@@ -53,7 +56,10 @@ describe('CRIU seam', () => {
       initPid: 839,
       cgroup: 'lxc.payload.c1',
       controllers: ['cpuset', 'cpu', 'io', 'memory'],
+      hostLinks: [],
     });
+    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpu\nvethfF3S08\nvethA\n', 'x').hostLinks).toEqual(['vethfF3S08', 'vethA']);
+    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nveth$(reboot)\n', 'edge-a: c1')).toThrow(/not an interface name/);
     expect(() => parseContainerProcess('\n', 'edge-a: c1')).toThrow(/edge-a: c1: no init PID/);
     expect(() => parseContainerProcess('839\n\n\n', 'edge-a: c1')).toThrow(/no cgroup v2 path/);
     expect(parseCriuVersion('Version: 4.1.1\n')).toBe('4.1.1');
