@@ -9,9 +9,9 @@
 // The reset came from the old copy, in the milliseconds in which the kernel
 // tears its network namespace down without CRIU's lock
 // (docs/tcp-streams.md). A stream hits that moment only now and then; the
-// old-copy probe beside the video's moves knocks every millisecond, and
-// without the final dump's post-dump hook it was answered on nearly every
-// move.
+// old-copy probe beside the video's moves knocks twice a millisecond.
+// Without the final dump's post-dump hook, this test failed here: the old
+// copy refused the probe after diskless's final dump.
 import { afterAll, describe, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
 import { type ExperimentContainer, removeContainers } from '../../experiment/containers.js';
