@@ -14,7 +14,7 @@ export interface ContainerProcess {
   cgroup: string;
   /** Controllers enabled in that cgroup, as LXC lists them for --cgroup-root. */
   controllers: string[];
-  /** Host-side names of the container's veth pairs, as LXC lists them ("Link:"): taken down by the final dump's hook. */
+  /** Host-side names of the container's veth pairs (LXC's "Link:" lines that are veths here): taken down by the final dump's hook. */
   hostLinks: string[];
 }
 
@@ -123,13 +123,13 @@ export function parseCriuVersion(stdout: string): string {
 
 /**
  * Reads init's PID, its cgroup, the cgroup's controllers and the container's
- * host-side links in one round trip. Constant script text; the container
+ * host-side veths in one round trip. Constant script text; the container
  * name arrives as "$1".
  */
 export const probeContainerProcess = (name: string): string[] => [
   'sh',
   '-c',
-  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers"; lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"',
+  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers" || exit 5; for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] && echo "$l"; done; exit 0',
   'probe',
   name,
 ];
