@@ -48,6 +48,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
+    await ctx.source.exec('links up', lxc.linksUp(ctx.container), { allowFailure: true });
     return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`, await removeImagesWhereIdle(ctx, strategy, ctx.source));
   }
 

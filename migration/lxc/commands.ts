@@ -20,6 +20,19 @@ export const lxc = {
    * long as the container lives, so the edge runs it in its own session (Edge.restore).
    */
   restore: (name: string, dir: string) => ['lxc-checkpoint', '-n', name, '-D', dir, '-r'],
+  /**
+   * Brings up the host side of the container's veths that are down, printing
+   * each: the final dump's post-dump hook takes them down just before CRIU
+   * kills the container, so a copy that lived on (CRIU died after the hook)
+   * would be resumed cut off.
+   */
+  linksUp: (name: string) => [
+    'sh',
+    '-c',
+    'for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] || continue; [ -n "$(ip -o link show dev "$l" up)" ] || { ip link set dev "$l" up && echo "$l"; }; done; exit 0',
+    'links-up',
+    name,
+  ],
   /** Kills a restore of `name` from under `dir` (pkill reads a regular expression: both are matched literally). */
   killRestore: (name: string, dir: string) => ['pkill', '-9', '-f', `lxc-checkpoint -n ${literalPattern(name)} -D ${literalPattern(dir)}/`],
 } as const;
