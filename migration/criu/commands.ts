@@ -18,8 +18,8 @@ export interface ContainerProcess {
   hostLinks: string[];
 }
 
-/** A network interface name as the kernel allows it (IFNAMSIZ - 1), with nothing a shell would read. */
-export const LINK_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
+/** A network interface name as the kernel allows it (IFNAMSIZ - 1, not "." or ".."), with nothing a shell would read. */
+export const LINK_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 
 export interface PageServerTarget {
   address: string;

@@ -61,5 +61,7 @@ describe('post-dump hook', () => {
   it('refuses a link name a shell would read', () => {
     expect(() => postDumpHook(['veth$(reboot)'])).toThrow(/not an interface name/);
     expect(() => postDumpHook(["a'b"])).toThrow(/not an interface name/);
+    for (const up of ['.', '..', '../x', 'a/b', 'veth0123456789abc']) expect(() => postDumpHook([up])).toThrow(/not an interface name/);
+    expect(postDumpHook(['veth.1-a_b'])).toContain('down_link veth.1-a_b\n');
   });
 });
