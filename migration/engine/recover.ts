@@ -166,8 +166,6 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     if (report.runningOn) {
       const lock = await dropNetworkLock(report.runningOn === source.name ? source : dest, e.container);
       if (lock) note(report.did, `removed CRIU's network lock (${lock}) from ${e.container}'s network namespace on ${report.runningOn}`);
-      const up = await linksUp(report.runningOn === source.name ? source : dest, e.container);
-      if (up) note(report.did, `brought ${e.container}'s link ${up} up again on ${report.runningOn} (the final dump's hook had taken it down)`);
     }
     report.settled = (report.runningOn !== undefined || report.stateLost !== undefined) && report.problem === undefined;
     return report;
@@ -292,13 +290,6 @@ async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryRep
  * (iptables chain or nftables table named CRIU) and the container cut off.
  * Returns what was removed, if anything.
  */
-/** The container's host-side veths that were down and are up again, if any (lxc.linksUp). */
-async function linksUp(edge: Edge, container: string): Promise<string | undefined> {
-  const r = await edge.exec('links up', lxc.linksUp(container), { allowFailure: true });
-  const raised = r.stdout.trim().split('\n').filter(Boolean);
-  return raised.length ? raised.join(', ') : undefined;
-}
-
 export async function dropNetworkLock(edge: Edge, container: string): Promise<string | undefined> {
   const pid = (await edge.exec('lxc-info pid', lxc.pid(container), { allowFailure: true })).stdout.trim();
   if (!/^\d+$/.test(pid)) return undefined;

@@ -48,8 +48,9 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
-    await ctx.source.exec('links up', lxc.linksUp(ctx.container), { allowFailure: true });
-    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}`, await removeImagesWhereIdle(ctx, strategy, ctx.source));
+    const raised = (await ctx.source.exec('links up', lxc.linksUp(ctx.container), { allowFailure: true })).stdout.trim().split('\n').filter(Boolean);
+    const where = `container ${ctx.container} kept running on ${ctx.source.name}${raised.length ? ` (its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down)` : ''}`;
+    return rolledBack(ctx, strategy, where, await removeImagesWhereIdle(ctx, strategy, ctx.source));
   }
 
   // The container runs nowhere (or only as a half-restored copy on the
