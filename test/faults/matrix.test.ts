@@ -4,13 +4,12 @@
 // TCG; FOLLOWME_FAULTS_ONLY=word[,word…] keeps the cases whose strategy,
 // phase or fault contains one of the words (e.g. "tmpfs" or "link-cut,final
 // dump"; "plain" for the plain migrations alone).
-import { afterAll, describe, inject, it } from 'vitest';
-import { readInventory } from '../../common/inventory.js';
-import { type ExperimentContainer, removeContainers } from '../../experiment/containers.js';
+import { afterAll, describe, it } from 'vitest';
+import { removeContainers } from '../../experiment/containers.js';
 import { followmeIdentity } from '../../experiment/manifest.js';
 import type { StrategyName } from '../../migration/record/schema.js';
 import { allCases, type FaultCase, faultMatrix, type MatrixRow, printMatrix } from '../integration/fault-matrix.js';
-import { moveWithStreams, STREAM_SUBJECTS } from '../integration/stream-moves.js';
+import { moveWithStreams, STREAM_SUBJECTS, streamContainers } from '../integration/stream-moves.js';
 
 const only = (process.env['FOLLOWME_FAULTS_ONLY'] ?? '')
   .split(',')
@@ -45,19 +44,12 @@ if (onThreeVmNfs.length)
 // Plain migrations: the tcp torture's two full streams, checked at both ends, through a move there and back by each
 // strategy (issue #20).
 function plainTcpTorture(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
-  const inv = () => readInventory(inject(stack));
-  const shared = strategies.includes('shared');
-  const made: ExperimentContainer[] = [];
-  afterAll(async () => {
-    await removeContainers(inv(), made);
-  });
+  const suite = streamContainers(stack, strategies);
   for (const strategy of strategies) {
     it(`plain ${strategy} there and back with the tcp torture: both ends check every byte, no reset`, async () => {
-      const addr = inv().containerAddresses[2]!;
-      const c: ExperimentContainer = { name: `plain-tcp-${strategy}`, workload: 'tcp', shared, ip: addr.ip, mac: addr.mac };
-      made.push(c);
-      await moveWithStreams(inv(), c, STREAM_SUBJECTS.tcp, [strategy, strategy]);
-      await removeContainers(inv(), [c]);
+      const c = suite.container(`plain-tcp-${strategy}`, 'tcp', 2);
+      await moveWithStreams(suite.inv(), c, STREAM_SUBJECTS.tcp, [strategy, strategy]);
+      await removeContainers(suite.inv(), [c]);
     });
   }
 }

@@ -2,10 +2,10 @@
 // strategy after another, every byte checked (issue #20). Used by
 // streams.test.ts (npm test: one move per strategy) and by the fault
 // matrix's plain migrations (npm run test:faults).
-import { expect } from 'vitest';
-import type { Inventory } from '../../common/inventory.js';
+import { afterAll, expect, inject } from 'vitest';
+import { type Inventory, readInventory } from '../../common/inventory.js';
 import { sleep } from '../../common/poll.js';
-import { ensureContainer, type ExperimentContainer } from '../../experiment/containers.js';
+import { ensureContainer, type ExperimentContainer, removeContainers } from '../../experiment/containers.js';
 import { migrate } from '../../migration/engine/migrate.js';
 import type { StrategyName } from '../../migration/record/schema.js';
 import { eventually } from '../../workloads/http.js';
@@ -34,6 +34,29 @@ export const STREAM_SUBJECTS: Record<'progressive' | 'tcp', StreamSubject> = {
 };
 
 const log = () => undefined;
+
+/**
+ * A suite's stream containers on one stack: each made with the stack's
+ * `addressIndex`-th container address, on the share when the strategies
+ * include shared, and removed once the suite ends.
+ */
+export function streamContainers(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
+  const inv = () => readInventory(inject(stack));
+  const shared = strategies.includes('shared');
+  const made: ExperimentContainer[] = [];
+  afterAll(async () => {
+    await removeContainers(inv(), made);
+  });
+  return {
+    inv,
+    container(name: string, workload: WorkloadName, addressIndex: number): ExperimentContainer {
+      const addr = inv().containerAddresses[addressIndex]!;
+      const c: ExperimentContainer = { name, workload, shared, ip: addr.ip, mac: addr.mac };
+      made.push(c);
+      return c;
+    },
+  };
+}
 
 /**
  * Deploys `c` (if it is not there), starts its client, moves it by each of

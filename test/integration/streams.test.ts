@@ -12,26 +12,16 @@
 // old-copy probe beside the video's moves knocks twice a millisecond.
 // Without the final dump's post-dump hook, this test failed here: the old
 // copy refused the probe after diskless's final dump.
-import { afterAll, describe, inject, it } from 'vitest';
-import { readInventory } from '../../common/inventory.js';
-import { type ExperimentContainer, removeContainers } from '../../experiment/containers.js';
+import { describe, it } from 'vitest';
 import type { StrategyName } from '../../migration/record/schema.js';
-import { moveWithStreams, STREAM_SUBJECTS } from './stream-moves.js';
+import { moveWithStreams, STREAM_SUBJECTS, streamContainers } from './stream-moves.js';
 
 function streamsOn(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
-  const inv = () => readInventory(inject(stack));
-  const shared = strategies.includes('shared');
-  const made: ExperimentContainer[] = [];
-  afterAll(async () => {
-    await removeContainers(inv(), made);
-  });
-
+  const suite = streamContainers(stack, strategies);
+  const onShare = strategies.includes('shared') ? '-nfs' : '';
   for (const [i, s] of [STREAM_SUBJECTS.progressive, STREAM_SUBJECTS.tcp].entries()) {
     it(`${s.workload}: ${strategies.join(', then ')}, every byte checked, no reset${s.probePort ? ', the old copy silent' : ''}`, async () => {
-      const addr = inv().containerAddresses[i]!;
-      const c: ExperimentContainer = { name: `st-${s.workload}${shared ? '-nfs' : ''}`, workload: s.workload, shared, ip: addr.ip, mac: addr.mac };
-      made.push(c);
-      await moveWithStreams(inv(), c, s, strategies);
+      await moveWithStreams(suite.inv(), suite.container(`st-${s.workload}${onShare}`, s.workload, i), s, strategies);
     });
   }
 }
