@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { CommandError, ConfigError, ConflictError, FollowmeError, ReadinessTimeoutError } from '../common/errors.js';
 import { cacheDir, projectRoot, stateDir } from '../common/paths.js';
+import { strategyNames } from '../migration/strategies/index.js';
 import { type CliIo, processIo, printError, useIo } from './output.js';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, conflict: 3, readiness: 4, command: 5, migration: 6, bug: 70 } as const;
@@ -87,11 +88,11 @@ function migrateCommand() {
   return new Command('migrate')
     .description('live-migrate a running container between two edges; prints each phase, the summary, and appends the JSON record')
     .requiredOption(...INVENTORY)
-    .requiredOption('--strategy <name>', 'tmpfs, diskless or shared')
+    .requiredOption('--strategy <name>', `one of ${strategyNames().join(', ')}`)
     .requiredOption('--from <edge>', 'source edge')
     .requiredOption('--to <edge>', 'destination edge')
     .option('--container <name>', 'container to migrate', 'blank')
-    .option('--predumps <n>', 'pre-dump iterations before the final dump', '2')
+    .option('--predumps <n>', 'pre-dump iterations before the final dump (a strategy that decides its rounds, such as adaptive, ignores it)', '2')
     .option(...OUT);
 }
 

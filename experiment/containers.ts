@@ -8,6 +8,7 @@ import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection } from '../common/ssh/transport.js';
 import { containerState, deployContainer, removeContainer, type SharedStorage } from '../migration/container.js';
 import type { StrategyName } from '../migration/record/schema.js';
+import { strategyNamed } from '../migration/strategies/index.js';
 import { workloadNamed } from '../workloads/index.js';
 import type { WorkloadName } from '../workloads/types.js';
 
@@ -19,9 +20,9 @@ export interface ExperimentContainer {
   mac: string;
 }
 
-/** The container a strategy moves: the shared one for `shared`, the local one otherwise. */
+/** The container a strategy moves: the one on the share for a strategy on shared storage, the local one otherwise. */
 export function containerFor(workload: WorkloadName, strategy: StrategyName, inv: Inventory): ExperimentContainer {
-  const shared = strategy === 'shared';
+  const shared = strategyNamed(strategy).storage.needsShare;
   const addr = inv.containerAddresses[shared ? 1 : 0];
   if (!addr) throw new FollowmeError(`testbed ${inv.prefix} has no container address #${shared ? 1 : 0}`);
   return { name: shared ? `${workload}-nfs` : workload, workload, shared, ip: addr.ip, mac: addr.mac };

@@ -12,10 +12,10 @@ import type { Inventory, InventoryNode } from '../common/inventory.js';
 import { SshConnection } from '../common/ssh/transport.js';
 import { sshTarget } from '../common/ssh/target.js';
 import type { Edge } from '../migration/edge.js';
-import { faultPhaseMatches, type FaultHook } from '../migration/engine/types.js';
+import { faultPhaseMatches, type FaultHook, type Strategy } from '../migration/engine/types.js';
 import type { FaultRecord, StrategyName } from '../migration/record/schema.js';
-import { strategyNamed } from '../migration/strategies/index.js';
-import { TMPFS_ROOT } from '../migration/strategies/tmpfs.js';
+import { strategyNamed, strategyNames } from '../migration/strategies/index.js';
+import { TMPFS_ROOT } from '../migration/storage/copied.js';
 import { virsh } from '../provision/libvirt/virsh.js';
 import { waitNodeReady } from '../provision/testbed/readiness.js';
 
@@ -39,8 +39,16 @@ export const FAULT_SUMMARIES: Record<PlanFaultKind, string> = {
   'controller-killed': "the migration's controller process killed with SIGKILL; then `recover` settles the migration",
 };
 
-/** Where a fault may go: the strategies it means something for. */
-const ONLY_FOR: Partial<Record<PlanFaultKind, StrategyName[]>> = { 'page-server-killed': ['diskless'], 'nfs-stopped': ['shared'] };
+/** Where a fault means something: a page server killed needs a strategy that starts one; the NFS server stopped, one on shared storage. */
+const APPLIES_TO: Partial<Record<PlanFaultKind, { what: string; test: (s: Strategy) => boolean }>> = {
+  'page-server-killed': { what: 'strategies that stream pages to a page server', test: (s) => s.outline(1).some((p) => p.usesPageServer) },
+  'nfs-stopped': { what: 'strategies on shared storage', test: (s) => s.storage.needsShare },
+};
+
+/** Whether a fault of `kind` means something for `strategy`. */
+export function faultAppliesTo(kind: PlanFaultKind, strategy: StrategyName): boolean {
+  return APPLIES_TO[kind]?.test(strategyNamed(strategy)) ?? true;
+}
 
 export const SOURCE_CLEANUP = 'source cleanup';
 
@@ -66,17 +74,38 @@ export function isInjectedFault(spec: FaultSpec): spec is InjectedFaultSpec {
 export function faultPhases(strategy: StrategyName, predumps: number): string[] {
   return [
     ...strategyNamed(strategy)
-      .phases(predumps)
+      .outline(predumps)
       .map((p) => p.name.replace(/ \(page server\)$/, '')),
     SOURCE_CLEANUP,
   ];
 }
 
+/** One fault in one phase of one strategy: a case of the fault matrix. */
+export interface FaultCase {
+  strategy: StrategyName;
+  phase: string;
+  fault: PlanFaultKind;
+}
+
+/** Every fault that means something for each strategy, in every phase it has with `predumps` pre-dumps. */
+export function faultCases(strategies: readonly StrategyName[], predumps: number): FaultCase[] {
+  return strategies.flatMap((strategy) =>
+    faultPhases(strategy, predumps).flatMap((phase) =>
+      PLAN_FAULT_KINDS.filter((k) => faultAppliesTo(k, strategy)).map((fault) => ({ strategy, phase, fault })),
+    ),
+  );
+}
+
 /** Checks a fault against the strategies it will meet; ConfigError naming `key` and what is allowed. */
 export function checkFault(spec: FaultSpec, strategies: readonly StrategyName[], predumps: number, key: string): void {
-  const allowed = ONLY_FOR[spec.kind];
-  const wrong = allowed ? strategies.filter((s) => !allowed.includes(s)) : [];
-  if (wrong.length) throw new ConfigError(`${key}.kind: ${spec.kind} applies only to ${allowed!.join(', ')}, not to ${wrong.join(', ')}`, `${key}.kind`);
+  const wrong = strategies.filter((s) => !faultAppliesTo(spec.kind, s));
+  if (wrong.length) {
+    const fits = strategyNames().filter((s) => faultAppliesTo(spec.kind, s));
+    throw new ConfigError(
+      `${key}.kind: ${spec.kind} applies only to ${APPLIES_TO[spec.kind]!.what} (${fits.join(', ')}), not to ${wrong.join(', ')}`,
+      `${key}.kind`,
+    );
+  }
   for (const s of strategies) {
     const phases = faultPhases(s, predumps);
     if (!phases.some((p) => faultPhaseMatches(spec.phase, p)))

@@ -7,7 +7,7 @@ import { ConfigError } from '../common/errors.js';
 import { formatProblems, newAjv, schemaProblems, type SchemaProblem } from '../common/input/ajv.js';
 import { clip } from '../common/input/clip.js';
 import { readYamlInput } from '../common/input/yaml.js';
-import { STRATEGY_NAMES, type StrategyName } from '../migration/record/schema.js';
+import { StrategyNameSchema, type StrategyName } from '../migration/record/schema.js';
 import { MAX_PREDUMPS, DEFAULT_PREDUMPS } from '../migration/engine/migrate.js';
 import { WORKLOAD_NAMES, type WorkloadName } from '../workloads/types.js';
 import { workloadNamed } from '../workloads/index.js';
@@ -33,7 +33,7 @@ export const PlanSchema = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1000 })),
     repetitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     predumps: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PREDUMPS })),
-    strategies: Type.Array(Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))), { minItems: 1, uniqueItems: true }),
+    strategies: Type.Array(StrategyNameSchema, { minItems: 1, uniqueItems: true }),
     workloads: Type.Array(WorkloadEntry, { minItems: 1, maxItems: 20 }),
     /** Built-in profile names, or profiles of the plan's own. */
     profiles: Type.Array(Type.Union([Type.String({ pattern: PROFILE_NAME_PATTERN }), ProfileSchema]), { minItems: 1, maxItems: 20 }),

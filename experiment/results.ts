@@ -9,7 +9,7 @@ import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
 import { parseJsonInput } from '../common/input/json.js';
 import { CONTAINER_NAME_PATTERN, NODE_NAME_PATTERN } from '../common/input/patterns.js';
 import { forEachLine } from '../common/input/read.js';
-import { MigrationRecordSchema, STRATEGY_NAMES } from '../migration/record/schema.js';
+import { MigrationRecordSchema, StrategyNameSchema } from '../migration/record/schema.js';
 import { unlistedProblems } from '../migration/record/validate.js';
 import { ClientReportSchema, WORKLOAD_NAMES } from '../workloads/types.js';
 import { runKey } from './plan.js';
@@ -60,7 +60,7 @@ export const RunRecordSchema = Type.Object(
     /** Reaches file names (the report's charts): only a profile name's alphabet. */
     profile: Type.String({ pattern: PROFILE_NAME_PATTERN }),
     workload: Type.Union(WORKLOAD_NAMES.map((w) => Type.Literal(w))),
-    strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
+    strategy: StrategyNameSchema,
     repetition: Type.Integer({ minimum: 1 }),
     container: Type.String({ pattern: CONTAINER_NAME_PATTERN }),
     from: Type.String({ pattern: NODE_NAME_PATTERN }),

@@ -4,6 +4,7 @@
 // DIR/runs.jsonl as soon as it ends; a second start with the same plan and
 // DIR skips the runs already there. The runner uses the engine; the engine
 // does not know it.
+import { strategyNamed } from '../migration/strategies/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lock } from 'proper-lockfile';
@@ -60,12 +61,16 @@ export interface ExperimentOptions {
 
 /** What the plan needs of the testbed, checked before anything is made. */
 export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
-  if (plan.strategies.includes('shared') && !inv.nfs) {
-    throw new ConfigError(`plan.strategies: "shared" needs a testbed with an NFS server (stack three-vm-nfs); testbed ${inv.prefix} has none`, 'strategies');
+  const onShare = plan.strategies.filter((s) => strategyNamed(s).storage.needsShare);
+  if (onShare.length && !inv.nfs) {
+    throw new ConfigError(
+      `plan.strategies: ${onShare.join(', ')} ${onShare.length === 1 ? 'needs' : 'need'} a testbed with an NFS server (stack three-vm-nfs); testbed ${inv.prefix} has none`,
+      'strategies',
+    );
   }
   if (edges(inv).length < 2) throw new ConfigError(`testbed ${inv.prefix} has fewer than two edges`, 'inventory');
   if (plan.fault) checkFaultTestbed(plan.fault, inv, 'plan.fault');
-  const need = plan.strategies.includes('shared') && plan.strategies.some((s) => s !== 'shared') ? 2 : 1;
+  const need = onShare.length && onShare.length < plan.strategies.length ? 2 : 1;
   if (inv.containerAddresses.length < need) {
     throw new ConfigError(`testbed ${inv.prefix} has ${inv.containerAddresses.length} container addresses; this plan needs ${need}`, 'inventory');
   }

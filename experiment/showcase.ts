@@ -9,6 +9,7 @@ import { SshConnection } from '../common/ssh/transport.js';
 import { deployContainer, removeContainer, type SharedStorage } from '../migration/container.js';
 import { edges, withShare } from './containers.js';
 import { migrate } from '../migration/engine/migrate.js';
+import { registeredStrategies } from '../migration/strategies/index.js';
 import type { EventListener } from '../migration/engine/types.js';
 import type { MigrationRecord, StrategyName } from '../migration/record/schema.js';
 import { readCount } from '../workloads/blank.js';
@@ -25,12 +26,14 @@ export interface Move {
   container: string;
 }
 
-/** tmpfs, diskless, shared (with an NFS share), `repetitions` times. */
+/** Every registered strategy in the registry's order (those on shared storage only with an NFS share), `repetitions` times. */
 export function showcaseMoves(inv: Inventory, repetitions = 1): Move[] {
   const moves: Move[] = [];
   for (let i = 0; i < repetitions; i++) {
-    moves.push({ strategy: 'tmpfs', container: LOCAL_CONTAINER }, { strategy: 'diskless', container: LOCAL_CONTAINER });
-    if (inv.nfs) moves.push({ strategy: 'shared', container: SHARED_CONTAINER });
+    for (const s of registeredStrategies()) {
+      if (s.storage.needsShare && !inv.nfs) continue;
+      moves.push({ strategy: s.name, container: s.storage.needsShare ? SHARED_CONTAINER : LOCAL_CONTAINER });
+    }
   }
   return moves;
 }

@@ -13,13 +13,13 @@ import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
 import { parseJsonInput } from '../common/input/json.js';
 import { MAX_INPUT_BYTES, readRegularFile } from '../common/input/read.js';
 import { testbedStateDir } from '../common/paths.js';
-import { STRATEGY_NAMES } from './record/schema.js';
+import { StrategyNameSchema } from './record/schema.js';
 
 export const JournalEntrySchema = Type.Object(
   {
     journalVersion: Type.Literal(1),
     id: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 200 }),
-    strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
+    strategy: StrategyNameSchema,
     testbed: Type.String(),
     container: Type.String(),
     from: Type.String(),

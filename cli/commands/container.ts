@@ -6,7 +6,7 @@ import { sshTarget } from '../../common/ssh/target.js';
 import { deployContainer, removeContainer, type DeploySource } from '../../migration/container.js';
 import { WORKLOAD_NAMES } from '../../workloads/types.js';
 import { workloadNamed } from '../../workloads/index.js';
-import { sharedMount } from '../../migration/strategies/shared.js';
+import { sharedMount } from '../../migration/storage/shared.js';
 import { containerName, edgeOf, oneOf, wholeNumber } from '../flags.js';
 import { log } from '../output.js';
 import type { ContainerDeployFlags, ContainerRemoveFlags } from '../program.js';

@@ -29,7 +29,7 @@ export async function demo(flags: DemoFlags): Promise<void> {
   try {
     const r = await up({ topology, source, ...(stack ? { stack } : {}), log });
     log(`testbed ${topology.prefix}: ready in ${(r.timingsMs['total']! / 1000).toFixed(1)} s`);
-    if (!r.inventory.nfs) log('this testbed has no NFS server: the shared strategy is skipped (use --stack three-vm-nfs)');
+    if (!r.inventory.nfs) log('this testbed has no NFS server: strategies on shared storage are skipped (use --stack three-vm-nfs)');
     await deployShowcase(r.inventory, log);
     try {
       const done = await runMoves(r.inventory, showcaseMoves(r.inventory), {

@@ -1,6 +1,7 @@
 // followme experiment: a plan's runs on a testbed (given by its inventory,
 // or brought up and down here with --stack), each run's record appended to
 // DIR/runs.jsonl as it ends; the same command again resumes.
+import { strategyNamed } from '../../migration/strategies/index.js';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
@@ -35,9 +36,10 @@ export async function experimentCommand(flags: ExperimentFlags): Promise<void> {
       ? loadTopology({ stack: flags.stack, ...(flags.config ? { config: flags.config } : {}), ...(flags.prefix ? { prefix: flags.prefix } : {}) })
       : undefined;
   if (inventory) checkPlanFitsTestbed(plan, inventory);
-  if (testbed && plan.strategies.includes('shared') && !testbed.topology.nodes.some((n) => n.role === 'nfs')) {
+  const onShare = plan.strategies.filter((s) => strategyNamed(s).storage.needsShare);
+  if (testbed && onShare.length && !testbed.topology.nodes.some((n) => n.role === 'nfs')) {
     throw new ConfigError(
-      `plan.strategies: "shared" needs a testbed with an NFS server; stack ${flags.stack} has none (use --stack three-vm-nfs)`,
+      `plan.strategies: ${onShare.join(', ')} ${onShare.length === 1 ? 'needs' : 'need'} a testbed with an NFS server; stack ${flags.stack} has none (use --stack three-vm-nfs)`,
       'strategies',
     );
   }

@@ -6,7 +6,8 @@ import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { readInventory } from '../../common/inventory.js';
 import { MAX_PREDUMPS, migrate, MigrationFailedError, type MigrateOptions } from '../../migration/engine/migrate.js';
 import type { MigrationEvent } from '../../migration/engine/types.js';
-import { STRATEGY_NAMES, type MigrationRecord } from '../../migration/record/schema.js';
+import type { MigrationRecord } from '../../migration/record/schema.js';
+import { strategyNames } from '../../migration/strategies/index.js';
 import { formatPhase, formatSummary } from '../../migration/record/summary.js';
 import { containerName, edgeOf, oneOf, outputPath, wholeNumber } from '../flags.js';
 import { log, print } from '../output.js';
@@ -15,7 +16,7 @@ import type { MigrateFlags } from '../program.js';
 /** Every flag of `migrate` checked, the inventory read and checked (keys too): nothing is opened yet. */
 export function checkMigrateFlags(f: MigrateFlags) {
   const inventory = readInventory(f.inventory);
-  const strategy = oneOf('strategy', f.strategy, STRATEGY_NAMES);
+  const strategy = oneOf('strategy', f.strategy, strategyNames());
   const container = containerName('container', f.container);
   const from = edgeOf(inventory, 'from', f.from).name;
   const to = edgeOf(inventory, 'to', f.to).name;

@@ -3,10 +3,25 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { shown } from './clip.js';
+import { registeredNames } from './registered.js';
 
 export function newAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
   addFormats.default(ajv, ['date-time']);
+  // `{ registered: "strategy" }`: one of the names registered now (registered.ts), looked up at each check.
+  const inList = (list: string, data: unknown) => typeof data === 'string' && registeredNames(list).includes(data);
+  ajv.addKeyword({
+    keyword: 'registered',
+    type: 'string',
+    schemaType: 'string',
+    validate: check,
+  });
+  function check(list: string, data: unknown): boolean {
+    const ok = inList(list, data);
+    check.errors = ok ? [] : [{ keyword: 'registered', message: `must be one of ${registeredNames(list).join(', ')}`, params: { list } }];
+    return ok;
+  }
+  check.errors = [] as Partial<ErrorObject>[];
   return ajv;
 }
 

@@ -9,7 +9,7 @@ import { plannedRuns } from '../plan.js';
 import { integrityNotes, readResults } from '../results.js';
 import { type Chart, reportCharts } from './charts.js';
 import { type Block, toHtml, toMarkdown } from './document.js';
-import { PAPER_FIGURES, PAPER_SETUP, paperFigure } from './paper.js';
+import { PAPER_FIGURES, PAPER_SETUP, PAPER_STRATEGIES, type PaperStrategy, paperFigure } from './paper.js';
 import { prepareOutputDir, writeReportFile } from './output.js';
 import { columnsOf, entry, groupsOf, type ReportRun, reportRun, type Row, type SummaryEntry, summaryEntries } from './table.js';
 
@@ -81,9 +81,8 @@ export function shapeFindings(entries: readonly SummaryEntry[], profile: string)
       );
     }
     const order = (metric: string) =>
-      (['tmpfs', 'diskless', 'shared'] as const)
-        .map((s) => ({ s, v: metric === 'paper' ? paperFigure(w, s, 'downtime_ms')!.mean : mean(w, s, 'downtime_ms') }))
-        .filter((x): x is { s: 'tmpfs' | 'diskless' | 'shared'; v: number } => x.v !== undefined)
+      PAPER_STRATEGIES.map((s) => ({ s, v: metric === 'paper' ? paperFigure(w, s, 'downtime_ms')!.mean : mean(w, s, 'downtime_ms') }))
+        .filter((x): x is { s: PaperStrategy; v: number } => x.v !== undefined)
         .sort((a, b) => a.v - b.v)
         .map((x) => x.s);
     const ours = order('downtime_ms');
@@ -102,7 +101,7 @@ export function shapeFindings(entries: readonly SummaryEntry[], profile: string)
       );
     }
   }
-  for (const s of ['tmpfs', 'diskless', 'shared'] as const) {
+  for (const s of PAPER_STRATEGIES) {
     const b = mean('blank', s, 'downtime_ms');
     const v = mean('video', s, 'downtime_ms');
     if (b !== undefined && v !== undefined) {
@@ -149,7 +148,7 @@ export function reportBlocks(
       kind: 'table',
       head: ['case', 'ours: n', 'ours: mean', 'ours: sd', 'ours: CI 95%', 'paper: mean', 'paper: sd', 'paper: CI 95%'],
       rows: (['blank', 'video', 'memory'] as const).flatMap((w) =>
-        (['tmpfs', 'diskless', 'shared'] as const).flatMap((s) => {
+        PAPER_STRATEGIES.flatMap((s) => {
           const e = entry(entries, { profile, workload: w, strategy: s }, 'last_dump_pages');
           const p = paperFigure(w, s, 'last_dump_pages');
           if (!e && !p) return [];

@@ -4,6 +4,7 @@
 // t interval is wide, and a time is never negative.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { strategyNames } from '../../migration/strategies/index.js';
 import { entry, type SummaryEntry } from './table.js';
 
 export interface Chart {
@@ -73,7 +74,7 @@ export function totalTimeSpec(entries: readonly SummaryEntry[], profile: string)
     .filter((e) => e.profile === profile && e.metric === 'total_ms')
     .map((e) => ({ strategy: e.strategy, workload: e.workload, mean: e.mean, lo: Math.max(0, e.mean - (e.ci95 ?? 0)), hi: e.mean + (e.ci95 ?? 0), n: e.n }));
   if (values.length === 0) return undefined;
-  const x = { field: 'strategy', type: 'nominal' as const, title: null, sort: ['tmpfs', 'diskless', 'shared'], axis: { labelAngle: 0 } };
+  const x = { field: 'strategy', type: 'nominal' as const, title: null, sort: strategyNames(), axis: { labelAngle: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `Total migration time Ψ, mean and 95% CI of the mean (${profile})`,
@@ -114,7 +115,7 @@ export function downtimeSpec(entries: readonly SummaryEntry[], profile: string):
       width: 260,
       height: 240,
       encoding: {
-        x: { field: 'strategy', type: 'nominal', title: null, sort: ['tmpfs', 'diskless', 'shared'], axis: { labelAngle: 0 } },
+        x: { field: 'strategy', type: 'nominal', title: null, sort: strategyNames(), axis: { labelAngle: 0 } },
         xOffset: { field: 'measure', type: 'nominal' },
       },
       layer: [
@@ -135,7 +136,7 @@ export function downtimeSpec(entries: readonly SummaryEntry[], profile: string):
 export async function reportCharts(entries: readonly SummaryEntry[]): Promise<Chart[]> {
   const profiles = [...new Set(entries.map((e) => e.profile))];
   const workloads = [...new Set(entries.map((e) => e.workload))];
-  const strategies = ['tmpfs', 'diskless', 'shared'].filter((s) => entries.some((e) => e.strategy === s));
+  const strategies = strategyNames().filter((s) => entries.some((e) => e.strategy === s));
   const charts: Chart[] = [];
   const add = async (file: string, spec: TopLevelSpec | undefined) => {
     if (spec) charts.push({ file, title: String(spec.title ?? file), svg: await renderSvg(spec) });

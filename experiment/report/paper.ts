@@ -2,9 +2,13 @@
 // against. Units: ms and pages. The paper ran on KVM VMs with 4 cores and
 // 4 GB each, a 1 Gbit/s link, Ubuntu 16.04 (kernel 4.4), LXC 2.8, CRIU 2.6.
 
+/** The paper's three strategies (III.B, III.C): Table II and every comparison with the paper are about them alone. */
+export const PAPER_STRATEGIES = ['tmpfs', 'diskless', 'shared'] as const;
+export type PaperStrategy = (typeof PAPER_STRATEGIES)[number];
+
 export interface PaperFigure {
   workload: 'blank' | 'video';
-  strategy: 'tmpfs' | 'diskless' | 'shared';
+  strategy: PaperStrategy;
   metric: 'downtime_ms' | 'total_ms' | 'last_dump_pages';
   mean: number;
   sd?: number;

@@ -4,6 +4,9 @@
 import protobuf from 'protobufjs';
 import { FollowmeError } from '../../common/errors.js';
 
+/** Bytes per page: x86-64, the only architecture the testbed builds. */
+export const PAGE_SIZE = 4096;
+
 export const IMG_SERVICE_MAGIC = 0x55105940;
 export const STATS_MAGIC = 0x57093306;
 
@@ -44,7 +47,8 @@ const root = protobuf.Root.fromJSON({
     },
   },
 });
-const StatsEntry = root.lookupType('StatsEntry');
+/** CRIU's StatsEntry message (images/stats.proto); exported so tests can write a stats image of their own. */
+export const StatsEntry = root.lookupType('StatsEntry');
 
 export interface DumpStats {
   freezingTimeUs: number;

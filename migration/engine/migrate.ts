@@ -9,19 +9,33 @@ import { connectEdge, type Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { sealRecord } from '../record/validate.js';
+import { PAGE_SIZE } from '../criu/stats.js';
 import { strategyNamed } from '../strategies/index.js';
-import { checkAndPrepare, nothingMade, portsFor, receiverRunDir, type SetupMade } from './setup.js';
+import type { Strategy } from './types.js';
+import { checkAndPrepare, nothingMade, type SetupMade } from './setup.js';
+import { portsFor, receiverRunDir } from './ports.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { shown } from '../../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
 import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
-import { faultPhaseMatches, iterationDirs, type EventListener, type FaultHook, type MigrationContext, type MigrationEvent } from './types.js';
+import {
+  faultPhaseMatches,
+  iterationDirs,
+  workDirOf,
+  type EventListener,
+  type FaultHook,
+  type History,
+  type MigrationContext,
+  type MigrationEvent,
+  type StepDone,
+} from './types.js';
 import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
-const PAGE_SIZE = 4096; // x86-64, the only architecture the testbed builds
 export const MAX_PREDUMPS = 20;
+/** A strategy that keeps choosing phases past this many is stopped (and rolled back): a bug, not a migration. */
+export const MAX_PHASES = 100;
 
 export interface MigrateOptions {
   inventory: Inventory;
@@ -84,11 +98,20 @@ async function connectBoth(a: InventoryNode, b: InventoryNode, connect: (n: Inve
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
-  // Input first: a bad flag changes nothing and opens no connection.
+interface ValidMigration {
+  strategy: Strategy;
+  /** The most pre-dumps this migration may do (--predumps for the fixed strategies). */
+  predumps: number;
+  fromNode: InventoryNode;
+  toNode: InventoryNode;
+  journalDir: string;
+}
+
+/** Every option checked once, before anything is opened: a bad one changes nothing. */
+function validate(o: MigrateOptions): ValidMigration {
   const strategy = strategyNamed(o.strategy);
-  const predumps = o.predumps ?? DEFAULT_PREDUMPS;
-  if (!Number.isInteger(predumps) || predumps < 0 || predumps > MAX_PREDUMPS) {
+  const asked = o.predumps ?? DEFAULT_PREDUMPS;
+  if (!Number.isInteger(asked) || asked < 0 || asked > MAX_PREDUMPS) {
     throw new ConfigError(`--predumps: must be a whole number from 0 to ${MAX_PREDUMPS}, got ${o.predumps}`, 'predumps');
   }
   if (!CONTAINER_NAME.test(o.container))
@@ -98,8 +121,20 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   const toNode = edgeNode(o.inventory, o.to, '--to');
   const journalDir = o.journalDir ?? journalDirFor(o.inventory.prefix);
   refuseIfUnfinished(journalDir, o.container);
+  return { strategy, predumps: strategy.maxPreDumps(asked), fromNode, toNode, journalDir };
+}
+
+/**
+ * One migration, in named steps: validate (once), prepare (checks and
+ * set-up, outside Ψ), the phases the strategy chooses one by one from what
+ * the ones before measured (its rounds, then the cut-over), and settle:
+ * rollback after a failure, source cleanup after success. The record is
+ * written whatever happens.
+ */
+export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
+  const { strategy, predumps, fromNode, toNode, journalDir } = validate(o);
   const id = migrationId(strategy.name, o.container);
-  const workDir = strategy.workDir(o.inventory, id);
+  const workDir = workDirOf(strategy, o.inventory, id);
   const lxcDir = underBase(LXC_PATH, o.container);
   const startedAt = new Date().toISOString();
   // Written before anything exists on an edge, so a controller killed at any later moment leaves it behind.
@@ -170,7 +205,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       onChecked: () => journal.update({ step: 'set-up' }),
     }).catch(async (e: unknown) => {
       // Settled unless something set-up made could not be taken back: then the entry stays for recover.
-      if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.workBase(o.inventory) })) journal.close();
+      if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.storage.workBase(o.inventory) })) journal.close();
       throw e;
     });
     const setupMs = clock() - setupStarted;
@@ -196,11 +231,19 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
 
     const phases: PhaseRecord[] = [];
     const countsPages = new Set<PhaseRecord>();
+    const history: History & { steps: StepDone[] } = { predumps, steps: [] };
     const t0 = clock();
     let failure: { phase: string; error: unknown } | undefined;
     // Ψ ends with the last phase: the journal's note of the point of no return after it is bookkeeping.
     let lastPhaseEnd = t0;
-    for (const phase of strategy.phases(predumps)) {
+    for (let phase = strategy.next(history); phase; phase = strategy.next(history)) {
+      if (phases.length >= MAX_PHASES) {
+        failure = {
+          phase: phase.name,
+          error: new FollowmeError(`strategy ${strategy.name} chose more than ${MAX_PHASES} phases; stopped before "${phase.name}"`),
+        };
+        break;
+      }
       const commands: CommandTiming[] = [];
       // sentAt is the wall clock's; listeners and faults only run between commands, so the pause so far applies.
       source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - pausedMs - t0 });
@@ -208,14 +251,18 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       await injectFaultAt(phase.name, { source, dest });
       const start = clock();
       let bytes: number | undefined;
+      let stats: StepDone['stats'];
       try {
         journal.update({ step: phase.name });
         refuseOverLostConnection(dest);
         bytes = (await phase.run(ctx)).bytes;
+        // A strategy that decides from its rounds gets each pre-dump's statistics now, inside the phase's time.
+        if (phase.kind === 'pre-dump' && strategy.measuresRounds) stats = await roundStats(ctx);
       } catch (e) {
         failure = { phase: phase.name, error: e };
       }
       lastPhaseEnd = clock();
+      if (stats && phase.pagesLeaveSource) bytes = stats.pagesWritten * PAGE_SIZE;
       const rec: PhaseRecord = {
         name: phase.name,
         kind: phase.kind,
@@ -224,11 +271,20 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
         durationMs: lastPhaseEnd - start,
         commands,
         ...(bytes !== undefined ? { bytes } : {}),
+        ...(phase.decision ? { decision: phase.decision } : {}),
       };
       phases.push(rec);
-      if (phase.pagesLeaveSource) countsPages.add(rec);
+      if (phase.pagesLeaveSource && !stats) countsPages.add(rec);
       source.sink = dest.sink = undefined;
       if (failure) break;
+      history.steps.push({
+        name: rec.name,
+        kind: rec.kind,
+        ...(rec.iteration ? { iteration: rec.iteration } : {}),
+        durationMs: rec.durationMs,
+        ...(rec.bytes !== undefined ? { bytes: rec.bytes } : {}),
+        ...(stats ? { stats } : {}),
+      });
       if (phase.kind === strategy.pointOfNoReturn) journal.update({ pointOfNoReturnPassed: true });
       await emit({ type: 'phase-end', phase: rec });
     }
@@ -236,11 +292,17 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     // Outside Ψ: CRIU's own statistics of every dump, in one round trip. A
     // failed read leaves the record without them, and says so.
     const missing: string[] = [];
-    const stats = await source.dumpStatsOf(ctx.dumps.map((d) => d.imagesDir)).catch((e: unknown) => {
+    const measured = new Map(history.steps.filter((x) => x.stats).map((x) => [x.iteration, x.stats!]));
+    const unread = ctx.dumps.filter((d) => d.kind === 'dump' || !measured.has(d.iteration));
+    const read = await source.dumpStatsOf(unread.map((d) => d.imagesDir)).catch((e: unknown) => {
       missing.push(`CRIU's dump statistics (pages, freeze times): reading them on ${source.name} failed: ${(e as Error).message.split('\n')[0]}`);
-      return ctx.dumps.map(() => undefined);
+      return unread.map(() => undefined);
     });
-    const iterations = ctx.dumps.flatMap((d, i) => (stats[i] ? [{ ...d, stats: stats[i]! }] : []));
+    const statsOf = (d: (typeof ctx.dumps)[number]) => (d.kind === 'pre-dump' ? measured.get(d.iteration) : undefined) ?? read[unread.indexOf(d)];
+    const iterations = ctx.dumps.flatMap((d) => {
+      const st = statsOf(d);
+      return st ? [{ ...d, stats: st }] : [];
+    });
     for (const p of phases) {
       if (!countsPages.has(p)) continue;
       const it = iterations.find((x) => (p.kind === 'final-dump' ? x.kind === 'dump' : x.iteration === p.iteration));
@@ -340,6 +402,13 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     // Unsettled (rollback failed, cleanup left something, or a bug): the entry stays, unlocked, for recover.
     journal.leave();
   }
+}
+
+/** The statistics of the pre-dump that just ended; undefined when they cannot be read (the strategy then decides without them). */
+async function roundStats(ctx: MigrationContext): Promise<StepDone['stats']> {
+  const last = ctx.dumps.at(-1);
+  if (!last) return undefined;
+  return (await ctx.source.dumpStatsOf([last.imagesDir]).catch(() => [undefined]))[0];
 }
 
 /**

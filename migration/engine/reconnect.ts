@@ -27,12 +27,7 @@ const QUIET_WAIT_MS = 200_000;
  * cannot be reached again keeps its lost connection: what needs it fails,
  * and says why.
  */
-async function withLiveEdges<T extends SettleContext>(
-  ctx: T,
-  strategy: Strategy,
-  r: Reconnect,
-  o: { quiesceAlways: boolean },
-): Promise<{ ctx: T; notes: string[] }> {
+async function withLiveEdges<T extends SettleContext>(ctx: T, r: Reconnect, o: { quiesceAlways: boolean }): Promise<{ ctx: T; notes: string[] }> {
   const notes: string[] = [];
   const again = async (edge: Edge, node: InventoryNode): Promise<Edge> => {
     if (edge.ssh.lostReason === undefined) return edge;
@@ -55,7 +50,7 @@ async function withLiveEdges<T extends SettleContext>(
   if ((reconnected || o.quiesceAlways) && source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
     const report = { id: ctx.id, container: ctx.container, found: [] as string[], did: [] as string[], settled: false };
     try {
-      await quiesce(live, strategy, QUIET_WAIT_MS, report, (list, line) => list.push(line));
+      await quiesce(live, QUIET_WAIT_MS, report, (list, line) => list.push(line));
     } catch (e) {
       // The destination went away meanwhile (a destroyed VM is found dead by the keepalive or by a command's bound,
       // whichever comes first): the source was quiesced first, so settling goes on there, and says what it could not
@@ -74,13 +69,13 @@ const withNotes = (notes: string[], detail: string) => (notes.length ? `${notes.
 
 /** rollback(), over connections that work. */
 export async function rollbackOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<RollbackOutcome> {
-  const { ctx: live, notes } = await withLiveEdges(ctx, strategy, r, { quiesceAlways: true });
+  const { ctx: live, notes } = await withLiveEdges(ctx, r, { quiesceAlways: true });
   const rb = await rollback(live, strategy);
   return { ...rb, detail: withNotes(notes, rb.detail) };
 }
 
 /** cleanupSource(), over connections that work; a reconnection is no warning, only what could not be removed is. */
 export async function cleanupSourceOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<string | undefined> {
-  const { ctx: live } = await withLiveEdges(ctx, strategy, r, { quiesceAlways: false });
+  const { ctx: live } = await withLiveEdges(ctx, r, { quiesceAlways: false });
   return cleanupSource(live, strategy);
 }

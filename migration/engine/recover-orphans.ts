@@ -5,14 +5,21 @@
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { literalPattern } from '../lxc/commands.js';
-import { strategyNamed } from '../strategies/index.js';
+import { STORAGE_DRIVERS } from '../storage/index.js';
+import { strategyNamed, strategyNames } from '../strategies/index.js';
 import { noter, type RecoveryReport } from './recover.js';
 
 /** `<time>-<strategy>-<container>-<hex>`, as migrationId makes them. */
 /** The report of the scan itself, when it could not look everywhere: not settled, so recover exits 1. */
 export const EDGE_SCAN_ID = 'scan of the edges for leftovers';
 
-export const MIGRATION_ID = /^\d{8}T\d{6}Z-(tmpfs|diskless|shared)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
+export const MIGRATION_ID = /^\d{8}T\d{6}Z-([a-z][a-z0-9]*)-([A-Za-z0-9_.-]+)-[0-9a-f]{6}$/;
+
+/** The strategy and container of a migration id of a registered strategy; undefined for anything else. */
+export function parseMigrationId(id: string): { strategy: string; container: string } | undefined {
+  const m = MIGRATION_ID.exec(id);
+  return m && strategyNames().includes(m[1]!) ? { strategy: m[1]!, container: m[2]! } : undefined;
+}
 
 interface Leftover {
   edge: Edge;
@@ -23,10 +30,10 @@ interface Leftover {
 async function listLeftovers(inventory: Inventory, edges: Edge[], known: Set<string>): Promise<Map<string, Leftover[]>> {
   const found = new Map<string, Leftover[]>();
   const add = (id: string, item: Leftover) => {
-    if (known.has(id) || !MIGRATION_ID.test(id)) return;
+    if (known.has(id) || !parseMigrationId(id)) return;
     found.set(id, [...(found.get(id) ?? []), item]);
   };
-  const bases = [...new Set([strategyNamed('tmpfs').workBase(inventory), ...(inventory.nfs ? [strategyNamed('shared').workBase(inventory)] : [])])];
+  const bases = [...new Set(STORAGE_DRIVERS.filter((d) => !d.needsShare || inventory.nfs).map((d) => d.workBase(inventory)))];
   for (const edge of edges) {
     for (const base of bases) {
       const r = await edge.exec('list work dirs', ['sh', '-c', '[ -d "$0" ] && ls -1 "$0"; exit 0', base], { allowFailure: true });
@@ -60,7 +67,7 @@ export async function recoverOrphans(
   try {
     const reports: RecoveryReport[] = [];
     for (const [id, items] of await listLeftovers(inventory, edges, known)) {
-      const [, strategyName = 'tmpfs', container = ''] = MIGRATION_ID.exec(id) ?? [];
+      const { strategy: strategyName, container } = parseMigrationId(id)!;
       const report: RecoveryReport = { id, container, found: [], did: [], settled: false };
       reports.push(report);
       const note = noter(report, log);
@@ -84,7 +91,7 @@ export async function recoverOrphans(
         log(`  problem: ${report.problem}`);
         continue;
       }
-      const base = strategyNamed(strategyName).workBase(inventory);
+      const base = strategyNamed(strategyName).storage.workBase(inventory);
       for (const it of items) {
         if (it.what === 'rsync daemon') await it.edge.stopReceiver({ runDir: it.path });
         else await it.edge.removeUnder('rm images', base, it.path);

@@ -11,10 +11,11 @@ import { connectEdge, type Edge } from '../edge.js';
 import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
 import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
-import { cleanupSource, removeImagesWhereIdle, rollback } from './rollback.js';
-import { receiverRunDir } from './setup.js';
+import { cleanupSource, rollback } from './rollback.js';
+import { receiverRunDir } from './ports.js';
 import { recoverOrphans } from './recover-orphans.js';
 import type { SettleContext, Strategy } from './types.js';
+import type { RsyncReceiver } from '../rsync/commands.js';
 
 export interface RecoverOptions {
   inventory: Inventory;
@@ -140,7 +141,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
   try {
     const strategy = strategyNamed(e.strategy);
     const ctx = settleContext(e, o.inventory, strategy, source, dest);
-    await quiesce(ctx, strategy, o.quietWaitMs ?? DEFAULT_QUIET_WAIT_MS, report, note);
+    await quiesce(ctx, o.quietWaitMs ?? DEFAULT_QUIET_WAIT_MS, report, note);
 
     const sourceState = await source.state(e.container);
     const destState = await dest.state(e.container);
@@ -188,12 +189,15 @@ function settleContext(e: JournalEntry, inventory: Inventory, strategy: Strategy
     lxcDir: e.lxcDir,
     workDir: e.workDir,
     pageServerPort: e.ports.pageServer,
-    ...(strategy.storage === 'copied'
-      ? { receiver: { address: dest.address, port: e.ports.receiver, modules: { work: e.workDir, container: e.lxcDir }, runDir: receiverRunDir(e.id) } }
-      : {}),
+    ...receiverOf(strategy, e, dest),
     // Set-up had begun (NOTHING_MADE_STEPS are settled before): the destination may hold the container's directory.
     destTouched: true,
   };
+}
+
+function receiverOf(strategy: Strategy, e: JournalEntry, dest: Edge): { receiver?: RsyncReceiver } {
+  const receiver = strategy.storage.receiverOf(e, dest);
+  return receiver ? { receiver } : {};
 }
 
 /** Processes of this migration on an edge, by what only they carry on their command line: its work directory or its ports. */
@@ -212,13 +216,7 @@ function migrationProcessPattern(ctx: SettleContext): string {
  * going without its SSH channel). Let it end by itself, within its own
  * bound, so the container is not caught half-dumped; then kill what remains.
  */
-export async function quiesce(
-  ctx: SettleContext,
-  strategy: Strategy,
-  waitMs: number,
-  report: RecoveryReport,
-  note: (list: string[], line: string) => void,
-): Promise<void> {
+export async function quiesce(ctx: SettleContext, waitMs: number, report: RecoveryReport, note: (list: string[], line: string) => void): Promise<void> {
   // The pattern goes in the environment: on a script's own command line pgrep would find the script.
   // Daemons (rsync --daemon, criu page-server) never end by themselves: they are stopped below, not waited for.
   const env = ['env', `P=${migrationProcessPattern(ctx)}`];
@@ -253,28 +251,19 @@ export async function quiesce(
   // Daemons that outlive their step: rsync receivers (the diskless rollback's one on the source too) and page servers.
   await ctx.dest.stopReceiver({ runDir: receiverRunDir(ctx.id) });
   await ctx.source.stopReceiver({ runDir: receiverRunDir(ctx.id, '-back') });
-  if (strategy.storage === 'copied') await ctx.dest.killPageServers(ctx.workDir);
+  await ctx.dest.killPageServers(ctx.workDir);
 }
 
 /** What may remain after the decision: the work directories, and the container's directory where it does not run. */
 async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryReport, note: (list: string[], line: string) => void): Promise<void> {
   if (!report.runningOn) return; // The images may be the container's only state: keep them.
-  const base = strategy.workBase(ctx.inventory);
   const idle = report.runningOn === ctx.source.name ? ctx.dest : ctx.source;
-  if (strategy.storage === 'shared') {
-    // From the edge where the container does not run: the other may hold a file there open (see removeImagesWhereIdle).
-    if (await idle.exists(ctx.workDir)) {
-      const left = await removeImagesWhereIdle(ctx, strategy, idle === ctx.source ? ctx.dest : ctx.source);
-      if (left) throw new FollowmeError(left);
-      note(report.did, `removed ${ctx.workDir} from the share`);
-    }
-  } else {
-    for (const edge of [ctx.source, ctx.dest]) {
-      if (await edge.exists(ctx.workDir)) {
-        await edge.removeUnder('rm images', base, ctx.workDir);
-        note(report.did, `removed ${ctx.workDir} on ${edge.name}`);
-      }
-    }
+  const present: string[] = [];
+  for (const edge of [ctx.source, ctx.dest]) if (await edge.exists(ctx.workDir)) present.push(edge.name);
+  if (present.length) {
+    const left = await strategy.storage.removeImages(ctx, idle === ctx.source ? ctx.dest : ctx.source, [ctx.source, ctx.dest]);
+    if (left) throw new FollowmeError(left);
+    note(report.did, `removed ${ctx.workDir} (${strategy.storage.name} storage) as seen from ${present.join(' and ')}`);
   }
   const state = await idle.state(ctx.container);
   if (state !== undefined && state !== 'STOPPED') await idle.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });

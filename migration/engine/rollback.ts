@@ -3,9 +3,7 @@
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
 import { StateLostError } from '../../common/errors.js';
-import { sleep } from '../../common/poll.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
-import type { Edge } from '../edge.js';
 import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -18,8 +16,8 @@ export interface RollbackOutcome {
   stateLost?: string;
 }
 
-/** Removes everything of the container and the migration from the destination. */
-async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise<void> {
+/** Removes the container and the migration's daemons from the destination (its images go with the storage's removeImages). */
+async function cleanDestination(ctx: SettleContext): Promise<void> {
   const { dest } = ctx;
   await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
@@ -28,7 +26,6 @@ async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise
   if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
   if (ctx.destTouched) await dest.removeUnder('rm container dir', LXC_PATH, ctx.lxcDir);
-  if (strategy.storage === 'copied') await dest.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
 }
 
 /**
@@ -50,7 +47,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
     const raised = (await ctx.source.exec('links up', lxc.linksUp(ctx.container), { allowFailure: true })).stdout.trim().split('\n').filter(Boolean);
     const where = `container ${ctx.container} kept running on ${ctx.source.name}${raised.length ? ` (its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down)` : ''}`;
-    return rolledBack(ctx, strategy, where, await removeImagesWhereIdle(ctx, strategy, ctx.source));
+    return rolledBack(ctx, strategy, where);
   }
 
   // The container runs nowhere (or only as a half-restored copy on the
@@ -68,50 +65,18 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     notes.push(`stopped the copy on ${ctx.dest.name}`);
   }
   try {
-    if (strategy.recoverImages) await strategy.recoverImages(ctx);
+    await strategy.storage.recoverImages(ctx, strategy.finalPagesOn);
     await ctx.source.restore(ctx.container, iterationDir(ctx, 'dump'));
   } catch (e) {
     if (e instanceof StateLostError) return withStateLost(ctx, strategy, e.message);
     // Keep every image: they are the container's only state now.
     return {
       outcome: 'failed',
-      detail: `could not restore ${ctx.container} on ${ctx.source.name}: ${(e as Error).message}; images kept in ${ctx.workDir} on ${ctx.source.name}${strategy.storage === 'copied' ? ` and ${ctx.dest.name}` : ''}`,
+      detail: `could not restore ${ctx.container} on ${ctx.source.name}: ${(e as Error).message}; images kept in ${strategy.storage.imagesWhere(ctx)}`,
     };
   }
   notes.push(`restored on ${ctx.source.name} from its final dump`);
-  return rolledBack(
-    ctx,
-    strategy,
-    `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`,
-    await removeImagesWhereIdle(ctx, strategy, ctx.source),
-  );
-}
-
-const IMAGE_REMOVAL_TRIES = 3;
-const IMAGE_REMOVAL_PAUSE_MS = 2000;
-
-/**
- * The migration's images, once the container runs on the source again. On the share, the edge that restored the
- * container keeps a file of the final dump open (which process holds it is not yet known): removed there, NFS only
- * renames it to .nfs… and its directory cannot go. Removed from the other edge, the server deletes it. Copied images
- * are each edge's own: the source's go here, the destination's with cleanDestination. A few tries on each, then say
- * what is left.
- */
-export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strategy, runningOn: Edge): Promise<string | undefined> {
-  const idle = runningOn === ctx.source ? ctx.dest : ctx.source;
-  const edges = strategy.storage === 'shared' ? [idle, runningOn] : [ctx.source];
-  let why = '';
-  for (const edge of edges) {
-    for (let attempt = 1; attempt <= IMAGE_REMOVAL_TRIES; attempt++) {
-      if (attempt > 1) await sleep(IMAGE_REMOVAL_PAUSE_MS);
-      const r = await edge
-        .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir, { allowFailure: true })
-        .catch((e: unknown) => ({ exitCode: -1, stderr: (e as Error).message }));
-      if (r.exitCode === 0) return undefined;
-      why = `${edge.name}: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`}`;
-    }
-  }
-  return `the images in ${ctx.workDir} could not be removed (${why})`;
+  return rolledBack(ctx, strategy, `container ${ctx.container} running on ${ctx.source.name} again (${notes.join('; ')})`);
 }
 
 /**
@@ -121,12 +86,12 @@ export async function removeImagesWhereIdle(ctx: SettleContext, strategy: Strate
  */
 async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string): Promise<RollbackOutcome> {
   const left: string[] = [];
-  await cleanDestination(ctx, strategy).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
-  // The source's images only once the destination is clean: until then they are how a later recover knows the loss again.
-  if (left.length === 0)
-    await ctx.source
-      .removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir)
-      .catch((e: unknown) => left.push(`the images on ${ctx.source.name} could not be removed (${(e as Error).message.split('\n')[0]!})`));
+  await cleanDestination(ctx).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
+  // The images only once the destination is clean: until then they are how a later recover knows the loss again.
+  if (left.length === 0) {
+    const imagesLeft = await strategy.storage.removeImages(ctx, ctx.source, [ctx.source, ctx.dest]);
+    if (imagesLeft) left.push(imagesLeft);
+  }
   const where = `${ctx.container} is stopped on ${ctx.source.name} with its root file system: start it anew to run it without that state`;
   if (left.length === 0) return { outcome: 'failed', stateLost: why, detail: `${why}; ${where}; ${ctx.dest.name} cleaned and the images removed` };
   return {
@@ -138,11 +103,12 @@ async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string
 }
 
 /** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says what it could not. */
-async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string, imagesLeft: string | undefined): Promise<RollbackOutcome> {
-  const destLeft = await cleanDestination(ctx, strategy).then(
+async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string): Promise<RollbackOutcome> {
+  const destLeft = await cleanDestination(ctx).then(
     () => undefined,
     (e: unknown) => `${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`,
   );
+  const imagesLeft = await strategy.storage.removeImages(ctx, ctx.source, destLeft ? [ctx.source] : [ctx.source, ctx.dest]);
   const left = [imagesLeft, destLeft].filter((x): x is string => x !== undefined);
   if (left.length === 0) return { outcome: 'rolled-back', detail: `${where}; ${ctx.dest.name} cleaned` };
   return {
@@ -179,15 +145,8 @@ export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Pro
     const s = await ctx.source.state(ctx.container);
     if (s !== undefined && s !== 'STOPPED') await ctx.source.exec('lxc-stop -k', lxc.kill(ctx.container));
   });
-  // A shared rootfs is the live container's: remove only the source's config directory.
-  await step('remove source copy', () =>
-    strategy.storage === 'shared'
-      ? ctx.source.removeUnder('rm config dir', LXC_PATH, ctx.lxcDir)
-      : ctx.source.exec('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }),
-  );
-  await step('remove images', async () => {
-    await ctx.source.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
-    if (strategy.storage === 'copied') await ctx.dest.removeUnder('rm images', strategy.workBase(ctx.inventory), ctx.workDir);
-  });
+  await step('remove source copy', () => strategy.storage.removeSourceCopy(ctx));
+  const imagesLeft = await strategy.storage.removeImages(ctx, ctx.dest, [ctx.source, ctx.dest]);
+  if (imagesLeft) warnings.push(`remove images: ${imagesLeft}`);
   return warnings.length ? warnings.join('; ') : undefined;
 }

@@ -3,14 +3,14 @@
 // need. Outside Ψ (the record keeps its time as setupMs).
 import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
 import type { Inventory } from '../../common/inventory.js';
-import { RECEIVER_RUN_BASE, type Edge, type EdgeVersions } from '../edge.js';
+import type { Edge, EdgeVersions } from '../edge.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import type { ContainerProcess } from '../criu/commands.js';
 import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
+import type { SetupMade } from '../storage/types.js';
 import type { Strategy } from './types.js';
-import { sharedMount } from '../strategies/shared.js';
 
 export interface SetupResult {
   proc: ContainerProcess;
@@ -26,29 +26,10 @@ export function rootfsPathOf(config: string): string | undefined {
   return m?.[1];
 }
 
-/** Where a migration's rsync daemon keeps its config and pid file (`-back`: the one diskless rollback starts on the source). */
-export function receiverRunDir(id: string, suffix = ''): string {
-  return underBase(RECEIVER_RUN_BASE, `followme-rsyncd-${id}${suffix}`);
-}
-
-/** What set-up has made so far, so that a set-up that fails takes back exactly that. */
-export interface SetupMade {
-  sourceWorkDir: boolean;
-  destWorkDir: boolean;
-  /** The container's (empty) directory on the destination: the rsync module the rootfs lands in. */
-  destLxcDir: boolean;
-  receiver: boolean;
-}
+export { portsFor, receiverRunDir } from './ports.js';
+export type { SetupMade } from '../storage/types.js';
 
 export const nothingMade = (): SetupMade => ({ sourceWorkDir: false, destWorkDir: false, destLxcDir: false, receiver: false });
-
-/** Ports of one migration, spread by its id so concurrent migrations do not collide. */
-export function portsFor(id: string): { receiver: number; pageServer: number } {
-  let h = 0;
-  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  const slot = h % 5000;
-  return { receiver: 20000 + slot * 2, pageServer: 30000 + slot * 2 };
-}
 
 export async function checkAndPrepare(o: {
   strategy: Strategy;
@@ -79,26 +60,7 @@ export async function checkAndPrepare(o: {
   const config = (await source.readFile(`${lxcDir}/config`, 'read config')).toString('utf8');
   const rootfs = rootfsPathOf(config);
   if (!rootfs) throw new FollowmeError(`${source.name}: ${lxcDir}/config has no lxc.rootfs.path`);
-  if (strategy.storage === 'shared') {
-    const mount = sharedMount(o.inventory);
-    if (!rootfs.startsWith(`${mount}/`)) {
-      throw new ConfigError(
-        `strategy "shared" needs the container's rootfs on the share ${mount}, but ${container} has it at ${rootfs}; deploy it with --shared`,
-        'strategy',
-      );
-    }
-    for (const e of [source, dest]) {
-      const fs = await e.fsType(mount);
-      if (!fs.startsWith('nfs')) throw new FollowmeError(`${e.name}: ${mount} is ${fs}, not the NFS share`);
-    }
-  } else {
-    if (!rootfs.startsWith(`${lxcDir}/`)) {
-      throw new ConfigError(
-        `strategy "${strategy.name}" copies ${lxcDir}, but ${container}'s rootfs is at ${rootfs}; use --strategy shared for a shared rootfs`,
-        'strategy',
-      );
-    }
-  }
+  await strategy.storage.check({ strategy: strategy.name, inventory: o.inventory, container, lxcDir, rootfs, source, dest });
   const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
   const proc = await source.containerProcess(container);
 
@@ -106,22 +68,6 @@ export async function checkAndPrepare(o: {
   o.onChecked?.();
   made.sourceWorkDir = true;
   await source.makeDumpDirs(o.iterationDirs, { path: postDumpHookPath(o.workDir), text: postDumpHook(proc.hostLinks) });
-  made.destLxcDir = true;
-  await dest.mkdirs(lxcDir);
-  if (strategy.storage === 'copied') {
-    made.destWorkDir = true;
-    await dest.mkdirs(...o.iterationDirs);
-    const fs = await source.fsType(o.workDir);
-    if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${o.workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
-    // The daemon exports the two directories the migration fills, nothing else.
-    made.receiver = true;
-    const receiver = await dest.startReceiver(
-      { port: portsFor(o.id).receiver, modules: { work: o.workDir, container: lxcDir }, runDir: receiverRunDir(o.id) },
-      source.address,
-    );
-    return { proc, versions, receiver, config };
-  }
-  // Shared rootfs: the destination needs only the config.
-  await dest.writeFile(`${lxcDir}/config`, config);
-  return { proc, versions, config };
+  const { receiver } = await strategy.storage.prepare({ id: o.id, source, dest, lxcDir, workDir: o.workDir, iterationDirs: o.iterationDirs, config, made });
+  return { proc, versions, config, ...(receiver ? { receiver } : {}) };
 }

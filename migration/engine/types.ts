@@ -1,10 +1,14 @@
-// The shapes the engine and the strategies share. A strategy is a list of
-// phases over one context; the engine runs them, times them, and rolls back.
+// The shapes the engine and the strategies share. A strategy chooses its
+// next phase from what the phases before it measured; the engine runs each,
+// times it, and rolls back.
 import type { Inventory } from '../../common/inventory.js';
 import type { ContainerProcess } from '../criu/commands.js';
+import type { DumpStats } from '../criu/stats.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
-import type { FaultRecord, PhaseKind, PhaseRecord, StrategyName } from '../record/schema.js';
+import type { FaultRecord, PhaseDecision, PhaseKind, PhaseRecord } from '../record/schema.js';
+import type { StorageDriver } from '../storage/types.js';
+import { underBase } from '../../common/input/remote-path.js';
 
 export interface MigrationContext {
   readonly id: string;
@@ -16,13 +20,14 @@ export interface MigrationContext {
   readonly lxcDir: string;
   /** Image directories of this migration: the same path on both edges, or on the share. */
   readonly workDir: string;
+  /** Pre-dumps asked for (a strategy that decides its rounds may do fewer). */
   readonly predumps: number;
   readonly proc: ContainerProcess;
   /** Page server port on the destination (diskless). */
   readonly pageServerPort: number;
   /** The rsync daemon on the destination, when the strategy copies. */
   receiver?: RsyncReceiver;
-  /** Every dump done so far, in order; their stats are read after the phases. */
+  /** Every dump done so far, in order. */
   readonly dumps: DumpDone[];
   /** Set once anything of the container exists on the destination. */
   destTouched: boolean;
@@ -56,6 +61,30 @@ export interface DumpDone {
   imagesDir: string;
 }
 
+/** The pre-dumps done so far: the final dump's parent is the last of them. */
+export function preDumpsDone(ctx: Pick<MigrationContext, 'dumps'>): number {
+  return ctx.dumps.filter((d) => d.kind === 'pre-dump').length;
+}
+
+/** One phase that ended well, as a strategy sees it when it chooses the next. */
+export interface StepDone {
+  name: string;
+  kind: PhaseKind;
+  iteration?: number;
+  durationMs: number;
+  /** Bytes it moved between the edges, where known (rsync's count; pages × 4 KiB for a pre-dump to a page server). */
+  bytes?: number;
+  /** A pre-dump's own CRIU statistics, read right after it (for strategies that measure rounds). */
+  stats?: DumpStats;
+}
+
+/** What a strategy's next step is chosen from. */
+export interface History {
+  /** Pre-dumps asked for (--predumps). */
+  readonly predumps: number;
+  readonly steps: readonly StepDone[];
+}
+
 /** Every iteration's directory, created in set-up so the timed phases need not. */
 export function iterationDirs(ctx: Pick<MigrationContext, 'workDir'>, predumps: number): string[] {
   const dirs = Array.from({ length: predumps }, (_, i) => iterationDir(ctx, i + 1));
@@ -72,31 +101,50 @@ export interface Phase {
   iteration?: number;
   /** A dump whose pages leave the source (page server, NFS): its pages count as bytes moved. */
   pagesLeaveSource?: boolean;
+  /** It starts a CRIU page server on the destination (a fault can kill it). */
+  usesPageServer?: boolean;
+  /** Why the strategy chose this phase, when it chose from measurements (adaptive pre-copy's stop rule): kept in the record. */
+  decision?: PhaseDecision;
   run(ctx: MigrationContext): Promise<PhaseResult>;
 }
 
 export interface Strategy {
-  name: StrategyName;
+  /** Lower-case letters, digits and dashes: it is part of migration ids and file names. */
+  name: string;
   summary: string;
-  /** Copied: rootfs rsynced between the edges. Shared: rootfs and images on the NFS share. */
-  storage: 'copied' | 'shared';
+  /** Where the rootfs and the images live: the driver owns checks, preparation, removal and recovery. */
+  storage: StorageDriver;
   /**
    * The phase whose end passes the point of no return: from then on the
    * container runs on the destination and cannot go back to the source. For
    * pre-copy strategies the restore; a post-copy one passes it earlier.
    */
   pointOfNoReturn: PhaseKind;
-  /** The directory every migration's image directory is made in (on both edges, or on the share). */
-  workBase(inventory: Inventory): string;
-  /** The image directory of a migration; the same path on both edges. */
-  workDir(inventory: Inventory, id: string): string;
-  phases(predumps: number): Phase[];
-  /**
-   * After the final dump the container runs nowhere; to restore it on the
-   * source, the source needs every image. Strategies whose images are not all
-   * on the source (diskless: pages went to the destination) fetch them here.
-   */
-  recoverImages?(ctx: SettleContext): Promise<void>;
+  /** Where the final dump puts its pages: a rollback after it brings them back from the destination. */
+  finalPagesOn: 'source' | 'destination';
+  /** The most pre-dumps it may do with `predumps` asked for: set-up makes their directories. */
+  maxPreDumps(predumps: number): number;
+  /** Whether `next` reads each pre-dump's statistics: the engine then reads them right after the pre-dump, inside Ψ. */
+  measuresRounds: boolean;
+  /** The next phase, chosen from what the phases so far measured; undefined when the migration is done. */
+  next(history: History): Phase | undefined;
+  /** The phases of a migration that does `preDumps` pre-dumps: what faults can aim at, and what a reader is shown. */
+  outline(preDumps: number): Phase[];
+}
+
+/** The image directory of a migration: the same path on both edges, or on the share. */
+export function workDirOf(strategy: Pick<Strategy, 'storage'>, inventory: Inventory, id: string): string {
+  return underBase(strategy.storage.workBase(inventory), id);
+}
+
+/** A strategy whose phases are fixed by --predumps: its next phase is the outline's next. */
+export function fixedPhases(outline: (preDumps: number) => Phase[]): Pick<Strategy, 'next' | 'outline' | 'maxPreDumps' | 'measuresRounds'> {
+  return {
+    outline,
+    maxPreDumps: (predumps) => predumps,
+    measuresRounds: false,
+    next: (h) => outline(h.predumps)[h.steps.length],
+  };
 }
 
 export type MigrationEvent =

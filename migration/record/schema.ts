@@ -2,8 +2,11 @@
 // are made from. TypeBox gives the JSON Schema that ajv checks and the static
 // type from one definition. Times are milliseconds unless a name says `Us`.
 import { Type, type Static } from '@sinclair/typebox';
+// The registry provides the `registered: "strategy"` list (common/input/registered.ts).
+import '../strategies/index.js';
 
-export const STRATEGY_NAMES = ['tmpfs', 'diskless', 'shared'] as const;
+/** A registered strategy's name (migration/strategies/registry.ts), checked against the registry at each validation. */
+export const StrategyNameSchema = Type.String({ registered: 'strategy' });
 
 export const PHASE_KINDS = [
   'rootfs-copy', // Γ: the root file system copied while the container runs
@@ -55,6 +58,10 @@ export const CommandTimingSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Why a strategy chose a phase from what it measured: the rule that held, and the numbers. */
+export const PhaseDecisionSchema = Type.Object({ rule: Type.String(), detail: Type.String() }, { additionalProperties: false });
+export type PhaseDecision = Static<typeof PhaseDecisionSchema>;
+
 export const PhaseSchema = Type.Object(
   {
     name: Type.String(),
@@ -66,6 +73,7 @@ export const PhaseSchema = Type.Object(
     durationMs: Ms,
     commands: Type.Array(CommandTimingSchema),
     bytes: Type.Optional(Count),
+    decision: Type.Optional(PhaseDecisionSchema),
   },
   { additionalProperties: false },
 );
@@ -108,7 +116,7 @@ export const MigrationRecordSchema = Type.Object(
     recordVersion: Type.Literal(2),
     id: Type.String({ minLength: 1 }),
     startedAt: Type.String({ format: 'date-time' }),
-    strategy: Type.Union(STRATEGY_NAMES.map((s) => Type.Literal(s))),
+    strategy: StrategyNameSchema,
     testbed: Type.String(),
     container: Type.String(),
     containerIp: Type.String(),
@@ -173,4 +181,4 @@ export type PhaseRecord = Static<typeof PhaseSchema>;
 export type PhaseKind = (typeof PHASE_KINDS)[number];
 export type CommandTiming = Static<typeof CommandTimingSchema>;
 export type IterationRecord = Static<typeof IterationSchema>;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export type StrategyName = string;

@@ -16,7 +16,8 @@ export function formatBytes(n: number): string {
 export function formatPhase(p: PhaseRecord): string {
   const remote = p.commands.reduce((s, c) => s + c.remoteMs, 0);
   const bytes = p.bytes !== undefined ? `, ${formatBytes(p.bytes)}` : '';
-  return `${p.name}: ${sec(p.durationMs)} (commands ${sec(remote)}${bytes})`;
+  const why = p.decision ? `; ${p.decision.rule}: ${p.decision.detail}` : '';
+  return `${p.name}: ${sec(p.durationMs)} (commands ${sec(remote)}${bytes}${why})`;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -33,8 +34,10 @@ export function formatSummary(r: MigrationRecord): string {
     sec(p.commands.reduce((s, c) => s + c.remoteMs, 0)),
     p.bytes !== undefined ? formatBytes(p.bytes) : '',
   ]);
+  const preDumps = r.phases.filter((p) => p.kind === 'pre-dump').length;
+  const stopped = r.phases.find((p) => p.kind === 'final-dump')?.decision;
   const lines = [
-    `migration ${r.id}: ${r.strategy}, ${r.container} ${r.from} → ${r.to}, ${r.predumps} pre-dumps: ${r.outcome}`,
+    `migration ${r.id}: ${r.strategy}, ${r.container} ${r.from} → ${r.to}, ${preDumps} pre-dumps${preDumps !== r.predumps ? ` (at most ${r.predumps})` : ''}: ${r.outcome}`,
     table(['phase', 'wall', 'commands', 'bytes'], rows),
     `total Ψ ${sec(r.totalMs)}` +
       (r.downtimeMs !== undefined ? `, downtime ${ms(r.downtimeMs)}` : '') +
@@ -42,6 +45,7 @@ export function formatSummary(r: MigrationRecord): string {
       `, moved ${formatBytes(r.bytesMoved)}`,
     `engine overhead ${ms(r.engineOverheadMs)} (${((100 * r.engineOverheadMs) / Math.max(r.totalMs, 1)).toFixed(1)}% of Ψ; remote commands ${sec(r.remoteCommandMs)})`,
   ];
+  if (stopped) lines.push(`pre-copy stopped (${stopped.rule}): ${stopped.detail}`);
   if (r.error) lines.push(`failed in ${r.error.phase}: ${r.error.message}`, `rollback: ${r.error.rollback}`);
   if (r.cleanupWarning) lines.push(`cleanup warning: ${r.cleanupWarning}`);
   for (const m of r.missing ?? []) lines.push(`missing from this record: ${m}`);

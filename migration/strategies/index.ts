@@ -1,17 +1,11 @@
-// The strategy registry: adding a strategy is one file and one line here.
-import { ConfigError } from '../../common/errors.js';
-import { shown } from '../../common/input/clip.js';
-import { STRATEGY_NAMES, type StrategyName } from '../record/schema.js';
-import type { Strategy } from '../engine/types.js';
+// The built-in strategies: adding one is one file and one line here. The
+// paper's three come first (the replica); the rest go beyond it.
+import { adaptive } from './adaptive.js';
 import { diskless } from './diskless.js';
+import { registerStrategy } from './registry.js';
 import { shared } from './shared.js';
 import { tmpfs } from './tmpfs.js';
 
-export const STRATEGIES: Record<StrategyName, Strategy> = { tmpfs, diskless, shared };
+for (const s of [tmpfs, diskless, shared, adaptive]) registerStrategy(s);
 
-export function strategyNamed(name: string): Strategy {
-  // Looked up as an own key only: "toString" or "__proto__" are not strategies.
-  const s = Object.hasOwn(STRATEGIES, name) ? STRATEGIES[name as StrategyName] : undefined;
-  if (!s) throw new ConfigError(`--strategy: unknown strategy ${shown(name)}; allowed: ${STRATEGY_NAMES.join(', ')}`, 'strategy');
-  return s;
-}
+export { registeredStrategies, registerStrategy, strategyNamed, strategyNames } from './registry.js';

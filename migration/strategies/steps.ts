@@ -1,5 +1,5 @@
 // Phases more than one strategy uses, built over the Edge verbs.
-import { iterationDir, iterationName, parentOf, type MigrationContext, type Phase } from '../engine/types.js';
+import { iterationDir, iterationName, parentOf, preDumpsDone, type MigrationContext, type Phase } from '../engine/types.js';
 import { FollowmeError } from '../../common/errors.js';
 import type { Edge } from '../edge.js';
 import { postDumpHookPath } from '../criu/post-dump-hook.js';
@@ -65,11 +65,11 @@ async function withOneRetry(ctx: MigrationContext, what: string, attempt: (withP
   }
 }
 
-// Stats images are read after the phases, in one command, to keep the
-// timed path to the commands that move the container.
+// The engine reads each dump's statistics: after the phases, or right after a
+// pre-dump for a strategy that measures its rounds.
 function record(ctx: MigrationContext, iteration: number | 'dump'): void {
   ctx.dumps.push({
-    iteration: iteration === 'dump' ? ctx.predumps + 1 : iteration,
+    iteration: iteration === 'dump' ? preDumpsDone(ctx) + 1 : iteration,
     kind: iteration === 'dump' ? 'dump' : 'pre-dump',
     imagesDir: iterationDir(ctx, iteration),
   });
@@ -88,7 +88,7 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
     ...(opts.onShare ? { pagesLeaveSource: true } : {}),
     async run(ctx) {
       const imagesDir = iterationDir(ctx, iteration);
-      const prev = parentOf(dump ? ctx.predumps : iteration - 1);
+      const prev = parentOf(dump ? preDumpsDone(ctx) : iteration - 1);
       await withOneRetry(
         ctx,
         dump ? 'final dump' : `pre-dump ${iteration}`,
@@ -116,9 +116,10 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
     kind: dump ? 'final-dump' : 'pre-dump',
     ...(dump ? {} : { iteration }),
     pagesLeaveSource: true,
+    usesPageServer: true,
     async run(ctx) {
       const imagesDir = iterationDir(ctx, iteration);
-      const prev = parentOf(dump ? ctx.predumps : iteration - 1);
+      const prev = parentOf(dump ? preDumpsDone(ctx) : iteration - 1);
       const pidFile = `${imagesDir}/page-server.pid`;
       ctx.destTouched = true;
       const attempt = async (parent: boolean) => {

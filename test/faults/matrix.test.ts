@@ -8,7 +8,7 @@ import { afterAll, describe, it } from 'vitest';
 import { removeContainers } from '../../experiment/containers.js';
 import { followmeIdentity } from '../../experiment/manifest.js';
 import type { StrategyName } from '../../migration/record/schema.js';
-import { allCases, type FaultCase, faultMatrix, type MatrixRow, printMatrix } from '../integration/fault-matrix.js';
+import { allCases, type FaultCase, faultMatrix, type MatrixRow, printMatrix, strategiesOn } from '../integration/fault-matrix.js';
 import { moveWithStreams, STREAM_SUBJECTS, streamContainers } from '../integration/stream-moves.js';
 
 const only = (process.env['FOLLOWME_FAULTS_ONLY'] ?? '')
@@ -28,8 +28,8 @@ afterAll(async () => {
 });
 
 // A stack none of the chosen cases runs on gets no suite (vitest fails an empty one).
-const onTwoVm = chosen(allCases(['tmpfs', 'diskless']));
-const onThreeVmNfs = chosen(allCases(['shared']));
+const onTwoVm = chosen(allCases(strategiesOn('twoVmInventory')));
+const onThreeVmNfs = chosen(allCases(strategiesOn('threeVmNfsInventory')));
 
 if (onTwoVm.length)
   describe('fault matrix on two-vm', () => {
@@ -56,9 +56,9 @@ function plainTcpTorture(stack: 'twoVmInventory' | 'threeVmNfsInventory', strate
 
 if (!only.length || only.some((w) => 'plain tcp'.includes(w))) {
   describe('plain migrations with the tcp torture on two-vm', () => {
-    plainTcpTorture('twoVmInventory', ['tmpfs', 'diskless']);
+    plainTcpTorture('twoVmInventory', strategiesOn('twoVmInventory'));
   });
   describe('plain migrations with the tcp torture on three-vm-nfs', () => {
-    plainTcpTorture('threeVmNfsInventory', ['shared']);
+    plainTcpTorture('threeVmNfsInventory', strategiesOn('threeVmNfsInventory'));
   });
 }

@@ -10,7 +10,7 @@ import { containerState, deployContainer, removeContainer } from '../../migratio
 import { unfinishedMigrations } from '../../migration/journal.js';
 import { projectRoot } from '../../common/paths.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
-import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
+import { TMPFS_ROOT } from '../../migration/storage/copied.js';
 import { type NodeRunner, onNode } from './ssh.js';
 
 export const EDGES = ['edge-a', 'edge-b'] as const;

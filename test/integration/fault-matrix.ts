@@ -8,12 +8,13 @@
 import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { readInventory } from '../../common/inventory.js';
-import { CONTROLLER_KILLED, FAULT_KINDS, faultInjector, faultPhases, type PlanFaultKind } from '../../experiment/faults.js';
+import { CONTROLLER_KILLED, type FaultCase, faultCases, faultInjector, faultPhases, type PlanFaultKind } from '../../experiment/faults.js';
 import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js';
 import { recover } from '../../migration/engine/recover.js';
 import { faultPhaseMatches } from '../../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import { lxc } from '../../migration/lxc/commands.js';
+import { registeredStrategies } from '../../migration/strategies/index.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
@@ -22,12 +23,6 @@ import { keptConnections, type NodeRunner } from './ssh.js';
 
 /** controller-killed is not an injector here: the harness kills `followme migrate` as the phase's progress line appears, then runs `followme recover`. */
 export type MatrixFault = PlanFaultKind;
-
-export interface FaultCase {
-  strategy: StrategyName;
-  phase: string;
-  fault: MatrixFault;
-}
 
 export interface MatrixRow extends FaultCase {
   outcome: string;
@@ -39,16 +34,18 @@ export interface MatrixRow extends FaultCase {
 
 const PREDUMPS = 1;
 
+export type { FaultCase };
+
+/** The registered strategies a stack's matrix runs: those on shared storage on three-vm-nfs, the others on two-vm. */
+export function strategiesOn(stack: 'twoVmInventory' | 'threeVmNfsInventory'): StrategyName[] {
+  return registeredStrategies()
+    .filter((s) => s.storage.needsShare === (stack === 'threeVmNfsInventory'))
+    .map((s) => s.name);
+}
+
 /** Every fault that means something for a strategy, in every phase it has. */
 export function allCases(strategies: readonly StrategyName[]): FaultCase[] {
-  const cases: FaultCase[] = [];
-  for (const strategy of strategies) {
-    const kinds = [...FAULT_KINDS, CONTROLLER_KILLED].filter(
-      (k) => (k !== 'page-server-killed' || strategy === 'diskless') && (k !== 'nfs-stopped' || strategy === 'shared'),
-    );
-    for (const phase of faultPhases(strategy, PREDUMPS)) for (const fault of kinds) cases.push({ strategy, phase, fault });
-  }
-  return cases;
+  return faultCases(strategies, PREDUMPS);
 }
 
 /**

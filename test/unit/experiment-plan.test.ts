@@ -109,7 +109,7 @@ describe('a bad plan exits 2 naming the key; nothing reaches a node', () => {
     [
       'a page server killed under tmpfs',
       { fault: { kind: 'page-server-killed', phase: 'final dump' } },
-      /plan\.fault\.kind: page-server-killed applies only to diskless/,
+      /plan\.fault\.kind: page-server-killed applies only to strategies that stream pages to a page server \(diskless, adaptive\)/,
     ],
   ])('%s', async (_what, over, why) => {
     const d = scratchDir('fm-plan-');
@@ -134,7 +134,7 @@ describe('a bad plan exits 2 naming the key; nothing reaches a node', () => {
     const inv = writeJson(d, 'inv.json', { ...noNfs, nodes: noNfs.nodes.filter((n) => n.role === 'edge') });
     const r = await cli(['experiment', '--plan', plan, '--inventory', inv]);
     expect(r.code, r.err).toBe(2);
-    expect(r.err).toMatch(/plan\.strategies: "shared" needs a testbed with an NFS server/);
+    expect(r.err).toMatch(/plan\.strategies: shared needs a testbed with an NFS server/);
   });
 
   it('neither --inventory nor --stack, or both: exit 2', async () => {

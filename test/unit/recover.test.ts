@@ -8,7 +8,7 @@ import { recover } from '../../migration/engine/recover.js';
 import { reportLines } from '../../cli/commands/recover.js';
 import { portsFor } from '../../migration/engine/setup.js';
 import { Journal, unfinishedMigrations } from '../../migration/journal.js';
-import { TMPFS_ROOT } from '../../migration/strategies/tmpfs.js';
+import { TMPFS_ROOT } from '../../migration/storage/copied.js';
 import { type ScriptedAnswer, scriptedTestbed } from './scripted-edge.js';
 
 /** A journal entry as a controller killed at `step` leaves it (unlocked: its process is gone). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STRATEGIES, strategyNamed } from '../../migration/strategies/index.js';
-import { iterationDir, iterationDirs, parentOf } from '../../migration/engine/types.js';
+import { strategyNamed } from '../../migration/strategies/index.js';
+import { iterationDir, iterationDirs, parentOf, workDirOf } from '../../migration/engine/types.js';
 import { portsFor, rootfsPathOf } from '../../migration/engine/setup.js';
 import { migrate, migrationId } from '../../migration/engine/migrate.js';
 import { ConfigError } from '../../common/errors.js';
@@ -8,7 +8,7 @@ import type { Inventory } from '../../common/inventory.js';
 
 const kinds = (name: string, n: number) =>
   strategyNamed(name)
-    .phases(n)
+    .outline(n)
     .map((p) => `${p.kind}${p.iteration ? ` ${p.iteration}` : ''}`);
 
 const inventory: Inventory = {
@@ -40,22 +40,22 @@ describe('strategies', () => {
     expect(kinds('diskless', 2)).toEqual(['rootfs-copy', 'pre-dump 1', 'pre-dump 2', 'final-dump', 'final-copy', 'restore']);
     expect(
       strategyNamed('diskless')
-        .phases(1)
+        .outline(1)
         .filter((p) => p.pagesLeaveSource),
     ).toHaveLength(2);
   });
 
   it('shared: nothing copied', () => {
     expect(kinds('shared', 3)).toEqual(['pre-dump 1', 'pre-dump 2', 'pre-dump 3', 'final-dump', 'restore']);
-    expect(() => STRATEGIES.shared.workDir(inventory, 'x')).toThrow(/strategy "shared" needs a testbed with an NFS server \(stack three-vm-nfs\)/);
-    expect(STRATEGIES.shared.workDir({ ...inventory, nfs: { server: 'x', export: '/srv/followme', mountPoint: '/mnt/followme' } }, 'id1')).toBe(
+    expect(() => workDirOf(strategyNamed('shared'), inventory, 'x')).toThrow(/shared storage needs a testbed with an NFS server \(stack three-vm-nfs\)/);
+    expect(workDirOf(strategyNamed('shared'), { ...inventory, nfs: { server: 'x', export: '/srv/followme', mountPoint: '/mnt/followme' } }, 'id1')).toBe(
       '/mnt/followme/migrations/id1',
     );
   });
 
   it('names allowed strategies when given an unknown one', () => {
     expect(() => strategyNamed('teleport')).toThrow(ConfigError);
-    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared');
+    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared, adaptive');
   });
 
   it('links each iteration to the one before, relative to its own directory', () => {
