@@ -14,6 +14,7 @@ import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } 
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
 import { parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
+import { command, type EdgeCommand } from './edge-command.js';
 
 /** Where rsync daemons keep their config and pid file. */
 export const RECEIVER_RUN_BASE = '/run';
@@ -53,13 +54,10 @@ export class Edge {
     readonly ssh: SshConnection,
   ) {}
 
-  /** Runs argv on the node, times it there, throws CommandError unless it exits 0. */
-  async exec(
-    label: string,
-    argv: readonly string[],
-    opts: { timeoutMs?: number; input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {},
-  ): Promise<ExecResult> {
-    const timeoutMs = opts.timeoutMs ?? STEP_TIMEOUT_MS.quick;
+  /** Runs a command on the node, times it there, throws CommandError unless it exits 0. */
+  async exec(cmd: EdgeCommand, opts: { input?: string; allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    const { argv } = cmd;
+    const timeoutMs = cmd.timeoutMs ?? STEP_TIMEOUT_MS.quick;
     const sentAt = performance.now();
     // Commands with stdin need a channel of their own; the rest share the persistent shell.
     const r =
@@ -69,7 +67,8 @@ export class Edge {
     this.sink?.(
       {
         node: this.name,
-        label,
+        kind: cmd.kind,
+        label: cmd.label ?? cmd.kind,
         remoteMs: r.remoteMs ?? r.durationMs,
         wallMs: r.durationMs,
         ...(r.remoteStartMs !== undefined ? { remoteStartMs: r.remoteStartMs } : {}),
@@ -84,26 +83,26 @@ export class Edge {
   }
 
   async state(name: string): Promise<ContainerState | undefined> {
-    const r = await this.exec('lxc-info state', lxc.state(name), { allowFailure: true });
+    const r = await this.exec(command('lxc-state', lxc.state(name)), { allowFailure: true });
     return r.exitCode === 0 ? parseState(r.stdout) : undefined;
   }
 
   async exists(path: string): Promise<boolean> {
-    return (await this.exec('test -e', ['test', '-e', path], { allowFailure: true })).exitCode === 0;
+    return (await this.exec(command('path-exists', ['test', '-e', path]), { allowFailure: true })).exitCode === 0;
   }
 
   async fsType(path: string): Promise<string> {
-    return (await this.exec('stat -f', ['stat', '-f', '-c', '%T', path])).stdout.trim();
+    return (await this.exec(command('fs-type', ['stat', '-f', '-c', '%T', path]))).stdout.trim();
   }
 
   async versions(): Promise<EdgeVersions> {
-    const r = await this.exec('versions', ['sh', '-c', 'uname -r; criu --version | head -1; lxc-start --version']);
+    const r = await this.exec(command('versions', ['sh', '-c', 'uname -r; criu --version | head -1; lxc-start --version']));
     const [kernel = '', criuLine = '', lxcVersion = ''] = r.stdout.trim().split('\n');
     return { kernel, criu: parseCriuVersion(criuLine), lxc: lxcVersion.trim() };
   }
 
   async containerProcess(name: string): Promise<ContainerProcess> {
-    const r = await this.exec('probe container', probeContainerProcess(name));
+    const r = await this.exec(command('probe-container', probeContainerProcess(name)));
     try {
       return parseContainerProcess(r.stdout, `${this.name}: container ${name}`);
     } catch (e) {
@@ -112,27 +111,27 @@ export class Edge {
   }
 
   async mkdirs(...dirs: string[]): Promise<void> {
-    await this.exec('mkdir', ['mkdir', '-p', ...dirs]);
+    await this.exec(command('mkdir', ['mkdir', '-p', ...dirs]));
   }
 
   /** The source's image directories and the final dump's post-dump hook (post-dump-hook.ts), in one round trip. */
   async makeDumpDirs(dirs: string[], hook: { path: string; text: string }): Promise<void> {
-    await this.exec('mkdir, post-dump hook', ['sh', '-c', 'h=$1; shift; mkdir -p "$@" && cat > "$h" && chmod 755 "$h"', 'dirs', hook.path, ...dirs], {
+    await this.exec(command('make-dump-dirs', ['sh', '-c', 'h=$1; shift; mkdir -p "$@" && cat > "$h" && chmod 755 "$h"', 'dirs', hook.path, ...dirs]), {
       input: hook.text,
     });
   }
 
-  async readFile(path: string, label = 'read file'): Promise<Buffer> {
-    const r = await this.exec(label, ['base64', '-w0', path]);
+  async readFile(path: string, kind: 'read-file' | 'read-config' | 'read-stats-restore' = 'read-file'): Promise<Buffer> {
+    const r = await this.exec(command(kind, ['base64', '-w0', path]));
     return Buffer.from(r.stdout.trim(), 'base64');
   }
 
   async writeFile(path: string, content: string): Promise<void> {
-    await this.exec('write file', ['sh', '-c', 'cat > "$1"', 'write', path], { input: content });
+    await this.exec(command('write-file', ['sh', '-c', 'cat > "$1"', 'write', path]), { input: content });
   }
 
   async restoreStats(imagesDir: string): Promise<RestoreStats> {
-    return parseRestoreStats(await this.readFile(`${imagesDir}/stats-restore`, 'read stats-restore'), `${this.name}:${imagesDir}/stats-restore`);
+    return parseRestoreStats(await this.readFile(`${imagesDir}/stats-restore`, 'read-stats-restore'), `${this.name}:${imagesDir}/stats-restore`);
   }
 
   async preDump(req: DumpRequest): Promise<void> {
@@ -146,7 +145,7 @@ export class Edge {
   /** Runs a CRIU action; on failure the error carries CRIU's own last errors (it logs to a file, not stderr). */
   private async criuStep(action: 'pre-dump' | 'dump', argv: string[], imagesDir: string): Promise<void> {
     try {
-      await this.exec(`criu ${action}`, argv, { timeoutMs: STEP_TIMEOUT_MS.dump });
+      await this.exec(command(action === 'dump' ? 'criu-dump' : 'criu-pre-dump', argv, { timeoutMs: STEP_TIMEOUT_MS.dump }));
     } catch (e) {
       const log = `${imagesDir}/${action}.log`;
       // The last errors for the message; the first unseizable task, which may come before them, for the reason.
@@ -171,13 +170,15 @@ export class Edge {
   /** The stats-dump of several image directories in one round trip; undefined where there is none. */
   async dumpStatsOf(dirs: string[]): Promise<(DumpStats | undefined)[]> {
     if (!dirs.length) return [];
-    const r = await this.exec('read stats-dump', [
-      'sh',
-      '-c',
-      'for d; do if [ -f "$d/stats-dump" ]; then base64 -w0 "$d/stats-dump"; else printf -- -; fi; echo; done',
-      'stats',
-      ...dirs,
-    ]);
+    const r = await this.exec(
+      command('read-stats-dump', [
+        'sh',
+        '-c',
+        'for d; do if [ -f "$d/stats-dump" ]; then base64 -w0 "$d/stats-dump"; else printf -- -; fi; echo; done',
+        'stats',
+        ...dirs,
+      ]),
+    );
     const lines = r.stdout.split('\n');
     return dirs.map((d, i) => {
       const line = (lines[i] ?? '-').trim();
@@ -193,9 +194,11 @@ export class Edge {
    */
   async restore(name: string, imagesDir: string): Promise<void> {
     const log = `${imagesDir}/lxc-restore.out`;
-    await this.exec('lxc-checkpoint restore', ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)], {
-      timeoutMs: STEP_TIMEOUT_MS.restore,
-    }).catch(async (e: unknown) => {
+    await this.exec(
+      command('lxc-restore', ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)], {
+        timeoutMs: STEP_TIMEOUT_MS.restore,
+      }),
+    ).catch(async (e: unknown) => {
       const out = await this.ssh.run(['tail', '-n', '5', log]).catch(() => undefined);
       const criuLog = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0"/restore.log | tail -n 3', imagesDir]).catch(() => undefined);
       throw new FollowmeError(
@@ -209,7 +212,7 @@ export class Edge {
 
   /** Starts a page server for one dump into `imagesDir`; returns once it listens. */
   async startPageServer(o: { imagesDir: string; port: number; prevImagesDir?: string; pidFile: string }): Promise<void> {
-    await this.exec('criu page-server', criu.pageServer({ ...o, address: this.address }), { timeoutMs: STEP_TIMEOUT_MS.quick });
+    await this.exec(command('criu-page-server', criu.pageServer({ ...o, address: this.address })));
   }
 
   /** Waits until the process in `pidFile` is gone (a page server finishing its writes). */
@@ -217,9 +220,12 @@ export class Edge {
     try {
       await poll(
         async () => {
-          const r = await this.exec('wait exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile], {
-            allowFailure: true,
-          });
+          const r = await this.exec(
+            command('wait-exit', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) || exit 0; kill -0 "$p" 2>/dev/null && exit 1; exit 0', pidFile]),
+            {
+              allowFailure: true,
+            },
+          );
           if (r.exitCode !== 0) throw new NotYet('still running');
         },
         { timeoutMs, intervalMs: 50 },
@@ -232,14 +238,15 @@ export class Edge {
 
   /** Kills the process of a pid file, if any (cleanup; never throws on absence). */
   async killPidFile(pidFile: string): Promise<void> {
-    await this.exec('kill', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) && kill -9 "$p" 2>/dev/null; rm -f "$0"; exit 0', pidFile], { allowFailure: true });
+    await this.exec(command('kill-pid-file', ['sh', '-c', 'p=$(cat "$0" 2>/dev/null) && kill -9 "$p" 2>/dev/null; rm -f "$0"; exit 0', pidFile]), {
+      allowFailure: true,
+    });
   }
 
   /** Kills the page servers of a migration's iterations (their pid files under workDir), if any. */
   async killPageServers(workDir: string): Promise<void> {
     await this.exec(
-      'kill page servers',
-      ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', workDir],
+      command('kill-page-servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', workDir]),
       { allowFailure: true },
     );
   }
@@ -249,25 +256,28 @@ export class Edge {
     const receiver: RsyncReceiver = { ...r, address: this.address };
     await this.mkdirs(r.runDir);
     await this.writeFile(`${r.runDir}/rsyncd.conf`, receiverConfig(receiver, allowFrom));
-    await this.exec('rsync daemon', rsync.daemon(receiver));
+    await this.exec(command('rsync-daemon', rsync.daemon(receiver)));
     // The daemon forks before it binds: wait (bounded) until it listens.
-    await this.exec('wait listen', [
-      'sh',
-      '-c',
-      'for i in $(seq 1 100); do ss -Hltn "sport = :$0" | grep -q . && exit 0; sleep 0.05; done; exit 1',
-      String(r.port),
-    ]);
+    await this.exec(
+      command('wait-listen', ['sh', '-c', 'for i in $(seq 1 100); do ss -Hltn "sport = :$0" | grep -q . && exit 0; sleep 0.05; done; exit 1', String(r.port)]),
+    );
     return receiver;
   }
 
   async stopReceiver(r: Pick<RsyncReceiver, 'runDir'>): Promise<void> {
     await this.killPidFile(`${r.runDir}/rsyncd.pid`);
-    await this.removeUnder('rm receiver dir', RECEIVER_RUN_BASE, r.runDir, { allowFailure: true });
+    await this.removeUnder('remove-receiver-dir', RECEIVER_RUN_BASE, r.runDir, { allowFailure: true });
   }
 
   /** `rm -rf path`, only for a path strictly below `base` (the last check before anything is deleted). */
-  async removeUnder(label: string, base: string, path: string, opts: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
-    return this.exec(label, ['rm', '-rf', '--one-file-system', assertUnder(base, path)], opts);
+  async removeUnder(
+    kind: 'remove-images' | 'remove-container-dir' | 'remove-config-dir' | 'remove-receiver-dir',
+    base: string,
+    path: string,
+    opts: { allowFailure?: boolean; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
+    const argv = ['rm', '-rf', '--one-file-system', assertUnder(base, path)];
+    return this.exec(command(kind, argv, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), opts.allowFailure ? { allowFailure: true } : {});
   }
 
   /**
@@ -276,6 +286,7 @@ export class Edge {
    * (rsync exit 24): the final sync after the freeze settles them.
    */
   async push(
+    kind: 'rsync-rootfs' | 'rsync-rootfs-final' | 'rsync-images' | 'rsync-images-back',
     label: string,
     src: string,
     to: RsyncReceiver,
@@ -287,8 +298,7 @@ export class Edge {
       ...(opts.onProgress ? { progress: true } : {}),
     });
     const onProgress = opts.onProgress;
-    const r = await this.exec(label, argv, {
-      timeoutMs: STEP_TIMEOUT_MS.copy,
+    const r = await this.exec(command(kind, argv, { timeoutMs: STEP_TIMEOUT_MS.copy, label }), {
       allowFailure: true,
       ...(onProgress
         ? {

@@ -9,7 +9,7 @@ import type { DumpStats } from '../criu/stats.js';
 /** The command that froze the container for good: the last `criu dump` of the final-dump phase that exited 0. */
 export function freezingCommand(phases: readonly PhaseRecord[]): CommandTiming | undefined {
   const finalDump = phases.find((p) => p.kind === 'final-dump');
-  return finalDump?.commands.filter((c) => c.label === 'criu dump' && c.exitCode === 0).at(-1);
+  return finalDump?.commands.filter((c) => c.kind === 'criu-dump' && c.exitCode === 0).at(-1);
 }
 
 /** When a command began on its node, on the controller's clock: sent at `startMs`, after half its SSH overhead. */

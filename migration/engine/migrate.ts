@@ -466,9 +466,9 @@ async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir:
       },
     );
   if (o.made.receiver) await quietly(dest.stopReceiver({ runDir: receiverRunDir(o.id) }));
-  if (o.made.sourceWorkDir) await quietly(source.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
-  if (o.made.destWorkDir) await quietly(dest.removeUnder('rm images', o.workBase, o.workDir, { allowFailure: true }));
-  if (o.made.destLxcDir) await quietly(dest.removeUnder('rm container dir', LXC_PATH, o.lxcDir, { allowFailure: true }));
+  if (o.made.sourceWorkDir) await quietly(source.removeUnder('remove-images', o.workBase, o.workDir, { allowFailure: true }));
+  if (o.made.destWorkDir) await quietly(dest.removeUnder('remove-images', o.workBase, o.workDir, { allowFailure: true }));
+  if (o.made.destLxcDir) await quietly(dest.removeUnder('remove-container-dir', LXC_PATH, o.lxcDir, { allowFailure: true }));
   return clean;
 }
 

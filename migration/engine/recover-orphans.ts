@@ -2,6 +2,7 @@
 // journal entry names (a journal lost, or a migration from another
 // controller). Removed when the container runs on exactly one edge (they are
 // then only leftovers); kept and reported otherwise, as they may hold its state.
+import { command } from '../edge-command.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { literalPattern } from '../lxc/commands.js';
@@ -36,10 +37,10 @@ async function listLeftovers(inventory: Inventory, edges: Edge[], known: Set<str
   const bases = [...new Set(STORAGE_DRIVERS.filter((d) => !d.needsShare || inventory.nfs).map((d) => d.workBase(inventory)))];
   for (const edge of edges) {
     for (const base of bases) {
-      const r = await edge.exec('list work dirs', ['sh', '-c', '[ -d "$0" ] && ls -1 "$0"; exit 0', base], { allowFailure: true });
+      const r = await edge.exec(command('list-work-dirs', ['sh', '-c', '[ -d "$0" ] && ls -1 "$0"; exit 0', base]), { allowFailure: true });
       for (const name of r.stdout.split('\n').filter(Boolean)) add(name, { edge, what: 'work directory', path: `${base}/${name}` });
     }
-    const runs = await edge.exec('list receivers', ['sh', '-c', 'ls -1 /run | grep "^followme-rsyncd-"; exit 0'], { allowFailure: true });
+    const runs = await edge.exec(command('list-receivers', ['sh', '-c', 'ls -1 /run | grep "^followme-rsyncd-"; exit 0']), { allowFailure: true });
     for (const name of runs.stdout.split('\n').filter(Boolean)) {
       add(name.replace(/^followme-rsyncd-/, '').replace(/-back$/, ''), { edge, what: 'rsync daemon', path: `/run/${name}` });
     }
@@ -76,7 +77,7 @@ export async function recoverOrphans(
       // A migration of another controller may be alive: anything still running under its id is left alone.
       const busy: string[] = [];
       for (const edge of edges) {
-        const r = await edge.exec('find migration processes', ['pgrep', '-f', '--', literalPattern(id)], { allowFailure: true });
+        const r = await edge.exec(command('find-migration-processes', ['pgrep', '-f', '--', literalPattern(id)]), { allowFailure: true });
         if (r.stdout.trim()) busy.push(edge.name);
       }
       if (busy.length) {
@@ -94,7 +95,7 @@ export async function recoverOrphans(
       const base = strategyNamed(strategyName).storage.workBase(inventory);
       for (const it of items) {
         if (it.what === 'rsync daemon') await it.edge.stopReceiver({ runDir: it.path });
-        else await it.edge.removeUnder('rm images', base, it.path);
+        else await it.edge.removeUnder('remove-images', base, it.path);
         note(report.did, `removed ${it.path} on ${it.edge.name}`);
       }
       report.runningOn = running[0]!;

@@ -4,6 +4,7 @@
 // on the edges. The journal says what each migration is; the edges say where
 // it got to. Idempotent: an entry is settled only once its container runs in
 // one place, and running recover again finds nothing more to do.
+import { command } from '../edge-command.js';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
@@ -223,26 +224,29 @@ export async function quiesce(ctx: SettleContext, waitMs: number, report: Recove
   const steps = 'steps() { pgrep -a -f -- "$P" | grep -v -e " --daemon" -e "page-server"; }';
   const waitS = Math.ceil(waitMs / 1000);
   for (const edge of [ctx.source, ctx.dest]) {
-    const listed = await edge.exec('find migration processes', [...env, 'sh', '-c', `${steps}; steps; exit 0`], { allowFailure: true });
+    const listed = await edge.exec(command('find-migration-processes', [...env, 'sh', '-c', `${steps}; steps; exit 0`]), { allowFailure: true });
     const procs = listed.stdout.trim();
     if (!procs) continue;
     const names = [...new Set(procs.split('\n').map((l) => l.split(/\s+/)[1] ?? '?'))].join(', ');
     note(report.found, `still running on ${edge.name}: ${names}`);
     const waited = await edge.exec(
-      'wait for migration processes',
-      [
-        ...env,
-        'sh',
-        '-c',
-        `${steps}; end=$(( $(date +%s) + $0 )); while steps >/dev/null; do [ "$(date +%s)" -ge "$end" ] && exit 1; sleep 1; done`,
-        String(waitS),
-      ],
-      { allowFailure: true, timeoutMs: waitMs + 30_000 },
+      command(
+        'wait-migration-processes',
+        [
+          ...env,
+          'sh',
+          '-c',
+          `${steps}; end=$(( $(date +%s) + $0 )); while steps >/dev/null; do [ "$(date +%s)" -ge "$end" ] && exit 1; sleep 1; done`,
+          String(waitS),
+        ],
+        { timeoutMs: waitMs + 30_000 },
+      ),
+      { allowFailure: true },
     );
     if (waited.exitCode === 0) {
       note(report.did, `waited for them to end on ${edge.name}`);
     } else {
-      await edge.exec('kill migration processes', [...env, 'sh', '-c', `${steps}; steps | awk '{print $1}' | xargs -r kill -9; exit 0`], {
+      await edge.exec(command('kill-migration-processes', [...env, 'sh', '-c', `${steps}; steps | awk '{print $1}' | xargs -r kill -9; exit 0`]), {
         allowFailure: true,
       });
       note(report.did, `killed them on ${edge.name} after ${waitS} s`);
@@ -266,9 +270,9 @@ async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryRep
     note(report.did, `removed ${ctx.workDir} (${strategy.storage.name} storage) as seen from ${present.join(' and ')}`);
   }
   const state = await idle.state(ctx.container);
-  if (state !== undefined && state !== 'STOPPED') await idle.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
+  if (state !== undefined && state !== 'STOPPED') await idle.exec(command('lxc-kill', lxc.kill(ctx.container)), { allowFailure: true });
   if (await idle.exists(ctx.lxcDir)) {
-    await idle.removeUnder('rm container dir', LXC_PATH, ctx.lxcDir);
+    await idle.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir);
     note(report.did, `removed ${ctx.lxcDir} on ${idle.name}`);
   }
 }
@@ -280,7 +284,7 @@ async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryRep
  * Returns what was removed, if anything.
  */
 export async function dropNetworkLock(edge: Edge, container: string): Promise<string | undefined> {
-  const pid = (await edge.exec('lxc-info pid', lxc.pid(container), { allowFailure: true })).stdout.trim();
+  const pid = (await edge.exec(command('lxc-pid', lxc.pid(container)), { allowFailure: true })).stdout.trim();
   if (!/^\d+$/.test(pid)) return undefined;
   const script = [
     'for t in iptables ip6tables; do',
@@ -292,7 +296,7 @@ export async function dropNetworkLock(edge: Edge, container: string): Promise<st
     'if command -v nft >/dev/null && nft list table inet CRIU >/dev/null 2>&1; then nft delete table inet CRIU && echo nftables; fi',
     'exit 0',
   ].join('\n');
-  const r = await edge.exec('drop CRIU network lock', ['nsenter', '-t', pid, '-n', 'sh', '-c', script], { allowFailure: true });
+  const r = await edge.exec(command('drop-network-lock', ['nsenter', '-t', pid, '-n', 'sh', '-c', script]), { allowFailure: true });
   const removed = r.stdout.trim().split('\n').filter(Boolean);
   return removed.length ? removed.join(', ') : undefined;
 }

@@ -2,6 +2,7 @@
 // container running on the destination): the container ends up running on
 // the source with its state, and the destination holds nothing of it. And
 // what happens after a success: the source copy is removed.
+import { command } from '../edge-command.js';
 import { StateLostError } from '../../common/errors.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
 import type { SettleContext, Strategy } from './types.js';
@@ -23,9 +24,9 @@ async function cleanDestination(ctx: SettleContext): Promise<void> {
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
   await dest.killPageServers(ctx.workDir);
   const state = await dest.state(ctx.container);
-  if (state !== undefined && state !== 'STOPPED') await dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
+  if (state !== undefined && state !== 'STOPPED') await dest.exec(command('lxc-kill', lxc.kill(ctx.container)), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
-  if (ctx.destTouched) await dest.removeUnder('rm container dir', LXC_PATH, ctx.lxcDir);
+  if (ctx.destTouched) await dest.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir);
 }
 
 /**
@@ -34,7 +35,7 @@ async function cleanDestination(ctx: SettleContext): Promise<void> {
  * the container runs.
  */
 async function stopRestoreOnDestination(ctx: SettleContext): Promise<void> {
-  await ctx.dest.exec('kill restore', lxc.killRestore(ctx.container, ctx.workDir), { allowFailure: true });
+  await ctx.dest.exec(command('kill-restore', lxc.killRestore(ctx.container, ctx.workDir)), { allowFailure: true });
 }
 
 export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<RollbackOutcome> {
@@ -44,8 +45,8 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
 
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
-    if (sourceState === 'FROZEN') await ctx.source.exec('thaw', ['lxc-unfreeze', '-n', ctx.container]);
-    const raised = (await ctx.source.exec('links up', lxc.linksUp(ctx.container), { allowFailure: true })).stdout.trim().split('\n').filter(Boolean);
+    if (sourceState === 'FROZEN') await ctx.source.exec(command('lxc-unfreeze', ['lxc-unfreeze', '-n', ctx.container]));
+    const raised = (await ctx.source.exec(command('links-up', lxc.linksUp(ctx.container)), { allowFailure: true })).stdout.trim().split('\n').filter(Boolean);
     const where = `container ${ctx.container} kept running on ${ctx.source.name}${raised.length ? ` (its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down)` : ''}`;
     return rolledBack(ctx, strategy, where);
   }
@@ -61,7 +62,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   }
   const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
   if (destState === 'RUNNING') {
-    await ctx.dest.exec('lxc-stop -k', lxc.kill(ctx.container), { allowFailure: true });
+    await ctx.dest.exec(command('lxc-kill', lxc.kill(ctx.container)), { allowFailure: true });
     notes.push(`stopped the copy on ${ctx.dest.name}`);
   }
   try {
@@ -143,7 +144,7 @@ export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Pro
   if (ctx.receiver) await step('stop rsync receiver', () => ctx.dest.stopReceiver(ctx.receiver!));
   await step('stop source copy', async () => {
     const s = await ctx.source.state(ctx.container);
-    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec('lxc-stop -k', lxc.kill(ctx.container));
+    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
   });
   await step('remove source copy', () => strategy.storage.removeSourceCopy(ctx));
   const imagesLeft = await strategy.storage.removeImages(ctx, ctx.dest, [ctx.source, ctx.dest]);

@@ -57,7 +57,7 @@ export async function checkAndPrepare(o: {
   if ((await dest.state(container)) !== undefined || (await dest.exists(lxcDir))) {
     throw new ConflictError(`container ${container} already exists on ${dest.name} (${lxcDir}); remove it there first`);
   }
-  const config = (await source.readFile(`${lxcDir}/config`, 'read config')).toString('utf8');
+  const config = (await source.readFile(`${lxcDir}/config`, 'read-config')).toString('utf8');
   const rootfs = rootfsPathOf(config);
   if (!rootfs) throw new FollowmeError(`${source.name}: ${lxcDir}/config has no lxc.rootfs.path`);
   await strategy.storage.check({ strategy: strategy.name, inventory: o.inventory, container, lxcDir, rootfs, source, dest });

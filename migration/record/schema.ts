@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 // The registry provides the `registered: "strategy"` list (common/input/registered.ts).
 import '../strategies/index.js';
+import { COMMAND_KINDS } from '../edge-command.js';
 
 /** A registered strategy's name (migration/strategies/registry.ts), checked against the registry at each validation. */
 export const StrategyNameSchema = Type.String({ registered: 'strategy' });
@@ -43,7 +44,9 @@ export const RestoreStatsSchema = Type.Object(
 export const CommandTimingSchema = Type.Object(
   {
     node: Type.String(),
-    /** What it was, e.g. "criu pre-dump" or "rsync rootfs": argv[0] plus what it acted on, never secrets. */
+    /** What kind of step it was (edge-command.ts); absent in records written before kinds. */
+    kind: Type.Optional(Type.Union(COMMAND_KINDS.map((k) => Type.Literal(k)))),
+    /** What it acted on, e.g. "rsync images pre-1" (the kind, where nothing more is said); never secrets. */
     label: Type.String(),
     /** Wall time on the node, from just before exec to just after exit. */
     remoteMs: Ms,

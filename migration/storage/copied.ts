@@ -1,6 +1,7 @@
 // Copied storage (tmpfs, diskless and the strategies like them): the rootfs
 // lives in the container's LXC directory on each edge and is rsynced; the
 // images live in a tmpfs directory on each edge, each edge its own copy.
+import { command } from '../edge-command.js';
 import { ConfigError, FollowmeError, StateLostError } from '../../common/errors.js';
 import { iterationDir } from '../engine/types.js';
 import { portsFor, receiverRunDir } from '../engine/ports.js';
@@ -69,7 +70,7 @@ export const copied: StorageDriver = {
       ctx.dest.address,
     );
     try {
-      await ctx.dest.push('rsync images back', ctx.workDir, receiver, { module: 'work' });
+      await ctx.dest.push('rsync-images-back', 'rsync images back', ctx.workDir, receiver, { module: 'work' });
     } catch (e) {
       throw new FollowmeError(`could not bring the page server's images back from ${ctx.dest.name}: ${(e as Error).message}`, { cause: e });
     } finally {
@@ -78,6 +79,6 @@ export const copied: StorageDriver = {
   },
 
   async removeSourceCopy(ctx) {
-    await ctx.source.exec('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 });
+    await ctx.source.exec(command('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }));
   },
 };

@@ -13,7 +13,7 @@ export async function removeFromFirstThatCan(edges: readonly Edge[], base: strin
     for (let attempt = 1; attempt <= IMAGE_REMOVAL_TRIES; attempt++) {
       if (attempt > 1) await sleep(IMAGE_REMOVAL_PAUSE_MS);
       const r = await edge
-        .removeUnder('rm images', base, workDir, { allowFailure: true })
+        .removeUnder('remove-images', base, workDir, { allowFailure: true })
         .catch((e: unknown) => ({ exitCode: -1, stderr: (e as Error).message }));
       if (r.exitCode === 0) return undefined;
       why = `${edge.name}: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`}`;

@@ -62,6 +62,6 @@ export const shared: StorageDriver = {
 
   // The rootfs is the live container's: only the source's config directory goes.
   async removeSourceCopy(ctx) {
-    await ctx.source.removeUnder('rm config dir', LXC_PATH, ctx.lxcDir);
+    await ctx.source.removeUnder('remove-config-dir', LXC_PATH, ctx.lxcDir);
   },
 };

@@ -1,4 +1,5 @@
 // Phases more than one strategy uses, built over the Edge verbs.
+import { command } from '../edge-command.js';
 import { iterationDir, iterationName, parentOf, preDumpsDone, type MigrationContext, type Phase } from '../engine/types.js';
 import { FollowmeError } from '../../common/errors.js';
 import type { Edge } from '../edge.js';
@@ -17,7 +18,7 @@ export function rootfsCopy(): Phase {
     async run(ctx) {
       ctx.destTouched = true;
       const onProgress = (p: { percent: number; rate: string }) => void ctx.emit({ type: 'progress', phase: 'rootfs copy', ...p });
-      return { bytes: await ctx.source.push('rsync rootfs', ctx.lxcDir, receiver(ctx), { module: 'container' }, { live: true, onProgress }) };
+      return { bytes: await ctx.source.push('rsync-rootfs', 'rsync rootfs', ctx.lxcDir, receiver(ctx), { module: 'container' }, { live: true, onProgress }) };
     },
   };
 }
@@ -32,9 +33,10 @@ export function imagesCopy(iteration: number | 'dump'): Phase {
     async run(ctx) {
       const dir = iterationDir(ctx, iteration);
       const name = iterationName(iteration);
-      let bytes = await ctx.source.push(`rsync images ${name}`, dir, receiver(ctx), { module: 'work', subpath: name });
+      let bytes = await ctx.source.push('rsync-images', `rsync images ${name}`, dir, receiver(ctx), { module: 'work', subpath: name });
       // The last rootfs sync: what the container wrote since the first copy.
-      if (dump) bytes += await ctx.source.push('rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), { module: 'container' }, { mirror: true });
+      if (dump)
+        bytes += await ctx.source.push('rsync-rootfs-final', 'rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), { module: 'container' }, { mirror: true });
       return { bytes };
     },
   };
@@ -42,7 +44,7 @@ export function imagesCopy(iteration: number | 'dump'): Phase {
 
 /** Empties an iteration's image directory (keeping it) before a second attempt. */
 async function freshDir(edge: Edge, dir: string): Promise<void> {
-  await edge.exec('empty images dir', ['sh', '-c', 'rm -rf "$0" && mkdir -p "$0"', dir]);
+  await edge.exec(command('empty-images-dir', ['sh', '-c', 'rm -rf "$0" && mkdir -p "$0"', dir]));
 }
 
 /**

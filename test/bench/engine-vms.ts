@@ -40,9 +40,9 @@ for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
   const between = rs.map((r) => sum(r.phases.map((p) => p.durationMs - sum(p.commands.map((c) => c.wallMs)))));
   const commands = rs.map((r) => r.phases.reduce((n, p) => n + p.commands.length, 0));
   const criu = rs.map((r) =>
-    sum(r.phases.flatMap((p) => p.commands.filter((c) => c.label.startsWith('criu') || c.label.startsWith('lxc-checkpoint')).map((c) => c.remoteMs))),
+    sum(r.phases.flatMap((p) => p.commands.filter((c) => c.kind?.startsWith('criu-') || c.kind === 'lxc-restore').map((c) => c.remoteMs))),
   );
-  const rsync = rs.map((r) => sum(r.phases.flatMap((p) => p.commands.filter((c) => c.label.startsWith('rsync')).map((c) => c.remoteMs))));
+  const rsync = rs.map((r) => sum(r.phases.flatMap((p) => p.commands.filter((c) => c.kind?.startsWith('rsync-')).map((c) => c.remoteMs))));
   const ok = (c: boolean) => (c ? 'met' : 'NOT met');
   rows[`${strategy}: total Ψ (mean)`] = `${(mean(rs.map((r) => r.totalMs)) / 1000).toFixed(2)} s`;
   rows[`${strategy}: downtime (mean)`] =

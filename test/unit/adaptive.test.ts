@@ -23,8 +23,8 @@ function statsDump(pagesWritten: number, transferMs: number): string {
 
 /** Each pre-dump directory's pages (pre-1, pre-2, …), and the final dump's. */
 function pagesPerRound(rounds: number[], finalPages: number): ScriptedAnswer {
-  return (label, argv) => {
-    if (label !== 'read stats-dump') return undefined;
+  return (kind, argv) => {
+    if (kind !== 'read-stats-dump') return undefined;
     const dirs = argv.slice(4);
     const lines = dirs.map((d) => {
       const m = /\/pre-(\d+)$/.exec(d);
@@ -75,9 +75,9 @@ describe('adaptive pre-copy decides its rounds from the pages it measured', () =
       ['dump', 4, 30],
     ]);
     expect(r.lastDumpPagesWritten).toBe(30);
-    expect(tb.edges.get('edge-a')!.commands.find((c) => c.startsWith('criu dump:'))).toContain('--prev-images-dir ../pre-3');
+    expect(tb.edges.get('edge-a')!.commands.find((c) => c.startsWith('criu-dump:'))).toContain('--prev-images-dir ../pre-3');
     // Each pre-dump's statistics were read inside its own phase, right after it: the next step depended on them.
-    for (const p of r.phases.filter((x) => x.kind === 'pre-dump')) expect(p.commands.at(-1)!.label).toBe('read stats-dump');
+    for (const p of r.phases.filter((x) => x.kind === 'pre-dump')) expect(p.commands.at(-1)!.kind).toBe('read-stats-dump');
     // Pages streamed to the page server count as bytes moved.
     expect(r.phases.find((p) => p.name.startsWith('pre-dump 1'))!.bytes).toBe(5000 * 4096);
     // It may do up to the stop rule's 8 rounds: the record's bound.
@@ -94,7 +94,7 @@ describe('adaptive pre-copy decides its rounds from the pages it measured', () =
   });
 
   it('stops after its first round when the statistics cannot be read, and the record says why', async () => {
-    const { r } = await adaptiveMove((label) => (label === 'read stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined));
+    const { r } = await adaptiveMove((kind) => (kind === 'read-stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined));
     expect(r.outcome).toBe('migrated');
     expect(r.phases.filter((p) => p.kind === 'pre-dump')).toHaveLength(1);
     expect(r.phases.find((p) => p.kind === 'final-dump')!.decision?.rule).toBe('unmeasured');

@@ -4,13 +4,15 @@
 // after which the container ran again).
 import { describe, expect, it } from 'vitest';
 import { freezeAtMs, freezingCommand, remoteMsFrom } from '../../migration/engine/downtime.js';
+import type { CommandKind } from '../../migration/edge-command.js';
 import type { CommandTiming, PhaseRecord } from '../../migration/record/schema.js';
 import { validateRecord } from '../../migration/record/validate.js';
 import { record } from './fixtures-record.js';
 
-const cmd = (node: string, label: string, startMs: number, wallMs: number, remoteMs: number, exitCode = 0): CommandTiming => ({
+const cmd = (node: string, kind: CommandKind, startMs: number, wallMs: number, remoteMs: number, exitCode = 0): CommandTiming => ({
   node,
-  label,
+  kind,
+  label: kind,
   startMs,
   wallMs,
   remoteMs,
@@ -21,23 +23,23 @@ const cmd = (node: string, label: string, startMs: number, wallMs: number, remot
 // server start (700 ms), a dump that fails (the container thaws and runs
 // on), a reset, a second page server, then the dump that succeeds at 12 000 ms.
 const phases: PhaseRecord[] = [
-  { name: 'rootfs copy', kind: 'rootfs-copy', startMs: 0, durationMs: 10_000, commands: [cmd('edge-a', 'rsync rootfs', 5, 9990, 9900)] },
+  { name: 'rootfs copy', kind: 'rootfs-copy', startMs: 0, durationMs: 10_000, commands: [cmd('edge-a', 'rsync-rootfs', 5, 9990, 9900)] },
   {
     name: 'final dump (page server)',
     kind: 'final-dump',
     startMs: 10_000,
     durationMs: 3000,
     commands: [
-      cmd('edge-b', 'criu page-server', 10_000, 700, 600),
-      cmd('edge-a', 'criu dump', 10_700, 600, 580, 1),
-      cmd('edge-a', 'lxc-info state', 11_300, 100, 20),
-      cmd('edge-b', 'criu page-server', 11_400, 600, 500),
-      cmd('edge-a', 'criu dump', 12_000, 900, 800),
-      cmd('edge-b', 'wait page server', 12_900, 100, 50),
+      cmd('edge-b', 'criu-page-server', 10_000, 700, 600),
+      cmd('edge-a', 'criu-dump', 10_700, 600, 580, 1),
+      cmd('edge-a', 'lxc-state', 11_300, 100, 20),
+      cmd('edge-b', 'criu-page-server', 11_400, 600, 500),
+      cmd('edge-a', 'criu-dump', 12_000, 900, 800),
+      cmd('edge-b', 'wait-exit', 12_900, 100, 50),
     ],
   },
-  { name: 'final copy', kind: 'final-copy', startMs: 13_000, durationMs: 1000, commands: [cmd('edge-a', 'rsync images dump', 13_000, 1000, 950)] },
-  { name: 'restore', kind: 'restore', startMs: 14_000, durationMs: 2000, commands: [cmd('edge-b', 'lxc-checkpoint restore', 14_000, 2000, 1900)] },
+  { name: 'final copy', kind: 'final-copy', startMs: 13_000, durationMs: 1000, commands: [cmd('edge-a', 'rsync-images', 13_000, 1000, 950)] },
+  { name: 'restore', kind: 'restore', startMs: 14_000, durationMs: 2000, commands: [cmd('edge-b', 'lxc-restore', 14_000, 2000, 1900)] },
 ];
 
 describe('downtime from the freeze', () => {

@@ -28,7 +28,7 @@ export function record(over: Partial<MigrationRecord> = {}): MigrationRecord {
     outcome: 'migrated',
     phases: [
       { name: 'rootfs copy', kind: 'rootfs-copy', startMs: 0, durationMs: 9000, commands: [cmd('rsync rootfs', 8990)], bytes: 190_000_000 },
-      { name: 'pre-dump 1', kind: 'pre-dump', iteration: 1, startMs: 9000, durationMs: 400, commands: [cmd('criu pre-dump', 390)] },
+      { name: 'pre-dump 1', kind: 'pre-dump', iteration: 1, startMs: 9000, durationMs: 400, commands: [cmd('criu-pre-dump', 390)] },
       {
         name: 'pre-dump 1 copy',
         kind: 'pre-dump-copy',
@@ -38,9 +38,9 @@ export function record(over: Partial<MigrationRecord> = {}): MigrationRecord {
         commands: [cmd('rsync images pre-1', 390)],
         bytes: 380_000,
       },
-      { name: 'final dump', kind: 'final-dump', startMs: 9800, durationMs: 2000, commands: [cmd('criu dump', 1990)] },
+      { name: 'final dump', kind: 'final-dump', startMs: 9800, durationMs: 2000, commands: [cmd('criu-dump', 1990)] },
       { name: 'final copy', kind: 'final-copy', startMs: 11800, durationMs: 1200, commands: [cmd('rsync images dump', 1190)], bytes: 300_000 },
-      { name: 'restore', kind: 'restore', startMs: 13000, durationMs: 2000, commands: [cmd('lxc-checkpoint restore', 1990)] },
+      { name: 'restore', kind: 'restore', startMs: 13000, durationMs: 2000, commands: [cmd('lxc-restore', 1990)] },
     ],
     setupMs: 2500,
     totalMs: 15000,

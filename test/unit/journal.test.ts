@@ -94,9 +94,9 @@ describe('the migration journal', () => {
   it('a rolled-back migration settles; one whose rollback fails stays, and the next migrate of the container refuses and names recover', async () => {
     // The restore fails, then so does every way back (the source's lxc-checkpoint too).
     let sourceRestoreWorks = true;
-    const answer: ScriptedAnswer = (label, _argv, edge) => {
-      if (label === 'lxc-checkpoint restore' && (edge.name === 'edge-b' || !sourceRestoreWorks)) return { exitCode: 1 };
-      if (label === 'test -e' && edge.name === 'edge-a') return { exitCode: 0 };
+    const answer: ScriptedAnswer = (kind, _argv, edge) => {
+      if (kind === 'lxc-restore' && (edge.name === 'edge-b' || !sourceRestoreWorks)) return { exitCode: 1 };
+      if (kind === 'path-exists' && edge.name === 'edge-a') return { exitCode: 0 };
       return undefined;
     };
     const tb = scriptedTestbed(answer);
@@ -140,10 +140,10 @@ describe('the migration journal', () => {
     expect(unfinishedMigrations(refusedTb.journalDir)).toEqual([]);
 
     // The destination's rsync daemon does not start, and its work directory cannot be removed.
-    const stuck: ScriptedAnswer = (label, _argv, edge) =>
-      edge.name === 'edge-b' && (label === 'rsync daemon' || label === 'rm images') ? { exitCode: 1 } : undefined;
+    const stuck: ScriptedAnswer = (kind, _argv, edge) =>
+      edge.name === 'edge-b' && (kind === 'rsync-daemon' || kind === 'remove-images') ? { exitCode: 1 } : undefined;
     const tb = scriptedTestbed(stuck);
-    await expect(migrate({ ...base, inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir })).rejects.toThrow(/rsync daemon exited with 1/);
+    await expect(migrate({ ...base, inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir })).rejects.toThrow(/rsync-daemon exited with 1/);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([expect.objectContaining({ step: 'set-up', container: 'c1' })]);
   });
 

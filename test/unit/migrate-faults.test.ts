@@ -56,11 +56,11 @@ function scriptedFault(phase: string, o: { kind?: string; healBeforeRollback?: b
 describe('a fault injected into a migration', () => {
   it('goes in at the start of its phase with the clock paused, is healed before rollback, and the record names it', async () => {
     const fault = scriptedFault('final copy', { injectMs: 300 });
-    const tb = scriptedTestbed((label, argv) => {
-      if (label.startsWith('rsync images') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: Connection timed out' };
-      if (label === 'lxc-checkpoint restore') fault.state.order.push('restore on the source');
+    const tb = scriptedTestbed((kind, argv) => {
+      if (kind === 'rsync-images' && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: Connection timed out' };
+      if (kind === 'lxc-restore') fault.state.order.push('restore on the source');
       // The final dump's images are on the source.
-      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+      if (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
       return undefined;
     });
     const err = await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e);
@@ -81,7 +81,7 @@ describe('a fault injected into a migration', () => {
 
   it('a fault whose phase never comes is reported as not injected', async () => {
     const fault = scriptedFault('restore');
-    const tb = scriptedTestbed((label) => (label === 'criu pre-dump' ? { exitCode: 1, stderr: 'Error (criu/cr-dump.c): boom' } : undefined));
+    const tb = scriptedTestbed((kind) => (kind === 'criu-pre-dump' ? { exitCode: 1, stderr: 'Error (criu/cr-dump.c): boom' } : undefined));
     const err = (await migrate(c1ToEdgeB(tb, fault.hook)).catch((e: unknown) => e)) as MigrationFailedError;
     expect(err.record.error?.phase).toBe('pre-dump 1');
     expect(err.record.fault).toMatchObject({ phase: 'restore', injected: false, healed: [] });
@@ -91,23 +91,23 @@ describe('a fault injected into a migration', () => {
   it('a fault absorbed by the one retry of a dump: migrated, and the record names the retried phase and its first error', async () => {
     const fault = scriptedFault('pre-dump 1');
     let attempts = 0;
-    const tb = scriptedTestbed((label) => {
-      if (label !== 'criu pre-dump') return undefined;
+    const tb = scriptedTestbed((kind) => {
+      if (kind !== 'criu-pre-dump') return undefined;
       attempts += 1;
       return attempts === 1 ? { exitCode: 1, stderr: 'Error (criu/page-xfer.c): page server went away' } : undefined;
     });
     const rec = validateRecord(await migrate(c1ToEdgeB(tb, fault.hook)));
     expect(rec.outcome).toBe('migrated');
     expect(attempts).toBe(2);
-    expect(rec.retries).toEqual([{ phase: 'pre-dump 1', error: expect.stringContaining('criu pre-dump exited with 1') }]);
+    expect(rec.retries).toEqual([{ phase: 'pre-dump 1', error: expect.stringContaining('criu-pre-dump exited with 1') }]);
     expect(rec.fault).toMatchObject({ phase: 'pre-dump 1', injected: true });
   });
 
   it('a fault rollback must live with (a destroyed VM) is healed after the rollback', async () => {
     const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
-    const tb = scriptedTestbed((label) => {
-      if (label.startsWith('rsync images') && fault.state.on) return { exitCode: 10 };
-      if (label === 'rm container dir') fault.state.order.push('destination cleaned');
+    const tb = scriptedTestbed((kind) => {
+      if (kind === 'rsync-images' && fault.state.on) return { exitCode: 10 };
+      if (kind === 'remove-container-dir') fault.state.order.push('destination cleaned');
       return undefined;
     });
     await migrate(c1ToEdgeB(tb, fault.hook)).catch(() => undefined);
@@ -127,15 +127,15 @@ describe('a fault injected into a migration', () => {
     // A new connection did the rollback: it asked where the container runs, and looked for what the lost one had left running.
     const again = tb.edges.get('edge-a')!;
     expect(again).not.toBe(first);
-    expect(again.labels).toEqual(expect.arrayContaining(['find migration processes', 'lxc-info state']));
+    expect(again.kinds).toEqual(expect.arrayContaining(['find-migration-processes', 'lxc-state']));
     expect(tb.running['edge-a']!.has('c1')).toBe(true);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
   it("the destination's connection lost during a copy the source pushes fails the next phase at its start: the container is never dumped", async () => {
     // The keepalive finds the destination gone while the source's rsync runs; the copy needs only the source.
-    const tb: ScriptedTestbed = scriptedTestbed((label) => {
-      if (label.startsWith('rsync images')) tb.edges.get('edge-b')!.ssh.sever('Keepalive timeout');
+    const tb: ScriptedTestbed = scriptedTestbed((kind) => {
+      if (kind === 'rsync-images') tb.edges.get('edge-b')!.ssh.sever('Keepalive timeout');
       return undefined;
     });
     const source = await tb.connect(tb.inventory.nodes.find((n) => n.name === 'edge-a')!);
@@ -145,10 +145,10 @@ describe('a fault injected into a migration', () => {
     expect(rec.error?.phase).toBe('final dump');
     expect(rec.error?.message).toMatch(/^edge-b: the SSH connection was lost \(Keepalive timeout\) before this phase/);
     expect(rec.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1', 'pre-dump 1 copy', 'final dump']);
-    expect(source.labels).toContain('criu pre-dump');
-    expect(source.labels).not.toContain('criu dump');
+    expect(source.kinds).toContain('criu-pre-dump');
+    expect(source.kinds).not.toContain('criu-dump');
     // A kept source copy gets its links up: a final dump's hook may have taken them down before CRIU died.
-    expect(source.labels).toContain('links up');
+    expect(source.kinds).toContain('links-up');
     expect(tb.running['edge-a']!.has('c1')).toBe(true);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
@@ -167,9 +167,9 @@ describe('a fault injected into a migration', () => {
 describe('a destination that is gone', () => {
   it("diskless, back from a reboot at the restore: the final dump's pages went with its tmpfs; the record says the state is lost, and nothing is left", async () => {
     // The restore fails as the destination goes down; it answers again, without its work directory.
-    const tb = scriptedTestbed((label, argv) => {
-      if (label === 'lxc-checkpoint restore') return { exitCode: 1, stderr: 'Error: the VM went down' };
-      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+    const tb = scriptedTestbed((kind, argv) => {
+      if (kind === 'lxc-restore') return { exitCode: 1, stderr: 'Error: the VM went down' };
+      if (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
       return undefined;
     });
     const err = (await migrate({ ...c1ToEdgeB(tb), strategy: 'diskless' }).catch((e: unknown) => e)) as MigrationFailedError;
@@ -180,7 +180,7 @@ describe('a destination that is gone', () => {
       /^c1's in-memory state is lost: its final dump's pages were only on edge-b, in \S+\/dump \(tmpfs\), which no longer exists: edge-b went down, or the directory was removed; c1 is stopped on edge-a with its root file system: start it anew to run it without that state; edge-b cleaned and the images removed$/,
     );
     expect(rec.error?.stateLost).toMatch(/^c1's in-memory state is lost: /);
-    expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-checkpoint restore');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-restore');
     expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
     // Nothing for recover: the journal entry is settled.
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
@@ -203,10 +203,10 @@ describe('a destination that is gone', () => {
     'in %s: the container runs on the source (rolled-back), the record says the destination was not cleaned, the journal entry stays for recover',
     async (phase, where) => {
       const fault = scriptedFault(phase, { healBeforeRollback: false, act: async ({ dest }) => dest.ssh.sever('keepalive unanswered') });
-      const tb = scriptedTestbed((label, argv) => {
+      const tb = scriptedTestbed((kind, argv) => {
         // Nothing reaches the destination any more, the rsync daemon there neither.
-        if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
-        if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+        if (kind.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
+        if (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
         return undefined;
       });
       const err = (await migrate({ ...c1ToEdgeB(tb, fault.hook), connect: unreachableOnceLost(tb) }).catch((e: unknown) => e)) as MigrationFailedError;
@@ -228,10 +228,10 @@ describe('a destination that is gone', () => {
     async (_how, flavour) => {
       const fault = scriptedFault('pre-dump 1 copy', { healBeforeRollback: false });
       let destDead = false;
-      const tb = scriptedTestbed((label, argv, edge) => {
-        if (label.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
+      const tb = scriptedTestbed((kind, argv, edge) => {
+        if (kind.startsWith('rsync') && fault.state.on) return { exitCode: 10, stderr: 'rsync: failed to connect: No route to host' };
         // The first command that waits on the destination finds it dead; every later one too.
-        if (edge.name === 'edge-b' && (destDead || (label === 'find migration processes' && fault.state.on))) {
+        if (edge.name === 'edge-b' && (destDead || (kind === 'find-migration-processes' && fault.state.on))) {
           destDead = true;
           if (flavour === 'timed out') throw new CommandError({ host: 'edge-b', argv, exitCode: undefined, stderr: '', durationMs: 60_000, timedOut: true });
           edge.ssh.sever('Keepalive timeout');
@@ -249,7 +249,7 @@ describe('a destination that is gone', () => {
       );
       expect(rec.error?.rollback).toMatch(/kept running on edge-a; edge-b could not be cleaned/);
       // The source was quiesced before the destination was asked.
-      expect(tb.edges.get('edge-a')!.labels).toContain('find migration processes');
+      expect(tb.edges.get('edge-a')!.kinds).toContain('find-migration-processes');
       expect(tb.running['edge-a']!.has('c1')).toBe(true);
       expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', step: 'rollback' }]);
     },
@@ -264,13 +264,13 @@ describe('a destination that loses the container after its restore (its VM destr
         tb!.running['edge-b']!.clear();
       },
     });
-    tb = scriptedTestbed((label, argv) => (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined));
+    tb = scriptedTestbed((kind, argv) => (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined));
     const rec = validateRecord(await migrate(c1ToEdgeB(tb, fault.hook)));
     // The restore had finished: migrated, but the warning says where the container's state is now.
     expect(rec.outcome).toBe('migrated');
     expect(rec.cleanupWarning).toMatch(/^c1 is absent on edge-b after its restore: the source copy and the images are kept; `followme recover` settles it$/);
-    expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-destroy');
-    expect(tb.edges.get('edge-a')!.labels).not.toContain('rm images');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-destroy');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('remove-images');
     expect(unfinishedMigrations(tb.journalDir)).toMatchObject([{ container: 'c1', pointOfNoReturnPassed: true }]);
 
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
@@ -284,10 +284,10 @@ describe('images a rollback cannot remove', () => {
   it('are tried again, then named in the outcome, and the journal entry stays for recover', async () => {
     const fault = scriptedFault('restore', { act: async ({ dest }) => dest.ssh.sever('cut') });
     let removals = 0;
-    const tb = scriptedTestbed((label, argv, edge) => {
-      if (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
+    const tb = scriptedTestbed((kind, argv, edge) => {
+      if (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img')) return { exitCode: 0 };
       // An NFS client holding a removed image open keeps it as .nfs…, so its directory stays.
-      if (label === 'rm images' && edge.name === 'edge-a') {
+      if (kind === 'remove-images' && edge.name === 'edge-a') {
         removals += 1;
         return { exitCode: 1, stderr: "rm: cannot remove '/tmp/followme-migrations/x/dump': Directory not empty" };
       }

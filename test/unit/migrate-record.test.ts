@@ -25,7 +25,7 @@ const c1ToEdgeB = (tb: ScriptedTestbed) => ({
   journalDir: tb.journalDir,
 });
 
-const failStatsRead: ScriptedAnswer = (label) => (label === 'read stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined);
+const failStatsRead: ScriptedAnswer = (kind) => (kind === 'read-stats-dump' ? { exitCode: 1, stderr: 'Input/output error' } : undefined);
 
 describe('a finished migration always gets its record', () => {
   it('when reading CRIU stats fails after the restore, the record is written, says what it lacks, and migrate exits 0', async () => {
@@ -43,7 +43,7 @@ describe('a finished migration always gets its record', () => {
     const r = validateRecord(JSON.parse(lines[0]!));
     expect(r.outcome).toBe('migrated');
     expect(r.missing).toEqual([
-      expect.stringMatching(/^CRIU's dump statistics \(pages, freeze times\): reading them on edge-a failed: edge-a: read stats-dump exited with 1/),
+      expect.stringMatching(/^CRIU's dump statistics \(pages, freeze times\): reading them on edge-a failed: edge-a: read-stats-dump exited with 1/),
     ]);
     expect(r.iterations).toEqual([]);
     expect(r.lastDumpPagesWritten).toBeUndefined();
@@ -56,8 +56,8 @@ describe('a finished migration always gets its record', () => {
 
   it('migrated, but the source cleanup found the destination without it: the record is written and migrate exits 1, naming recover', async () => {
     // The destination's copy is gone by the cleanup's check (its third look, after the restore's stats are read).
-    const tb = testbed((label, _argv, edge) =>
-      edge.name === 'edge-b' && label === 'lxc-info state' && edge.labels.includes('read stats-restore') ? { exitCode: 1 } : undefined,
+    const tb = testbed((kind, _argv, edge) =>
+      edge.name === 'edge-b' && kind === 'lxc-state' && edge.kinds.includes('read-stats-restore') ? { exitCode: 1 } : undefined,
     );
     const dir = scratchDir('fm-scripted-cli-');
     const inventoryPath = writeJson(dir, 'inventory.json', tb.inventory);

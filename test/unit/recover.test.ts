@@ -33,7 +33,7 @@ function abandoned(journalDir: string, step: string, pointOfNoReturnPassed = fal
 }
 
 /** The final dump's images exist on the source; the work and container directories exist everywhere. */
-const dumpedOnSource: ScriptedAnswer = (label, argv) => (label === 'test -e' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined);
+const dumpedOnSource: ScriptedAnswer = (kind, argv) => (kind === 'path-exists' && argv[2]?.endsWith('/dump/inventory.img') ? { exitCode: 0 } : undefined);
 
 describe('followme recover', () => {
   it('killed during a pre-dump (the container still runs on the source): keeps it there and cleans the destination', async () => {
@@ -43,9 +43,9 @@ describe('followme recover', () => {
     expect(r).toMatchObject({ id, settled: true, runningOn: 'edge-a' });
     expect(r!.found).toContain('c1 is RUNNING on edge-a and absent on edge-b');
     const dest = tb.edges.get('edge-b')!;
-    expect(dest.commands).toContain(`rm container dir: rm -rf --one-file-system /var/lib/lxc/c1`);
-    expect(dest.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
-    expect(dest.commands.some((c) => c.startsWith('kill: ') && c.includes(`/run/followme-rsyncd-${id}/rsyncd.pid`))).toBe(true);
+    expect(dest.commands).toContain(`remove-container-dir: rm -rf --one-file-system /var/lib/lxc/c1`);
+    expect(dest.commands).toContain(`remove-images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
+    expect(dest.commands.some((c) => c.startsWith('kill-pid-file: ') && c.includes(`/run/followme-rsyncd-${id}/rsyncd.pid`))).toBe(true);
     expect([...tb.running['edge-a']!]).toEqual(['c1']);
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
@@ -86,7 +86,7 @@ describe('followme recover', () => {
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
     expect(r).toMatchObject({ settled: true, runningOn: 'edge-a' });
     expect(r!.did[0]).toMatch(/^container c1 running on edge-a again \(restored on edge-a from its final dump\)/);
-    expect(tb.edges.get('edge-a')!.labels).toContain('lxc-checkpoint restore');
+    expect(tb.edges.get('edge-a')!.kinds).toContain('lxc-restore');
     expect(tb.running['edge-b']!.size).toBe(0);
   });
 
@@ -98,9 +98,9 @@ describe('followme recover', () => {
     async (step, pointOfNoReturnPassed) => {
       const pages: string[] = [];
       // The final dump finished on the source; the destination rebooted, so its work directory (tmpfs) is gone.
-      const tb = scriptedTestbed((label, argv, edge) => {
-        if (label === 'test -e' && edge.name === 'edge-b' && argv[2]?.endsWith('/dump')) pages.push(argv[2]);
-        return dumpedOnSource(label, argv, edge);
+      const tb = scriptedTestbed((kind, argv, edge) => {
+        if (kind === 'path-exists' && edge.name === 'edge-b' && argv[2]?.endsWith('/dump')) pages.push(argv[2]);
+        return dumpedOnSource(kind, argv, edge);
       });
       tb.running['edge-a']!.clear();
       const id = abandoned(tb.journalDir, step, pointOfNoReturnPassed, 'diskless');
@@ -113,9 +113,9 @@ describe('followme recover', () => {
       );
       expect(reportLines(r!)[0]).toBe(`${id}: settled, state lost: ${r!.stateLost}; c1 is stopped on edge-a, to be started anew`);
       // Nothing half-done: no restore tried, the destination's copy and both edges' images removed, the entry settled.
-      expect(tb.edges.get('edge-a')!.labels).not.toContain('lxc-checkpoint restore');
-      expect(tb.edges.get('edge-b')!.commands).toContain('rm container dir: rm -rf --one-file-system /var/lib/lxc/c1');
-      expect(tb.edges.get('edge-a')!.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
+      expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-restore');
+      expect(tb.edges.get('edge-b')!.commands).toContain('remove-container-dir: rm -rf --one-file-system /var/lib/lxc/c1');
+      expect(tb.edges.get('edge-a')!.commands).toContain(`remove-images: rm -rf --one-file-system ${TMPFS_ROOT}/${id}`);
       expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
       expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
     },
@@ -128,7 +128,7 @@ describe('followme recover', () => {
     abandoned(tb.journalDir, 'restore', true);
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
     expect(r).toMatchObject({ settled: true, runningOn: 'edge-b' });
-    expect(tb.edges.get('edge-a')!.labels).toContain('lxc-destroy');
+    expect(tb.edges.get('edge-a')!.kinds).toContain('lxc-destroy');
     expect(tb.running['edge-b']!.has('c1')).toBe(true);
   });
 
@@ -143,10 +143,10 @@ describe('followme recover', () => {
 
   it('waits for a step still running on an edge to end before deciding, and kills it when it does not', async () => {
     let polls = 0;
-    const stillDumping: ScriptedAnswer = (label, _argv, edge) => {
+    const stillDumping: ScriptedAnswer = (kind, _argv, edge) => {
       if (edge.name !== 'edge-a') return undefined;
-      if (label === 'find migration processes') return { stdout: '4711 criu dump -D /tmp/followme-migrations/x/dump\n' };
-      if (label === 'wait for migration processes') return polls++ === 0 ? { exitCode: 1 } : { exitCode: 0 };
+      if (kind === 'find-migration-processes') return { stdout: '4711 criu dump -D /tmp/followme-migrations/x/dump\n' };
+      if (kind === 'wait-migration-processes') return polls++ === 0 ? { exitCode: 1 } : { exitCode: 0 };
       return undefined;
     };
     const tb = scriptedTestbed(stillDumping);
@@ -154,8 +154,8 @@ describe('followme recover', () => {
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
     expect(r!.found).toContain('still running on edge-a: criu');
     expect(r!.did).toContain('killed them on edge-a after 1 s');
-    const a = tb.edges.get('edge-a')!.labels;
-    expect(a.indexOf('kill migration processes')).toBeLessThan(a.indexOf('lxc-info state'));
+    const a = tb.edges.get('edge-a')!.kinds;
+    expect(a.indexOf('kill-migration-processes')).toBeLessThan(a.indexOf('lxc-state'));
   });
 
   it('stopped before anything was made: settles without touching an edge; a second run finds nothing', async () => {
@@ -174,22 +174,22 @@ describe('followme recover', () => {
     abandoned(tb.journalDir, 'final dump');
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
     expect(r).toMatchObject({ settled: false, problem: expect.stringMatching(/container c1 is absent on edge-a and no final dump exists; images kept/) });
-    expect(tb.edges.get('edge-a')!.labels).not.toContain('rm images');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('remove-images');
     expect(unfinishedMigrations(tb.journalDir)).toHaveLength(1);
   });
 
   it('leftovers on the edges that no entry names are removed when their container runs once, kept when it runs nowhere', async () => {
     const orphan = migrationId('tmpfs', 'c1');
-    const lister: ScriptedAnswer = (label, argv, edge) => {
-      if (label === 'list work dirs' && argv[3] === TMPFS_ROOT && edge.name === 'edge-b') return { stdout: `${orphan}\nnot-a-migration\n` };
-      if (label === 'list receivers' && edge.name === 'edge-b') return { stdout: `followme-rsyncd-${orphan}\n` };
+    const lister: ScriptedAnswer = (kind, argv, edge) => {
+      if (kind === 'list-work-dirs' && argv[3] === TMPFS_ROOT && edge.name === 'edge-b') return { stdout: `${orphan}\nnot-a-migration\n` };
+      if (kind === 'list-receivers' && edge.name === 'edge-b') return { stdout: `followme-rsyncd-${orphan}\n` };
       return undefined;
     };
     const tb = scriptedTestbed(lister);
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir });
     expect(r).toMatchObject({ id: orphan, settled: true, runningOn: 'edge-a' });
     expect(r!.found).toEqual([`work directory ${TMPFS_ROOT}/${orphan} on edge-b`, `rsync daemon /run/followme-rsyncd-${orphan} on edge-b`]);
-    expect(tb.edges.get('edge-b')!.commands).toContain(`rm images: rm -rf --one-file-system ${TMPFS_ROOT}/${orphan}`);
+    expect(tb.edges.get('edge-b')!.commands).toContain(`remove-images: rm -rf --one-file-system ${TMPFS_ROOT}/${orphan}`);
 
     tb.running['edge-a']!.clear();
     const [kept] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir });

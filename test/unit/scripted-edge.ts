@@ -1,7 +1,7 @@
 // An edge without a node: the engine's verbs all run through Edge.exec, so a
 // scripted exec that keeps a little state (which containers run here) is
 // enough to drive a whole migration through the real engine and strategies.
-// Each command is answered by its label; `answer` overrides any of them.
+// Each command is answered by its kind; `answer` overrides any of them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
@@ -10,11 +10,12 @@ import { clientKey, loopbackInventory } from '../harness/recording-ssh-server.js
 import { scratchDir } from '../scratch.js';
 import type { ExecResult, SshConnection } from '../../common/ssh/transport.js';
 import { Edge } from '../../migration/edge.js';
+import type { CommandKind, EdgeCommand } from '../../migration/edge-command.js';
 
 const COMMAND_MS = 4;
 
 type Reply = Partial<ExecResult> | undefined;
-export type ScriptedAnswer = (label: string, argv: readonly string[], edge: ScriptedEdge) => Reply | Promise<Reply>;
+export type ScriptedAnswer = (kind: CommandKind, argv: readonly string[], edge: ScriptedEdge) => Reply | Promise<Reply>;
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/criu/${name}`, import.meta.url));
 export const STATS_DUMP_B64 = fixture('stats-dump').toString('base64');
@@ -24,8 +25,8 @@ export const CONTAINER_CONFIG = (name: string) =>
   [`lxc.uts.name = ${name}`, `lxc.rootfs.path = dir:/var/lib/lxc/${name}/rootfs`, 'lxc.net.0.ipv4.address = 10.77.10.250/24', ''].join('\n');
 
 export class ScriptedEdge extends Edge {
-  readonly labels: string[] = [];
-  /** Every command as "label: argv", in order. */
+  readonly kinds: CommandKind[] = [];
+  /** Every command as "kind: argv", in order. */
   readonly commands: string[] = [];
 
   constructor(
@@ -46,10 +47,11 @@ export class ScriptedEdge extends Edge {
     super(node.name, node.ip, noSsh as unknown as SshConnection);
   }
 
-  override async exec(label: string, argv: readonly string[], opts: { allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
+  override async exec(cmd: EdgeCommand, opts: { allowFailure?: boolean; onStdout?: (chunk: string) => void } = {}): Promise<ExecResult> {
+    const { kind, argv } = cmd;
     if (this.ssh.lostReason) throw new Error(`${this.name}: the SSH connection was lost (${this.ssh.lostReason})`);
-    this.labels.push(label);
-    this.commands.push(`${label}: ${argv.join(' ')}`);
+    this.kinds.push(kind);
+    this.commands.push(`${kind}: ${argv.join(' ')}`);
     const sentAt = performance.now();
     // A command takes a few ms, as over SSH on loopback: Ψ is then far above the engine's own bookkeeping.
     await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
@@ -60,46 +62,46 @@ export class ScriptedEdge extends Edge {
         await new Promise((resolve) => setTimeout(resolve, COMMAND_MS));
       }
     }
-    const reply = (await this.answer(label, argv, this)) ?? this.usual(label, argv);
+    const reply = (await this.answer(kind, argv, this)) ?? this.usual(kind, argv);
     const wallMs = performance.now() - sentAt;
     const r: ExecResult = { exitCode: 0, stdout: '', stderr: '', durationMs: wallMs, remoteMs: wallMs - 0.5, ...reply };
-    this.sink?.({ node: this.name, label, remoteMs: r.remoteMs!, wallMs: r.durationMs, exitCode: r.exitCode }, sentAt);
-    if (r.exitCode !== 0 && !opts.allowFailure) throw new Error(`${this.name}: ${label} exited with ${r.exitCode}`);
+    this.sink?.({ node: this.name, kind, label: cmd.label ?? kind, remoteMs: r.remoteMs!, wallMs: r.durationMs, exitCode: r.exitCode }, sentAt);
+    if (r.exitCode !== 0 && !opts.allowFailure) throw new Error(`${this.name}: ${kind} exited with ${r.exitCode}`);
     return r;
   }
 
   /** How a healthy node answers. */
-  usual(label: string, argv: readonly string[]): Partial<ExecResult> {
+  usual(kind: CommandKind, argv: readonly string[]): Partial<ExecResult> {
     const name = argv[argv.indexOf('-n') + 1] ?? '';
-    switch (label) {
-      case 'lxc-info state':
+    switch (kind) {
+      case 'lxc-state':
         return this.running.has(name) ? { stdout: 'RUNNING\n' } : { exitCode: 1 };
-      case 'test -e':
+      case 'path-exists':
         return { exitCode: 1 };
-      case 'read config':
+      case 'read-config':
         return { stdout: Buffer.from(CONTAINER_CONFIG([...this.running][0] ?? 'c1')).toString('base64') };
-      case 'stat -f':
+      case 'fs-type':
         return { stdout: 'tmpfs\n' };
       case 'versions':
         return { stdout: '6.12.0-test\nVersion: 4.1\n6.0.4\n' };
-      case 'probe container':
+      case 'probe-container':
         return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\n' };
-      case 'criu dump':
+      case 'criu-dump':
         // CRIU stops the container's tasks once they are dumped; a scripted edge holds one container.
         this.running.clear();
         return {};
-      case 'lxc-checkpoint restore':
+      case 'lxc-restore':
         this.running.add(argv[argv.indexOf('-n') + 1] ?? '');
         return {};
       case 'lxc-destroy':
-      case 'lxc-stop -k':
+      case 'lxc-kill':
         this.running.delete(name);
         return {};
-      case 'read stats-dump': {
+      case 'read-stats-dump': {
         const dirs = argv.slice(4);
         return { stdout: `${dirs.map(() => STATS_DUMP_B64).join('\n')}\n` };
       }
-      case 'read stats-restore':
+      case 'read-stats-restore':
         return { stdout: STATS_RESTORE_B64 };
       default:
         return {};
