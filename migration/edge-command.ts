@@ -25,6 +25,8 @@ export const COMMAND_KINDS = [
   'rsync-rootfs-final',
   'rsync-images',
   'rsync-images-back',
+  'rsync-final',
+  'mark-rootfs',
   'rsync-daemon',
   'wait-listen',
   // files and directories

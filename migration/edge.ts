@@ -12,7 +12,7 @@ import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
-import { parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
+import { concurrently, parseAllBytesSent, parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
 import { command, type EdgeCommand } from './edge-command.js';
 
@@ -313,6 +313,18 @@ export class Edge {
       throw new CommandError({ host: this.name, argv, exitCode: r.exitCode, stderr: r.stderr || r.stdout, durationMs: r.durationMs, timedOut: false });
     }
     return parseBytesSent(r.stdout) ?? 0;
+  }
+
+  /**
+   * The final copy at once: the final dump's images (`imagesDir` into the
+   * work module at `name`) and what changed in the rootfs since `marker`
+   * (rsync.pushChanged), both running together. Returns the bytes sent.
+   */
+  async pushFinal(o: { imagesDir: string; name: string; lxcDir: string; marker: string; list: string }, to: RsyncReceiver): Promise<number> {
+    const argv = concurrently(rsync.push(o.imagesDir, to, 'work', o.name), rsync.pushChanged(o.lxcDir, o.marker, o.list, to, 'container'));
+    const label = `rsync images ${o.name} and the rootfs changes since the first copy, at once`;
+    const r = await this.exec(command('rsync-final', argv, { timeoutMs: STEP_TIMEOUT_MS.copy, label }));
+    return parseAllBytesSent(r.stdout);
   }
 
   close(): void {

@@ -6,7 +6,7 @@
 // lxc-checkpoint -r, so the restored container has an LXC monitor and is an
 // ordinary container (lxc-info, lxc-stop).
 
-/** What a dump needs to know about the running container, read on the node. */
+/** What a dump needs to know about the running container, read on the node (probeContainerProcess). */
 export interface ContainerProcess {
   /** PID of the container's init in the node's PID namespace. */
   initPid: number;
@@ -16,7 +16,24 @@ export interface ContainerProcess {
   controllers: string[];
   /** Host-side names of the container's veth pairs (LXC's "Link:" lines that are veths here): taken down by the final dump's hook. */
   hostLinks: string[];
+  /** Whether a task of the container holds an inotify descriptor: CRIU then needs --force-irmap to find the watched files. */
+  inotify: boolean;
 }
+
+/**
+ * The CRIU options a strategy may change from LXC's own. LXC_TUNING is what
+ * lxc-checkpoint passes, and what the paper's strategies keep.
+ */
+export interface CriuTuning {
+  /** How CRIU locks the container's network while it dumps: iptables (CRIU's default: iptables-save and -restore execs) or one nftables table. */
+  networkLock: 'iptables' | 'nftables';
+  /** How a pre-dump reads memory: splice (CRIU's default) or read (process_vm_readv after the tasks run again: shorter freeze). */
+  preDumpMode: 'splice' | 'read';
+  /** --force-irmap: always (as LXC), or only when the container has inotify watches (the only thing it is for). */
+  forceIrmap: 'always' | 'if-inotify';
+}
+
+export const LXC_TUNING: CriuTuning = { networkLock: 'iptables', preDumpMode: 'splice', forceIrmap: 'always' };
 
 /** A network interface name as the kernel allows it (IFNAMSIZ - 1, not "." or ".."), with nothing a shell would read. */
 export const LINK_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
@@ -35,6 +52,8 @@ export interface DumpRequest {
   pageServer?: PageServerTarget;
   /** CRIU's --action-script: a final dump's post-dump hook (post-dump-hook.ts). */
   actionScript?: string;
+  /** Options changed from LXC's (default LXC_TUNING). */
+  tuning?: CriuTuning;
 }
 
 /** LXC's fixed options for every CRIU action on a container. */
@@ -76,8 +95,11 @@ function dumpArgv(action: 'pre-dump' | 'dump', r: DumpRequest): string[] {
     `/sys/fs/cgroup/${r.container.cgroup}`,
     // Soft-dirty tracking, so the next iteration writes only pages changed since this one.
     '--track-mem',
-    '--force-irmap',
   ];
+  const t = r.tuning ?? LXC_TUNING;
+  if (t.forceIrmap === 'always' || r.container.inotify) argv.push('--force-irmap');
+  if (t.networkLock === 'nftables') argv.push('--network-lock', 'nftables');
+  if (action === 'pre-dump' && t.preDumpMode === 'read') argv.push('--pre-dump-mode=read');
   if (r.prevImagesDir) argv.push('--prev-images-dir', r.prevImagesDir);
   if (r.pageServer) argv.push('--page-server', '--address', r.pageServer.address, '--port', String(r.pageServer.port));
   if (r.actionScript) argv.push('--action-script', r.actionScript);
@@ -122,20 +144,21 @@ export function parseCriuVersion(stdout: string): string {
 }
 
 /**
- * Reads init's PID, its cgroup, the cgroup's controllers and the container's
- * host-side veths in one round trip. Constant script text; the container
+ * Reads init's PID, its cgroup, the cgroup's controllers, whether any of its
+ * tasks holds an inotify descriptor, and the container's host-side veths in
+ * one round trip. Constant script text; the container
  * name arrives as "$1".
  */
 export const probeContainerProcess = (name: string): string[] => [
   'sh',
   '-c',
-  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers" || exit 5; for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] && echo "$l"; done; exit 0',
+  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers" || exit 5; n=no-inotify; for p in $(find "/sys/fs/cgroup$cg" -name cgroup.procs -exec cat {} +); do ls -l "/proc/$p/fd" 2>/dev/null | grep -q "anon_inode:inotify" && n=inotify && break; done; echo "$n"; for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] && echo "$l"; done; exit 0',
   'probe',
   name,
 ];
 
 export function parseContainerProcess(stdout: string, what: string): ContainerProcess {
-  const [pidLine, cgLine, ctlLine, ...linkLines] = stdout.trim().split('\n');
+  const [pidLine, cgLine, ctlLine, inotifyLine, ...linkLines] = stdout.trim().split('\n');
   const initPid = Number(pidLine);
   if (!Number.isInteger(initPid) || initPid <= 1) throw new Error(`${what}: no init PID in ${JSON.stringify(pidLine)}`);
   const cgroup = (cgLine ?? '').trim().replace(/^\//, '');
@@ -144,5 +167,7 @@ export function parseContainerProcess(stdout: string, what: string): ContainerPr
   const hostLinks = linkLines.map((l) => l.trim()).filter(Boolean);
   const odd = hostLinks.find((l) => !LINK_NAME_PATTERN.test(l));
   if (odd !== undefined) throw new Error(`${what}: LXC lists a link named ${JSON.stringify(odd.slice(0, 40))}, not an interface name`);
-  return { initPid, cgroup, controllers, hostLinks };
+  if (inotifyLine !== 'inotify' && inotifyLine !== 'no-inotify')
+    throw new Error(`${what}: no inotify line in the probe's output (${JSON.stringify(inotifyLine?.slice(0, 40))})`);
+  return { initPid, cgroup, controllers, hostLinks, inotify: inotifyLine === 'inotify' };
 }

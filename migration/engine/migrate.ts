@@ -10,6 +10,7 @@ import { LXC_PATH } from '../lxc/commands.js';
 import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
 import { sealRecord } from '../record/validate.js';
 import { PAGE_SIZE } from '../criu/stats.js';
+import { LXC_TUNING } from '../criu/commands.js';
 import { strategyNamed } from '../strategies/index.js';
 import type { Strategy } from './types.js';
 import { checkAndPrepare, nothingMade, type SetupMade } from './setup.js';
@@ -221,6 +222,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       workDir,
       predumps,
       proc: setup.proc,
+      criu: strategy.criu ?? LXC_TUNING,
       pageServerPort: portsFor(id).pageServer,
       ...(setup.receiver ? { receiver: setup.receiver } : {}),
       dumps: [],

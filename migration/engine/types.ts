@@ -2,7 +2,7 @@
 // next phase from what the phases before it measured; the engine runs each,
 // times it, and rolls back.
 import type { Inventory } from '../../common/inventory.js';
-import type { ContainerProcess } from '../criu/commands.js';
+import type { ContainerProcess, CriuTuning } from '../criu/commands.js';
 import type { DumpStats } from '../criu/stats.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
@@ -23,6 +23,8 @@ export interface MigrationContext {
   /** Pre-dumps asked for (a strategy that decides its rounds may do fewer). */
   readonly predumps: number;
   readonly proc: ContainerProcess;
+  /** The CRIU options the strategy changes from LXC's. */
+  readonly criu: CriuTuning;
   /** Page server port on the destination (diskless). */
   readonly pageServerPort: number;
   /** The rsync daemon on the destination, when the strategy copies. */
@@ -120,6 +122,8 @@ export interface Strategy {
    * pre-copy strategies the restore; a post-copy one passes it earlier.
    */
   pointOfNoReturn: PhaseKind;
+  /** CRIU options changed from LXC's; LXC_TUNING when unset (the paper's strategies). */
+  criu?: CriuTuning;
   /** Where the final dump puts its pages: a rollback after it brings them back from the destination. */
   finalPagesOn: 'source' | 'destination';
   /** The most pre-dumps it may do with `predumps` asked for: set-up makes their directories. */

@@ -80,7 +80,59 @@ export const rsync = {
     `${src.replace(/\/+$/, '')}/`,
     moduleUrl(r, module, subpath),
   ],
+  /**
+   * Pushes what changed in `src` since `marker`'s time: files and directories
+   * whose contents or metadata are newer (a directory is when an entry was
+   * added, removed or renamed in it). The list goes to `list`; rsync sends
+   * those paths, recursing into the listed directories with --delete, so
+   * removals reach the receiver too. Nothing changed: no rsync at all, and
+   * the same --stats line rsync prints, with 0 bytes.
+   */
+  pushChanged: (src: string, marker: string, list: string, r: RsyncReceiver, module: string) => [
+    'sh',
+    '-c',
+    'cd "$1" && find . \\( -newer "$2" -o -cnewer "$2" \\) -print0 > "$3" || exit 1; [ -s "$3" ] || { echo "Total bytes sent: 0"; exit 0; }; shift 3; exec "$@"',
+    'rootfs-changes',
+    src,
+    marker,
+    list,
+    'rsync',
+    '-a',
+    '-r',
+    '--numeric-ids',
+    '--stats',
+    `--contimeout=${RSYNC_CONNECT_TIMEOUT_S}`,
+    `--timeout=${RSYNC_IO_TIMEOUT_S}`,
+    '--delete',
+    '--from0',
+    `--files-from=${list}`,
+    './',
+    moduleUrl(r, module),
+  ],
 } as const;
+
+/**
+ * Two commands at once (the final images and the rootfs changes: both after
+ * the freeze, so their times overlap instead of adding up). Fails with the
+ * first one's status if it failed, else with the second's.
+ */
+export function concurrently(a: readonly string[], b: readonly string[]): string[] {
+  return [
+    'bash',
+    '-c',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's own ${…}, not a template
+    'n=$1; shift; a=("${@:1:n}"); b=("${@:n+1}"); "${a[@]}" & p=$!; "${b[@]}"; rb=$?; wait "$p"; ra=$?; [ "$ra" -ne 0 ] && exit "$ra"; exit "$rb"',
+    'concurrently',
+    String(a.length),
+    ...a,
+    ...b,
+  ];
+}
+
+/** Every "Total bytes sent" of the output added up (concurrent rsyncs print one each). */
+export function parseAllBytesSent(stdout: string): number {
+  return [...stdout.matchAll(/^Total bytes sent:\s*([\d,.]+)/gm)].reduce((s, m) => s + Number(m[1]!.replace(/[,.]/g, '')), 0);
+}
 
 /** "Total bytes sent: 190,294,701" from `rsync --stats`. */
 export function parseBytesSent(stdout: string): number | undefined {

@@ -2,10 +2,11 @@
 // paper's three come first (the replica); the rest go beyond it.
 import { adaptive } from './adaptive.js';
 import { diskless } from './diskless.js';
+import { lean } from './lean.js';
 import { registerStrategy } from './registry.js';
 import { shared } from './shared.js';
 import { tmpfs } from './tmpfs.js';
 
-for (const s of [tmpfs, diskless, shared, adaptive]) registerStrategy(s);
+for (const s of [tmpfs, diskless, shared, adaptive, lean]) registerStrategy(s);
 
 export { registeredStrategies, registerStrategy, strategyNamed, strategyNames } from './registry.js';

@@ -10,21 +10,35 @@ function receiver(ctx: MigrationContext) {
   return ctx.receiver;
 }
 
-/** Γ: the container's directory (config and rootfs) copied while it runs. */
-export function rootfsCopy(): Phase {
+/** Where the source notes when the first rootfs copy began: the final sync sends only what changed after it. */
+export const rootfsMarkerPath = (ctx: Pick<MigrationContext, 'workDir'>) => `${ctx.workDir}/rootfs-copy.mark`;
+
+/**
+ * Γ: the container's directory (config and rootfs) copied while it runs.
+ * `markChanges` first notes the time on the source, for a final sync of the
+ * changes alone (imagesCopy's `rootfs: 'changed'`).
+ */
+export function rootfsCopy(opts: { markChanges?: boolean } = {}): Phase {
   return {
     name: 'rootfs copy',
     kind: 'rootfs-copy',
     async run(ctx) {
       ctx.destTouched = true;
+      if (opts.markChanges) await ctx.source.exec(command('mark-rootfs', ['touch', rootfsMarkerPath(ctx)]));
       const onProgress = (p: { percent: number; rate: string }) => void ctx.emit({ type: 'progress', phase: 'rootfs copy', ...p });
       return { bytes: await ctx.source.push('rsync-rootfs', 'rsync rootfs', ctx.lxcDir, receiver(ctx), { module: 'container' }, { live: true, onProgress }) };
     },
   };
 }
 
-/** Copies one iteration's images to the same path on the destination. */
-export function imagesCopy(iteration: number | 'dump'): Phase {
+/**
+ * Copies one iteration's images to the same path on the destination; the
+ * final one also syncs the rootfs: all of it again after the images
+ * (`mirror`, the paper's way), or only what changed since the first copy
+ * began (`changed`: nothing at all when nothing did), at the same time as
+ * the images.
+ */
+export function imagesCopy(iteration: number | 'dump', opts: { rootfs?: 'mirror' | 'changed' } = {}): Phase {
   const dump = iteration === 'dump';
   return {
     name: dump ? 'final copy' : `pre-dump ${iteration} copy`,
@@ -33,6 +47,10 @@ export function imagesCopy(iteration: number | 'dump'): Phase {
     async run(ctx) {
       const dir = iterationDir(ctx, iteration);
       const name = iterationName(iteration);
+      if (dump && opts.rootfs === 'changed') {
+        const list = `${ctx.workDir}/rootfs-changed.list`;
+        return { bytes: await ctx.source.pushFinal({ imagesDir: dir, name, lxcDir: ctx.lxcDir, marker: rootfsMarkerPath(ctx), list }, receiver(ctx)) };
+      }
       let bytes = await ctx.source.push('rsync-images', `rsync images ${name}`, dir, receiver(ctx), { module: 'work', subpath: name });
       // The last rootfs sync: what the container wrote since the first copy.
       if (dump)
@@ -95,7 +113,7 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
         ctx,
         dump ? 'final dump' : `pre-dump ${iteration}`,
         (parent) => {
-          const req = { container: ctx.proc, imagesDir, ...(parent && prev ? { prevImagesDir: prev } : {}) };
+          const req = { container: ctx.proc, imagesDir, tuning: ctx.criu, ...(parent && prev ? { prevImagesDir: prev } : {}) };
           return dump ? ctx.source.dump({ ...req, actionScript: postDumpHookPath(ctx.workDir) }) : ctx.source.preDump(req);
         },
         () => freshDir(ctx.source, imagesDir),
@@ -126,7 +144,7 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
       ctx.destTouched = true;
       const attempt = async (parent: boolean) => {
         const link = parent && prev ? { prevImagesDir: prev } : {};
-        const req = { container: ctx.proc, imagesDir, pageServer: { address: ctx.dest.address, port: ctx.pageServerPort }, ...link };
+        const req = { container: ctx.proc, imagesDir, tuning: ctx.criu, pageServer: { address: ctx.dest.address, port: ctx.pageServerPort }, ...link };
         await ctx.dest.startPageServer({ imagesDir, port: ctx.pageServerPort, pidFile, ...link });
         await ctx.emit({ type: 'step', step: 'page-server-started', node: ctx.dest.name, iteration });
         await (dump ? ctx.source.dump({ ...req, actionScript: postDumpHookPath(ctx.workDir) }) : ctx.source.preDump(req));

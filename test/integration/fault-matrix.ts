@@ -71,6 +71,18 @@ export const ONE_FAULT_PER_PHASE: readonly FaultCase[] = [
   { strategy: 'shared', phase: 'final dump', fault: 'ssh-dropped-dest' },
   { strategy: 'shared', phase: 'restore', fault: CONTROLLER_KILLED },
   { strategy: 'shared', phase: 'source cleanup', fault: 'ssh-dropped-source' },
+  { strategy: 'adaptive', phase: 'rootfs copy', fault: 'dest-full' },
+  { strategy: 'adaptive', phase: 'pre-dump 1', fault: 'page-server-killed' },
+  { strategy: 'adaptive', phase: 'final dump', fault: CONTROLLER_KILLED },
+  { strategy: 'adaptive', phase: 'final copy', fault: 'ssh-dropped-source' },
+  { strategy: 'adaptive', phase: 'restore', fault: 'ssh-dropped-dest' },
+  { strategy: 'adaptive', phase: 'source cleanup', fault: 'ssh-dropped-source' },
+  { strategy: 'lean', phase: 'rootfs copy', fault: 'ssh-dropped-dest' },
+  { strategy: 'lean', phase: 'pre-dump 1', fault: 'ssh-dropped-source' },
+  { strategy: 'lean', phase: 'final dump', fault: 'page-server-killed' },
+  { strategy: 'lean', phase: 'final copy', fault: CONTROLLER_KILLED },
+  { strategy: 'lean', phase: 'restore', fault: 'ssh-dropped-dest' },
+  { strategy: 'lean', phase: 'source cleanup', fault: 'ssh-dropped-dest' },
 ];
 
 /** The phases of `strategy` that no case in `cases` aims at. */

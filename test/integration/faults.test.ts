@@ -10,13 +10,14 @@
 // whole matrix makes, would not fit the CI budget. The table is printed at
 // the end.
 import { afterAll, describe, expect, it } from 'vitest';
-import { type MatrixRow, faultMatrix, ONE_FAULT_PER_PHASE, phasesWithoutFault, printMatrix } from './fault-matrix.js';
+import { strategyNames } from '../../migration/strategies/index.js';
+import { type MatrixRow, faultMatrix, ONE_FAULT_PER_PHASE, phasesWithoutFault, printMatrix, strategiesOn } from './fault-matrix.js';
 
 const rows: MatrixRow[] = [];
 afterAll(() => printMatrix('Faults, one per phase per strategy', rows));
 
-it('aims a fault at every phase of every strategy, and kills the controller once in each', () => {
-  for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
+it('aims a fault at every phase of every registered strategy, and kills the controller once in each', () => {
+  for (const strategy of strategyNames()) {
     expect(phasesWithoutFault(ONE_FAULT_PER_PHASE, strategy), strategy).toEqual([]);
     expect(
       ONE_FAULT_PER_PHASE.filter((c) => c.strategy === strategy && c.fault === 'controller-killed'),
@@ -25,21 +26,23 @@ it('aims a fault at every phase of every strategy, and kills the controller once
   }
 });
 
-describe('a fault in every phase of tmpfs and diskless (two-vm)', () => {
+describe('a fault in every phase of each strategy on copied storage (two-vm)', () => {
+  const here = strategiesOn('twoVmInventory');
   faultMatrix(
     'twoVmInventory',
     'flt2',
-    ONE_FAULT_PER_PHASE.filter((c) => c.strategy !== 'shared'),
+    ONE_FAULT_PER_PHASE.filter((c) => here.includes(c.strategy)),
     rows,
     'after each strategy',
   );
 });
 
-describe('a fault in every phase of shared (three-vm-nfs)', () => {
+describe('a fault in every phase of each strategy on shared storage (three-vm-nfs)', () => {
+  const here = strategiesOn('threeVmNfsInventory');
   faultMatrix(
     'threeVmNfsInventory',
     'flt3',
-    ONE_FAULT_PER_PHASE.filter((c) => c.strategy === 'shared'),
+    ONE_FAULT_PER_PHASE.filter((c) => here.includes(c.strategy)),
     rows,
     'after each strategy',
   );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { criu, parseContainerProcess, parseCriuVersion } from '../../migration/criu/commands.js';
 
-const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'], hostLinks: ['vethfF3S08'] };
+const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'], hostLinks: ['vethfF3S08'], inotify: false };
 
 describe('CRIU seam', () => {
   it('pre-dumps with memory tracking, LXC’s options and the container’s cgroup as freezer', () => {
@@ -31,6 +31,22 @@ describe('CRIU seam', () => {
     expect(hooked.slice(-2)).toEqual(['--action-script', '/w/dump/followme-post-dump']);
   });
 
+  it("keeps LXC's options by default, and changes only what a tuning asks for", () => {
+    const lxcDefault = criu.dump({ container: proc, imagesDir: '/w/dump' });
+    expect(lxcDefault).toContain('--force-irmap');
+    expect(lxcDefault).not.toContain('--network-lock');
+    const tuning = { networkLock: 'nftables', preDumpMode: 'read', forceIrmap: 'if-inotify' } as const;
+    const dump = criu.dump({ container: proc, imagesDir: '/w/dump', tuning });
+    expect(dump.join(' ')).toContain('--network-lock nftables');
+    expect(dump).not.toContain('--force-irmap');
+    // The read mode is a pre-dump's: a dump refuses it.
+    expect(dump).not.toContain('--pre-dump-mode=read');
+    expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1', tuning })).toContain('--pre-dump-mode=read');
+    expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1' }).some((a) => a.startsWith('--pre-dump-mode'))).toBe(false);
+    // A container with inotify watches still gets --force-irmap: CRIU needs it to find the watched files.
+    expect(criu.dump({ container: { ...proc, inotify: true }, imagesDir: '/w/dump', tuning })).toContain('--force-irmap');
+  });
+
   it('runs a page server as a daemon with a pid file and its parent link', () => {
     expect(criu.pageServer({ imagesDir: '/w/pre-2', address: '10.77.10.11', port: 30002, pidFile: '/w/pre-2/ps.pid', prevImagesDir: '../pre-1' })).toEqual([
       'criu',
@@ -52,14 +68,18 @@ describe('CRIU seam', () => {
   });
 
   it('reads the container probe and CRIU’s version', () => {
-    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\n', 'x')).toEqual({
+    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\nno-inotify\n', 'x')).toEqual({
       initPid: 839,
       cgroup: 'lxc.payload.c1',
       controllers: ['cpuset', 'cpu', 'io', 'memory'],
       hostLinks: [],
+      inotify: false,
     });
-    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpu\nvethfF3S08\nvethA\n', 'x').hostLinks).toEqual(['vethfF3S08', 'vethA']);
-    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nveth$(reboot)\n', 'edge-a: c1')).toThrow(/not an interface name/);
+    const probed = parseContainerProcess('839\n/lxc.payload.c1\ncpu\ninotify\nvethfF3S08\nvethA\n', 'x');
+    expect(probed.hostLinks).toEqual(['vethfF3S08', 'vethA']);
+    expect(probed.inotify).toBe(true);
+    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nno-inotify\nveth$(reboot)\n', 'edge-a: c1')).toThrow(/not an interface name/);
+    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nvethA\n', 'edge-a: c1')).toThrow(/no inotify line/);
     expect(() => parseContainerProcess('\n', 'edge-a: c1')).toThrow(/edge-a: c1: no init PID/);
     expect(() => parseContainerProcess('839\n\n\n', 'edge-a: c1')).toThrow(/no cgroup v2 path/);
     expect(parseCriuVersion('Version: 4.1.1\n')).toBe('4.1.1');

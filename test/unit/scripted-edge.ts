@@ -85,7 +85,7 @@ export class ScriptedEdge extends Edge {
       case 'versions':
         return { stdout: '6.12.0-test\nVersion: 4.1\n6.0.4\n' };
       case 'probe-container':
-        return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\n' };
+        return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\nno-inotify\n' };
       case 'criu-dump':
         // CRIU stops the container's tasks once they are dumped; a scripted edge holds one container.
         this.running.clear();

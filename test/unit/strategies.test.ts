@@ -4,6 +4,8 @@ import { iterationDir, iterationDirs, parentOf, workDirOf } from '../../migratio
 import { portsFor, rootfsPathOf } from '../../migration/engine/setup.js';
 import { migrate, migrationId } from '../../migration/engine/migrate.js';
 import { ConfigError } from '../../common/errors.js';
+import { validateRecord } from '../../migration/record/validate.js';
+import { scriptedTestbed } from './scripted-edge.js';
 import type { Inventory } from '../../common/inventory.js';
 
 const kinds = (name: string, n: number) =>
@@ -55,7 +57,7 @@ describe('strategies', () => {
 
   it('names allowed strategies when given an unknown one', () => {
     expect(() => strategyNamed('teleport')).toThrow(ConfigError);
-    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared, adaptive');
+    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean');
   });
 
   it('links each iteration to the one before, relative to its own directory', () => {
@@ -83,5 +85,32 @@ describe('engine input', () => {
     expect(p.pageServer).toBeLessThan(40000);
     expect(portsFor('a')).toEqual(p);
     expect(migrationId('tmpfs', 'c1', new Date('2026-11-26T10:16:09.123Z'))).toMatch(/^20261126T101609Z-tmpfs-c1-[0-9a-f]{6}$/);
+  });
+});
+
+describe('lean', () => {
+  it('is diskless with the fixed costs trimmed: nftables lock, no --force-irmap without inotify, one final copy of images and rootfs changes', async () => {
+    const tb = scriptedTestbed();
+    const r = validateRecord(
+      await migrate({
+        inventory: tb.inventory,
+        strategy: 'lean',
+        container: 'c1',
+        from: 'edge-a',
+        to: 'edge-b',
+        predumps: 1,
+        connect: tb.connect,
+        journalDir: tb.journalDir,
+      }),
+    );
+    expect(r.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1 (page server)', 'final dump (page server)', 'final copy', 'restore']);
+    const source = tb.edges.get('edge-a')!;
+    // The rootfs copy notes its start first, for the final sync of the changes alone.
+    expect(r.phases[0]!.commands.map((c) => c.kind)).toEqual(['mark-rootfs', 'rsync-rootfs']);
+    expect(r.phases.find((p) => p.kind === 'final-copy')!.commands.map((c) => c.kind)).toEqual(['rsync-final']);
+    const dump = source.commands.find((c) => c.startsWith('criu-dump:'))!;
+    expect(dump).toContain('--network-lock nftables');
+    expect(dump).not.toContain('--force-irmap');
+    expect(source.commands.find((c) => c.startsWith('criu-pre-dump:'))).not.toContain('--pre-dump-mode');
   });
 });

@@ -1,0 +1,30 @@
+// lean: the paper's disk-less strategy with the fixed costs it measured
+// trimmed out of the downtime, each kept because the strategies bench
+// showed it helped (docs/fast-migration.md has the figures):
+// - CRIU locks the network with one nftables table instead of the
+//   iptables-save/-restore and ip execs of its default lock;
+// - --force-irmap only when the container holds inotify watches, the one
+//   thing it is for (LXC always passes it);
+// - the final rootfs sync sends only what changed since the first copy
+//   began, and nothing at all when nothing did.
+// Pages of every iteration stream to a page server on the destination, as
+// with diskless; --pre-dump-mode=read is left out: with it, a restore failed
+// on a corrupt vDSO here (docs/fast-migration.md).
+import { fixedPhases, type Phase, type Strategy } from '../engine/types.js';
+import { copied } from '../storage/copied.js';
+import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
+
+export const lean: Strategy = {
+  name: 'lean',
+  summary: 'diskless with an nftables network lock, --force-irmap only for inotify, and a final rootfs sync of the changes alone',
+  storage: copied,
+  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify' },
+  pointOfNoReturn: 'restore',
+  finalPagesOn: 'destination',
+  ...fixedPhases((predumps) => {
+    const phases: Phase[] = [rootfsCopy({ markChanges: true })];
+    for (let i = 1; i <= predumps; i++) phases.push(pageServerDump(i));
+    phases.push(pageServerDump('dump'), imagesCopy('dump', { rootfs: 'changed' }), restoreOnDestination());
+    return phases;
+  }),
+};
