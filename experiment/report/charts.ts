@@ -132,6 +132,49 @@ export function downtimeSpec(entries: readonly SummaryEntry[], profile: string):
   };
 }
 
+/**
+ * Each strategy's final iteration, side by side: the final dump before the
+ * freeze and while frozen (CRIU's frozen_time), the final copy, the
+ * restore (means). The downtime is the last three.
+ */
+export function finalIterationSpec(
+  entries: readonly SummaryEntry[],
+  profile: string,
+  strategies: readonly string[],
+  workloads: readonly string[],
+): TopLevelSpec | undefined {
+  const parts = ['dump, before the freeze', 'dump, frozen', 'final copy', 'restore'];
+  const values: { workload: string; strategy: string; part: string; order: number; ms: number }[] = [];
+  for (const workload of workloads) {
+    for (const strategy of strategies) {
+      const mean = (metric: string) => entry(entries, { profile, workload, strategy }, metric)?.mean;
+      const dump = mean('final_dump_ms');
+      if (dump === undefined) continue;
+      const frozen = Math.min(mean('final_frozen_ms') ?? 0, dump);
+      const ms = [dump - frozen, frozen, mean('final_copy_ms') ?? 0, mean('restore_ms') ?? 0];
+      for (const [i, v] of ms.entries()) values.push({ workload, strategy, part: parts[i]!, order: i, ms: v });
+    }
+  }
+  if (values.length === 0) return undefined;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `The final iteration of each strategy: dump, copy, restore (mean of the runs, ${profile})`,
+    data: { values },
+    facet: { column: { field: 'workload', type: 'nominal', title: null } },
+    spec: {
+      width: 60 * Math.max(2, strategies.length),
+      height: 240,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'strategy', type: 'nominal', title: null, sort: [...strategies], axis: { labelAngle: 0 } },
+        y: { field: 'ms', type: 'quantitative', aggregate: 'sum', title: 'time (ms)' },
+        color: { field: 'part', type: 'nominal', title: null, sort: parts, legend: { orient: 'bottom' } },
+        order: { field: 'order', sort: 'ascending' },
+      },
+    },
+  };
+}
+
 /** Every chart of the report, per profile. */
 export async function reportCharts(entries: readonly SummaryEntry[]): Promise<Chart[]> {
   const profiles = [...new Set(entries.map((e) => e.profile))];
@@ -145,6 +188,7 @@ export async function reportCharts(entries: readonly SummaryEntry[]): Promise<Ch
     for (const s of strategies) await add(`phases-${s}-${profile}.svg`, phaseBreakdownSpec(entries, profile, s, workloads));
     await add(`total-time-${profile}.svg`, totalTimeSpec(entries, profile));
     await add(`downtime-${profile}.svg`, downtimeSpec(entries, profile));
+    await add(`final-iteration-${profile}.svg`, finalIterationSpec(entries, profile, strategies, workloads));
   }
   return charts;
 }

@@ -34,6 +34,7 @@ export const BASE_COLUMNS = [
   'bytes_moved',
   'engine_overhead_ms',
   'client_longest_stall_ms',
+  'final_frozen_ms',
   'client_connections',
   'probe_sent',
   'probe_answered',
@@ -42,13 +43,19 @@ export const BASE_COLUMNS = [
 ] as const;
 
 /** Columns summary.json summarizes (with the phase columns). */
-export const METRICS = ['downtime_ms', 'service_downtime_ms', 'total_ms', 'last_dump_pages', 'client_longest_stall_ms'] as const;
+export const METRICS = ['downtime_ms', 'service_downtime_ms', 'total_ms', 'last_dump_pages', 'client_longest_stall_ms', 'final_frozen_ms'] as const;
 
 /** Text from a record, as one cell or list item: control characters become spaces, long text is cut, and a leading = + - @ cannot start a spreadsheet formula. */
 export function plainText(text: string, max = 2000): string {
   const flat = oneLine(text).trim();
   const cut = flat.length > max ? `${flat.slice(0, max)}… (${flat.length - max} more characters)` : flat;
   return /^[=+\-@]/.test(cut) ? `'${cut}` : cut;
+}
+
+/** CRIU's own frozen time of the final dump (freeze to the dump's end), where the record has it. */
+function finalFrozenMs(m: RunRecord['migration']): number | null {
+  const s = m?.iterations.find((i) => i.kind === 'dump')?.stats;
+  return s ? s.frozenTimeUs / 1000 : null;
 }
 
 export function runRow(r: RunRecord): Row {
@@ -73,6 +80,7 @@ export function runRow(r: RunRecord): Row {
     bytes_moved: m?.bytesMoved ?? null,
     engine_overhead_ms: m?.engineOverheadMs ?? null,
     client_longest_stall_ms: r.client?.longestStallMs ?? null,
+    final_frozen_ms: finalFrozenMs(m),
     client_connections: r.client?.connections ?? null,
     probe_sent: r.probe.sent,
     probe_answered: r.probe.answered,

@@ -4,6 +4,7 @@ import { down, up } from '../../provision/testbed/runner.js';
 import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
 import { deployShowcase, removeShowcase, runMoves, showcaseMoves } from '../../experiment/showcase.js';
 import type { MigrationRecord } from '../../migration/record/schema.js';
+import { strategyNames } from '../../migration/strategies/index.js';
 
 const REPS = Number(process.env['FOLLOWME_BENCH_REPS'] ?? 3);
 const log = (l: string) => process.stderr.write(`  · ${l}\n`);
@@ -24,7 +25,7 @@ try {
 }
 
 rows['runs'] = `${REPS} per strategy, blank container, 2 pre-dumps, TCG guests`;
-for (const strategy of ['tmpfs', 'diskless', 'shared'] as const) {
+for (const strategy of strategyNames()) {
   const all = records.filter((r) => r.strategy === strategy);
   const rs = all.filter((r) => r.outcome === 'migrated');
   if (all.length > rs.length)

@@ -4,6 +4,7 @@ import { benchEngine } from './engine.js';
 import { benchReport } from './report.js';
 import { benchSoak } from './soak.js';
 import { benchStreams } from './streams.js';
+import { benchStrategies } from './strategies.js';
 
 const benches: Record<string, () => Promise<Record<string, string>>> = {
   testbed: benchTestbed,
@@ -11,11 +12,12 @@ const benches: Record<string, () => Promise<Record<string, string>>> = {
   soak: benchSoak,
   report: benchReport,
   streams: benchStreams,
+  strategies: benchStrategies,
 };
 
-// The soak runs for an hour or more under TCG: only when asked for by name.
+// The soak and the strategies bench run for an hour or more under TCG: only when asked for by name.
 const wanted = process.argv.slice(2);
-const names = wanted.length ? wanted : Object.keys(benches).filter((b) => b !== 'soak');
+const names = wanted.length ? wanted : Object.keys(benches).filter((b) => b !== 'soak' && b !== 'strategies');
 for (const name of names) {
   const bench = benches[name];
   if (!bench) {

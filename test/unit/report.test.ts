@@ -70,6 +70,7 @@ describe('the report of a real smoke run', () => {
     const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
     expect(svgs.sort()).toEqual([
       'downtime-gigabit.svg',
+      'final-iteration-gigabit.svg',
       'phases-diskless-gigabit.svg',
       'phases-shared-gigabit.svg',
       'phases-tmpfs-gigabit.svg',
@@ -80,7 +81,7 @@ describe('the report of a real smoke run', () => {
 
   it('report.html is one self-contained page: the charts inline, nothing fetched', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    expect((html.match(/<svg/g) ?? []).length).toBe(5);
+    expect((html.match(/<svg/g) ?? []).length).toBe(6);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
   });
 });

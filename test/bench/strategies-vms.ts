@@ -1,0 +1,122 @@
+// The sandboxed half of `npm run bench -- strategies` (see strategies.ts).
+// Two experiments on one two-vm testbed, run by the experiment runner (so
+// the probe, the workload's client and its state check are the report's):
+// blank, video and the memory workload at a low dirty rate over gigabit;
+// the memory workload at a rate above the link over fast ethernet. Each
+// runs every strategy in turn, repetition by repetition. Progress on
+// stderr; the rows as one JSON line on stdout.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolvePlan } from '../../experiment/plan.js';
+import { runExperiment } from '../../experiment/runner.js';
+import type { RunRecord } from '../../experiment/results.js';
+import { summarize, type Summary } from '../../experiment/stats.js';
+import { down, up } from '../../provision/testbed/runner.js';
+import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
+
+const REPS = Number(process.env['FOLLOWME_BENCH_STRATEGY_REPS'] ?? 5);
+const STRATEGIES = (process.env['FOLLOWME_BENCH_STRATEGIES'] ?? 'tmpfs,lean,adaptive').split(',');
+const REPLICA = 'tmpfs';
+/** MB/s the memory workload dirties: one pre-copy can converge on, one above fast ethernet's 12.5 MB/s. */
+const LOW_RATE = 1;
+const HIGH_RATE = 40;
+const t0 = Date.now();
+const log = (l: string) => process.stderr.write(`  · [${((Date.now() - t0) / 1000).toFixed(0)}s] ${l}\n`);
+
+const plans = [
+  {
+    planVersion: 1,
+    name: 'strategies',
+    repetitions: REPS,
+    strategies: STRATEGIES,
+    workloads: [{ name: 'blank' }, { name: 'video' }, { name: 'memory', params: { rateMBps: LOW_RATE, workingSetMB: 64 } }],
+    profiles: ['gigabit'],
+  },
+  {
+    planVersion: 1,
+    name: 'strategies-high-rate',
+    repetitions: REPS,
+    strategies: STRATEGIES,
+    workloads: [{ name: 'memory', params: { rateMBps: HIGH_RATE, workingSetMB: 64 } }],
+    profiles: ['fast-ethernet'],
+  },
+].map((doc) => resolvePlan(doc, `bench plan ${doc.name}`));
+
+const stack = 'two-vm';
+const topology = loadStack(stack);
+const runs: RunRecord[] = [];
+const loadBefore = loadavg()[0]!;
+const dir = mkdtempSync(join(tmpdir(), 'fm-bench-strategies-'));
+try {
+  const { inventory } = await up({ topology, source: stackConfigPath(stack), stack, log });
+  for (const plan of plans) {
+    const out = join(dir, plan.name);
+    const planFile = join(dir, `${plan.name}.json`);
+    writeFileSync(planFile, JSON.stringify(plan));
+    const r = await runExperiment({
+      plan,
+      planFile,
+      inventory,
+      out,
+      stack,
+      log,
+      onProgress: (p) => p.last && log(`${p.done}/${p.total} ${p.last.key}: ${p.last.outcome}, downtime ${p.last.migration?.downtimeMs?.toFixed(0) ?? '–'} ms`),
+    });
+    runs.push(...r.runs);
+  }
+} finally {
+  await down(topology, log);
+}
+
+const ms = (x: number) => `${Math.round(x)}`;
+const ci = (s: Summary) => (s.ci95 === null ? '' : ` ±${ms(s.ci95)}`);
+const cellOf = (r: RunRecord) => (r.workload === 'memory' ? `memory ${r.profile === 'gigabit' ? `${LOW_RATE}` : `${HIGH_RATE}`} MB/s` : r.workload);
+const migrated = (r: RunRecord) => r.outcome === 'migrated' && !r.state.problem;
+const rows: Record<string, string> = {};
+rows['runs'] =
+  `${REPS} per strategy and cell, alternating; two-vm, TCG guests; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after; nothing else ran`;
+const cells = [...new Set(runs.map(cellOf))];
+for (const cell of cells) {
+  const medians = new Map<string, number>();
+  for (const strategy of STRATEGIES) {
+    const all = runs.filter((r) => cellOf(r) === cell && r.strategy === strategy);
+    const ok = all.filter(migrated);
+    const key = `${cell} · ${strategy}`;
+    if (!ok.length) {
+      rows[key] = `no run migrated with its state intact (${all.map((r) => r.outcome).join(', ')})`;
+      continue;
+    }
+    const of = (f: (r: RunRecord) => number | undefined) => summarize(ok.map(f).filter((v): v is number => v !== undefined));
+    const down = of((r) => r.migration?.downtimeMs)!;
+    const service = of((r) => r.serviceDowntimeMs);
+    const total = of((r) => r.migration?.totalMs)!;
+    const pages = of((r) => r.migration?.lastDumpPagesWritten);
+    const frozen = of((r) => {
+      const us = r.migration?.iterations.find((i) => i.kind === 'dump')?.stats.frozenTimeUs;
+      return us === undefined ? undefined : us / 1000;
+    });
+    const restore = of((r) => (r.migration?.restoreStats ? r.migration.restoreStats.restoreTimeUs / 1000 : undefined));
+    const overhead = of((r) => (r.migration ? (100 * r.migration.engineOverheadMs) / r.migration.totalMs : undefined));
+    medians.set(strategy, down.median);
+    const replica = medians.get(REPLICA);
+    const ratio = replica && strategy !== REPLICA ? ` (${(down.median / replica).toFixed(2)}× ${REPLICA})` : '';
+    const stops = ok.flatMap((r) => r.migration?.phases.find((p) => p.kind === 'final-dump')?.decision?.rule ?? []);
+    const rounds = ok.map((r) => r.migration?.phases.filter((p) => p.kind === 'pre-dump').length ?? 0);
+    rows[key] = [
+      `n ${ok.length}/${all.length}`,
+      `downtime ${ms(down.median)}${ci(down)} ms${ratio}`,
+      service ? `service ${ms(service.median)}${ci(service)} ms` : 'service –',
+      `Ψ ${(total.median / 1000).toFixed(1)} s`,
+      pages ? `last-dump pages ${ms(pages.median)}${ci(pages)}` : '',
+      frozen ? `CRIU frozen ${ms(frozen.median)} ms` : '',
+      restore ? `CRIU restore ${ms(restore.median)} ms` : '',
+      overhead ? `overhead ${overhead.median.toFixed(1)} % of Ψ` : '',
+      stops.length ? `rounds ${rounds.join('/')}, stopped by ${[...new Set(stops)].join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+  }
+}
+rows['results'] = `${dir} (one results directory per plan: \`followme report --results DIR\` charts them)`;
+process.stdout.write(`${JSON.stringify(rows)}\n`);

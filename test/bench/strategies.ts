@@ -1,0 +1,12 @@
+// npm run bench -- strategies: the paper replica (tmpfs, 2 pre-dumps, LXC's
+// options) beside each new strategy, in one run on one two-vm testbed, in
+// alternating order (strategies-vms.ts). Per workload cell and strategy it
+// prints the median and the 95 % CI of the engine's downtime and of the
+// service downtime the 10 ms probe saw, Ψ, the last dump's pages, CRIU's
+// frozen and restore times, the engine's overhead, and each median's ratio
+// to the replica's. Figures, not assertions.
+import { runSandboxed } from './sandboxed.js';
+
+export function benchStrategies(): Promise<Record<string, string>> {
+  return runSandboxed('dist/test/bench/strategies-vms.js', 'strategies');
+}
