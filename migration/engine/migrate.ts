@@ -5,38 +5,26 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, ConflictError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
-import { connectEdge, type Edge } from '../edge.js';
-import { LXC_PATH } from '../lxc/commands.js';
-import type { CommandTiming, MigrationRecord, PhaseRecord } from '../record/schema.js';
-import { sealRecord } from '../record/validate.js';
-import { PAGE_SIZE } from '../criu/stats.js';
-import { LXC_TUNING } from '../criu/commands.js';
-import { strategyNamed } from '../strategies/index.js';
-import type { Strategy } from './types.js';
-import { checkAndPrepare, nothingMade, type SetupMade } from './setup.js';
-import { portsFor, receiverRunDir } from './ports.js';
-import { underBase } from '../../common/input/remote-path.js';
 import { shown } from '../../common/input/clip.js';
 import { CONTAINER_NAME_PATTERN } from '../../common/input/patterns.js';
-import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
+import { underBase } from '../../common/input/remote-path.js';
+import { LXC_TUNING } from '../criu/commands.js';
+import { connectEdge, type Edge } from '../edge.js';
+import { LXC_PATH } from '../lxc/commands.js';
+import type { MigrationRecord } from '../record/schema.js';
+import { sealRecord } from '../record/validate.js';
+import { strategyNamed } from '../strategies/index.js';
+import { EngineClock } from './clock.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
-import {
-  faultPhaseMatches,
-  iterationDirs,
-  workDirOf,
-  type EventListener,
-  type FaultHook,
-  type History,
-  type MigrationContext,
-  type MigrationEvent,
-  type StepDone,
-} from './types.js';
+import { dumpIterations, injectFaultAt, runPhases } from './phases.js';
+import { portsFor, receiverRunDir } from './ports.js';
+import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
+import { checkAndPrepare, nothingMade, type SetupMade, type SetupResult } from './setup.js';
+import { iterationDirs, workDirOf, type EventListener, type FaultHook, type MigrationContext, type Strategy } from './types.js';
 import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
 export const MAX_PREDUMPS = 20;
-/** A strategy that keeps choosing phases past this many is stopped (and rolled back): a bug, not a migration. */
-export const MAX_PHASES = 100;
 
 export interface MigrateOptions {
   inventory: Inventory;
@@ -133,184 +121,38 @@ function validate(o: MigrateOptions): ValidMigration {
  * written whatever happens.
  */
 export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
-  const { strategy, predumps, fromNode, toNode, journalDir } = validate(o);
+  const valid = validate(o);
+  const { strategy, predumps, fromNode, toNode, journalDir } = valid;
   const id = migrationId(strategy.name, o.container);
-  const workDir = workDirOf(strategy, o.inventory, id);
-  const lxcDir = underBase(LXC_PATH, o.container);
+  const places = { id, workDir: workDirOf(strategy, o.inventory, id), lxcDir: underBase(LXC_PATH, o.container) };
   const startedAt = new Date().toISOString();
   // Written before anything exists on an edge, so a controller killed at any later moment leaves it behind.
   const journal = Journal.open(journalDir, {
-    id,
+    ...places,
     strategy: strategy.name,
     testbed: o.inventory.prefix,
     container: o.container,
     from: o.from,
     to: o.to,
     predumps,
-    lxcDir,
-    workDir,
     ports: portsFor(id),
     startedAt,
   });
-  // The engine's clock stops while a listener runs, and while a fault is put in.
-  let listenerMs = 0;
-  let pausedMs = 0;
-  const listenerErrors: string[] = [];
-  // A dump that failed once and was tried again: its phase took longer than a clean one, and the record says so.
-  const retries: { phase: string; error: string }[] = [];
-  const clock = () => performance.now() - pausedMs;
-  const emit = async (e: MigrationEvent) => {
-    if (e.type === 'retry') retries.push({ phase: e.phase, error: e.error.split('\n')[0]!.slice(0, 500) });
-    if (!o.onEvent) return;
-    const started = performance.now();
-    try {
-      await o.onEvent(e);
-    } catch (err) {
-      listenerErrors.push(`at ${e.type}: ${(err as Error)?.message ?? String(err)}`);
-    } finally {
-      // Progress comes while a command runs, and nothing waits for its listener: that time overlaps the command, and stays in Ψ.
-      if (e.type !== 'progress') {
-        const ms = performance.now() - started;
-        listenerMs += ms;
-        pausedMs += ms;
-      }
-    }
-  };
-  const injectFaultAt = async (phase: string, edges: { source: Edge; dest: Edge }) => {
-    if (!o.fault || !faultPhaseMatches(o.fault.phase, phase)) return;
-    const started = performance.now();
-    await o.fault.inject(edges);
-    pausedMs += performance.now() - started;
-  };
-  const [source, dest] = await connectBoth(fromNode, toNode, o.connect ?? connectEdge).catch((e: unknown) => {
+  const clock = new EngineClock(o.onEvent);
+  const connect = o.connect ?? connectEdge;
+  const [source, dest] = await connectBoth(fromNode, toNode, connect).catch((e: unknown) => {
     journal.close();
     throw e;
   });
   // Connections opened again after one was lost (a dropped SSH connection); closed with the first two.
   const reopened: Edge[] = [];
+  const live = { from: fromNode, to: toNode, connect, opened: reopened };
   try {
-    const setupStarted = clock();
-    const made = nothingMade();
-    journal.update({ step: 'checks' });
-    const setup = await checkAndPrepare({
-      strategy,
-      inventory: o.inventory,
-      container: o.container,
-      source,
-      dest,
-      workDir,
-      iterationDirs: iterationDirs({ workDir }, predumps),
-      id,
-      made,
-      // From here on an edge may hold something of the migration.
-      onChecked: () => journal.update({ step: 'set-up' }),
-    }).catch(async (e: unknown) => {
-      // Settled unless something set-up made could not be taken back: then the entry stays for recover.
-      if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.storage.workBase(o.inventory) })) journal.close();
-      throw e;
-    });
-    const setupMs = clock() - setupStarted;
-    await emit({ type: 'setup-done', ms: setupMs });
-
-    const ctx: MigrationContext = {
-      id,
-      container: o.container,
-      inventory: o.inventory,
-      source,
-      dest,
-      lxcDir,
-      workDir,
-      predumps,
-      proc: setup.proc,
-      criu: strategy.criu ?? LXC_TUNING,
-      pageServerPort: portsFor(id).pageServer,
-      ...(setup.receiver ? { receiver: setup.receiver } : {}),
-      dumps: [],
-      // Set-up made the container's directory on the destination.
-      destTouched: true,
-      emit,
-    };
-
-    const phases: PhaseRecord[] = [];
-    const countsPages = new Set<PhaseRecord>();
-    const history: History & { steps: StepDone[] } = { predumps, steps: [] };
-    const t0 = clock();
-    let failure: { phase: string; error: unknown } | undefined;
-    // Ψ ends with the last phase: the journal's note of the point of no return after it is bookkeeping.
-    let lastPhaseEnd = t0;
-    for (let phase = strategy.next(history); phase; phase = strategy.next(history)) {
-      if (phases.length >= MAX_PHASES) {
-        failure = {
-          phase: phase.name,
-          error: new FollowmeError(`strategy ${strategy.name} chose more than ${MAX_PHASES} phases; stopped before "${phase.name}"`),
-        };
-        break;
-      }
-      const commands: CommandTiming[] = [];
-      // sentAt is the wall clock's; listeners and faults only run between commands, so the pause so far applies.
-      source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: sentAt - pausedMs - t0 });
-      await emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
-      await injectFaultAt(phase.name, { source, dest });
-      const start = clock();
-      let bytes: number | undefined;
-      let stats: StepDone['stats'];
-      try {
-        journal.update({ step: phase.name });
-        refuseOverLostConnection(dest);
-        bytes = (await phase.run(ctx)).bytes;
-        // A strategy that decides from its rounds gets each pre-dump's statistics now, inside the phase's time.
-        if (phase.kind === 'pre-dump' && strategy.measuresRounds) stats = await roundStats(ctx);
-      } catch (e) {
-        failure = { phase: phase.name, error: e };
-      }
-      lastPhaseEnd = clock();
-      if (stats && phase.pagesLeaveSource) bytes = stats.pagesWritten * PAGE_SIZE;
-      const rec: PhaseRecord = {
-        name: phase.name,
-        kind: phase.kind,
-        ...(phase.iteration ? { iteration: phase.iteration } : {}),
-        startMs: start - t0,
-        durationMs: lastPhaseEnd - start,
-        commands,
-        ...(bytes !== undefined ? { bytes } : {}),
-        ...(phase.decision ? { decision: phase.decision } : {}),
-      };
-      phases.push(rec);
-      if (phase.pagesLeaveSource && !stats) countsPages.add(rec);
-      source.sink = dest.sink = undefined;
-      if (failure) break;
-      history.steps.push({
-        name: rec.name,
-        kind: rec.kind,
-        ...(rec.iteration ? { iteration: rec.iteration } : {}),
-        durationMs: rec.durationMs,
-        ...(rec.bytes !== undefined ? { bytes: rec.bytes } : {}),
-        ...(stats ? { stats } : {}),
-      });
-      if (phase.kind === strategy.pointOfNoReturn) journal.update({ pointOfNoReturnPassed: true });
-      await emit({ type: 'phase-end', phase: rec });
-    }
-    const end = lastPhaseEnd;
-    // Outside Ψ: CRIU's own statistics of every dump, in one round trip. A
-    // failed read leaves the record without them, and says so.
+    const { ctx, setup, setupMs } = await prepare(o, valid, { ...places, journal, clock, source, dest });
+    const run = await runPhases(ctx, strategy, { clock, journal, ...(o.fault ? { fault: o.fault } : {}) });
     const missing: string[] = [];
-    const measured = new Map(history.steps.filter((x) => x.stats).map((x) => [x.iteration, x.stats!]));
-    const unread = ctx.dumps.filter((d) => d.kind === 'dump' || !measured.has(d.iteration));
-    const read = await source.dumpStatsOf(unread.map((d) => d.imagesDir)).catch((e: unknown) => {
-      missing.push(`CRIU's dump statistics (pages, freeze times): reading them on ${source.name} failed: ${(e as Error).message.split('\n')[0]}`);
-      return unread.map(() => undefined);
-    });
-    const statsOf = (d: (typeof ctx.dumps)[number]) => (d.kind === 'pre-dump' ? measured.get(d.iteration) : undefined) ?? read[unread.indexOf(d)];
-    const iterations = ctx.dumps.flatMap((d) => {
-      const st = statsOf(d);
-      return st ? [{ ...d, stats: st }] : [];
-    });
-    for (const p of phases) {
-      if (!countsPages.has(p)) continue;
-      const it = iterations.find((x) => (p.kind === 'final-dump' ? x.kind === 'dump' : x.iteration === p.iteration));
-      if (it) p.bytes = it.stats.pagesWritten * PAGE_SIZE;
-    }
-    const remoteCommandMs = sum(phases.flatMap((p) => p.commands.map((c) => c.remoteMs)));
+    const iterations = await dumpIterations(ctx, run, missing);
+    const remoteCommandMs = sum(run.phases.flatMap((p) => p.commands.map((c) => c.remoteMs)));
     const base = {
       recordVersion: 2 as const,
       id,
@@ -322,78 +164,32 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       from: o.from,
       to: o.to,
       predumps,
-      phases,
+      phases: run.phases,
       setupMs,
-      totalMs: end - t0,
+      totalMs: run.end - run.t0,
       iterations,
-      bytesMoved: sum(phases.map((p) => p.bytes ?? 0)),
+      bytesMoved: sum(run.phases.map((p) => p.bytes ?? 0)),
       remoteCommandMs,
-      engineOverheadMs: end - t0 - remoteCommandMs,
+      engineOverheadMs: run.end - run.t0 - remoteCommandMs,
       versions: setup.versions,
     };
-    // Listener and fault figures are only known at the end: read them then.
-    const listenerFields = () => ({
-      ...(listenerMs > 0 ? { listenerMs } : {}),
-      ...(listenerErrors.length ? { listenerErrors: [...listenerErrors] } : {}),
-      ...(missing.length ? { missing: [...missing] } : {}),
-      ...(retries.length ? { retries: [...retries] } : {}),
-      ...(o.fault ? { fault: o.fault.report() } : {}),
-    });
+    // Listener, fault and missing figures are only known at the end: read them then.
+    const extras = () => ({ ...clock.recordFields(), ...(missing.length ? { missing: [...missing] } : {}), ...(o.fault ? { fault: o.fault.report() } : {}) });
+    const settle = { ctx, strategy, journal, clock, live, fault: o.fault };
+    if (run.failure) throw await rolledBack(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
+    const finished = await cleanedUp(settle, missing);
     const last = iterations.find((i) => i.kind === 'dump');
-
-    if (failure) {
-      const message = (failure.error as Error)?.message ?? String(failure.error);
-      await emit({ type: 'rollback-start', phase: failure.phase, error: message });
-      journal.update({ step: 'rollback' });
-      if (o.fault?.healBeforeRollback) await o.fault.heal();
-      const rb = await rollbackOverLiveConnections(ctx, strategy, { from: fromNode, to: toNode, connect: o.connect ?? connectEdge, opened: reopened }).catch(
-        (e: unknown) => ({ outcome: 'failed' as const, detail: `rollback failed: ${(e as Error).message}` }),
-      );
-      if (o.fault && !o.fault.healBeforeRollback) await o.fault.heal();
-      const stateLost = 'stateLost' in rb ? rb.stateLost : undefined;
-      // Rolled back (or the state lost for good) with nothing left: settled. Otherwise the entry stays for `followme recover`.
-      if ((rb.outcome === 'rolled-back' || stateLost !== undefined) && !('left' in rb)) journal.close();
-      else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
-      await emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
-      const record = sealRecord({
-        ...base,
-        outcome: rb.outcome,
-        error: { phase: failure.phase, message, rollback: rb.detail, ...(stateLost !== undefined ? { stateLost } : {}) },
-        ...listenerFields(),
-      });
-      throw new MigrationFailedError(`migration ${id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
-        cause: failure.error,
-      });
-    }
-
-    // Point of no return: the container runs on the destination.
-    const restoreStats = await dest.restoreStats(`${workDir}/dump`).catch((e: unknown) => {
-      missing.push(`CRIU's restore statistics: reading them on ${dest.name} failed: ${(e as Error).message.split('\n')[0]}`);
-      return undefined;
-    });
-    await injectFaultAt('source cleanup', { source, dest });
-    const cleanupStarted = clock();
-    const warning = await settleAfter(journal, 'source cleanup', () =>
-      cleanupSourceOverLiveConnections(ctx, strategy, { from: fromNode, to: toNode, connect: o.connect ?? connectEdge, opened: reopened }).catch(
-        (e: unknown) => `source cleanup failed: ${(e as Error).message}`,
-      ),
-    );
-    const cleanupMs = clock() - cleanupStarted;
-    await o.fault?.heal();
-    await emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
-    const freezeAt = freezeAtMs(phases, last?.stats) ?? phases.find((p) => p.kind === 'final-dump')?.startMs ?? end - t0;
+    const freezeAt = freezeAtMs(run.phases, last?.stats) ?? run.phases.find((p) => p.kind === 'final-dump')?.startMs ?? run.end - run.t0;
     return sealRecord({
       ...base,
       outcome: 'migrated',
-      downtimeMs: end - t0 - freezeAt,
+      downtimeMs: run.end - run.t0 - freezeAt,
       freezeAtMs: freezeAt,
-      downtimeRemoteMs: remoteMsFrom(phases, freezeAt),
+      downtimeRemoteMs: remoteMsFrom(run.phases, freezeAt),
       ...(last ? { lastDumpPagesWritten: last.stats.pagesWritten } : {}),
-      ...(restoreStats ? { restoreStats } : {}),
-      cleanupMs,
-      ...(warning ? { cleanupWarning: warning } : {}),
-      ...listenerFields(),
+      ...finished,
+      ...extras(),
     });
   } finally {
     // Whatever ended the migration, a fault is not left in (healing twice does nothing).
@@ -406,11 +202,111 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   }
 }
 
-/** The statistics of the pre-dump that just ended; undefined when they cannot be read (the strategy then decides without them). */
-async function roundStats(ctx: MigrationContext): Promise<StepDone['stats']> {
-  const last = ctx.dumps.at(-1);
-  if (!last) return undefined;
-  return (await ctx.source.dumpStatsOf([last.imagesDir]).catch(() => [undefined]))[0];
+/** Checks and set-up, outside Ψ; a set-up that fails takes back what it made. Returns the phases' context. */
+async function prepare(
+  o: MigrateOptions,
+  { strategy, predumps }: ValidMigration,
+  p: { id: string; workDir: string; lxcDir: string; journal: Journal; clock: EngineClock; source: Edge; dest: Edge },
+): Promise<{ ctx: MigrationContext; setup: SetupResult; setupMs: number }> {
+  const { id, workDir, lxcDir, journal, clock, source, dest } = p;
+  const setupStarted = clock.now();
+  const made = nothingMade();
+  journal.update({ step: 'checks' });
+  const setup = await checkAndPrepare({
+    strategy,
+    inventory: o.inventory,
+    container: o.container,
+    source,
+    dest,
+    workDir,
+    iterationDirs: iterationDirs({ workDir }, predumps),
+    id,
+    made,
+    // From here on an edge may hold something of the migration.
+    onChecked: () => journal.update({ step: 'set-up' }),
+  }).catch(async (e: unknown) => {
+    // Settled unless something set-up made could not be taken back: then the entry stays for recover.
+    if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.storage.workBase(o.inventory) })) journal.close();
+    throw e;
+  });
+  const setupMs = clock.now() - setupStarted;
+  await clock.emit({ type: 'setup-done', ms: setupMs });
+  const ctx: MigrationContext = {
+    id,
+    container: o.container,
+    inventory: o.inventory,
+    source,
+    dest,
+    lxcDir,
+    workDir,
+    predumps,
+    proc: setup.proc,
+    criu: strategy.criu ?? LXC_TUNING,
+    pageServerPort: portsFor(id).pageServer,
+    ...(setup.receiver ? { receiver: setup.receiver } : {}),
+    dumps: [],
+    // Set-up made the container's directory on the destination.
+    destTouched: true,
+    emit: (e) => clock.emit(e),
+  };
+  return { ctx, setup, setupMs };
+}
+
+interface Settling {
+  ctx: MigrationContext;
+  strategy: Strategy;
+  journal: Journal;
+  clock: EngineClock;
+  live: Parameters<typeof rollbackOverLiveConnections>[2];
+  fault: FaultHook | undefined;
+}
+
+/** A phase failed: roll back (with the fault healed first if it asks), settle the journal, and return the error carrying the record. */
+async function rolledBack(
+  s: Settling,
+  failure: { phase: string; error: unknown },
+  seal: (r: Pick<MigrationRecord, 'outcome' | 'error'>) => MigrationRecord,
+): Promise<MigrationFailedError> {
+  const { journal, clock, fault } = s;
+  const message = (failure.error as Error)?.message ?? String(failure.error);
+  await clock.emit({ type: 'rollback-start', phase: failure.phase, error: message });
+  journal.update({ step: 'rollback' });
+  if (fault?.healBeforeRollback) await fault.heal();
+  const rb = await rollbackOverLiveConnections(s.ctx, s.strategy, s.live).catch((e: unknown) => ({
+    outcome: 'failed' as const,
+    detail: `rollback failed: ${(e as Error).message}`,
+  }));
+  if (fault && !fault.healBeforeRollback) await fault.heal();
+  const stateLost = 'stateLost' in rb ? rb.stateLost : undefined;
+  // Rolled back (or the state lost for good) with nothing left: settled. Otherwise the entry stays for `followme recover`.
+  if ((rb.outcome === 'rolled-back' || stateLost !== undefined) && !('left' in rb)) journal.close();
+  else journal.update({ failure: `failed in ${failure.phase}: ${message.split('\n')[0]}; ${rb.detail}` });
+  await clock.emit({ type: 'rollback-end', outcome: rb.outcome, detail: rb.detail });
+  const record = seal({
+    outcome: rb.outcome,
+    error: { phase: failure.phase, message, rollback: rb.detail, ...(stateLost !== undefined ? { stateLost } : {}) },
+  });
+  return new MigrationFailedError(`migration ${s.ctx.id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
+    cause: failure.error,
+  });
+}
+
+/** Past the point of no return: CRIU's restore statistics, then the source's copy removed; what the record says of both. */
+async function cleanedUp(s: Settling, missing: string[]): Promise<Pick<MigrationRecord, 'restoreStats' | 'cleanupMs' | 'cleanupWarning'>> {
+  const { ctx, clock, fault } = s;
+  const restoreStats = await ctx.dest.restoreStats(`${ctx.workDir}/dump`).catch((e: unknown) => {
+    missing.push(`CRIU's restore statistics: reading them on ${ctx.dest.name} failed: ${(e as Error).message.split('\n')[0]}`);
+    return undefined;
+  });
+  await injectFaultAt(fault, clock, 'source cleanup', { source: ctx.source, dest: ctx.dest });
+  const cleanupStarted = clock.now();
+  const warning = await settleAfter(s.journal, 'source cleanup', () =>
+    cleanupSourceOverLiveConnections(ctx, s.strategy, s.live).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`),
+  );
+  const cleanupMs = clock.now() - cleanupStarted;
+  await fault?.heal();
+  await clock.emit({ type: 'cleanup-done', ms: cleanupMs, ...(warning ? { warning } : {}) });
+  return { ...(restoreStats ? { restoreStats } : {}), cleanupMs, ...(warning ? { cleanupWarning: warning } : {}) };
 }
 
 /**
@@ -430,18 +326,6 @@ async function settleAfter(journal: Journal, step: string, fn: () => Promise<str
   const warning = await fn();
   quietly(() => (warning ? journal.update({ failure: `${step}: ${warning}` }) : journal.close()));
   return warning;
-}
-
-/**
- * The destination's connection lost while phases that did not need it ran (a
- * copy the source pushes) fails the next phase at its start: going on would
- * stop the container for a restore no one can order. Not the source's: every
- * phase before the restore needs it and fails by itself, and the restore does
- * not (source cleanup opens it again).
- */
-function refuseOverLostConnection(dest: Edge): void {
-  if (dest.ssh.lostReason !== undefined)
-    throw new Error(`${dest.name}: the SSH connection was lost (${dest.ssh.lostReason}) before this phase; the migration stops before it`);
 }
 
 /** A container with an unfinished migration is the journal's until `recover` settles it. */

@@ -78,6 +78,7 @@ describe('followme experiment: plans/smoke.yaml on three-vm-nfs', () => {
       'phases-shared-gigabit.svg',
       'total-time-gigabit.svg',
       'downtime-gigabit.svg',
+      'final-iteration-gigabit.svg',
     ]) {
       expect(readFileSync(join(out, 'report', chart), 'utf8')).toMatch(/^<svg/);
       expect(md).toContain(`](${chart})`);
