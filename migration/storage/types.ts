@@ -41,7 +41,7 @@ export interface StoragePrepare {
 }
 
 export interface StorageDriver {
-  readonly name: 'copied' | 'shared';
+  readonly name: 'copied' | 'shared' | 'shared-rootfs';
   /** Whether the testbed needs the NFS share for it. */
   readonly needsShare: boolean;
   /** The directory every migration's image directory is made in (on both edges, or on the share). */

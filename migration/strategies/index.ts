@@ -5,8 +5,9 @@ import { diskless } from './diskless.js';
 import { lean } from './lean.js';
 import { registerStrategy } from './registry.js';
 import { shared } from './shared.js';
+import { sharedlean } from './sharedlean.js';
 import { tmpfs } from './tmpfs.js';
 
-for (const s of [tmpfs, diskless, shared, adaptive, lean]) registerStrategy(s);
+for (const s of [tmpfs, diskless, shared, adaptive, lean, sharedlean]) registerStrategy(s);
 
 export { registeredStrategies, registerStrategy, strategyNamed, strategyNames } from './registry.js';

@@ -36,9 +36,9 @@ export function rootfsCopy(opts: { markChanges?: boolean } = {}): Phase {
  * final one also syncs the rootfs: all of it again after the images
  * (`mirror`, the paper's way), or only what changed since the first copy
  * began (`changed`: nothing at all when nothing did), at the same time as
- * the images.
+ * the images; or not at all (`none`: the rootfs is on the share).
  */
-export function imagesCopy(iteration: number | 'dump', opts: { rootfs?: 'mirror' | 'changed' } = {}): Phase {
+export function imagesCopy(iteration: number | 'dump', opts: { rootfs?: 'mirror' | 'changed' | 'none' } = {}): Phase {
   const dump = iteration === 'dump';
   return {
     name: dump ? 'final copy' : `pre-dump ${iteration} copy`,
@@ -52,8 +52,8 @@ export function imagesCopy(iteration: number | 'dump', opts: { rootfs?: 'mirror'
         return { bytes: await ctx.source.pushFinal({ imagesDir: dir, name, lxcDir: ctx.lxcDir, marker: rootfsMarkerPath(ctx), list }, receiver(ctx)) };
       }
       let bytes = await ctx.source.push('rsync-images', `rsync images ${name}`, dir, receiver(ctx), { module: 'work', subpath: name });
-      // The last rootfs sync: what the container wrote since the first copy.
-      if (dump)
+      // The last rootfs sync: what the container wrote since the first copy (none when the rootfs is on the share).
+      if (dump && opts.rootfs !== 'none')
         bytes += await ctx.source.push('rsync-rootfs-final', 'rsync rootfs (final sync)', ctx.lxcDir, receiver(ctx), { module: 'container' }, { mirror: true });
       return { bytes };
     },

@@ -1,8 +1,9 @@
-// Issue #21's strategies end to end on two-vm (blank moves by every
-// registered strategy in showcase.test.ts): the video's one connection,
+// Issue #21's strategies end to end (blank moves by every registered
+// strategy in showcase.test.ts). On two-vm: the video's one connection,
 // every byte checked, through a move by adaptive there and lean back, and
 // the memory workload's checksum going on through the same two moves, with
-// adaptive's record saying which rule stopped its rounds.
+// adaptive's record saying which rule stopped its rounds. On three-vm-nfs:
+// the video's connection through sharedlean there and back.
 import { describe, expect, it } from 'vitest';
 import { ensureContainer } from '../../experiment/containers.js';
 import { migrate } from '../../migration/engine/migrate.js';
@@ -42,5 +43,12 @@ describe('the fast strategies keep a live connection and the memory (two-vm: ada
     const after = await eventually(() => memory.readState(c.ip));
     expect(after.intact, after.text).toBe(true);
     expect(after.progress).toBeGreaterThan(before.progress);
+  });
+});
+
+describe('sharedlean keeps a live connection (three-vm-nfs: there and back)', () => {
+  const suite = streamContainers('threeVmNfsInventory', ['sharedlean']);
+  it('video on the share: the player’s one connection survives both moves, every byte checked, the old copy silent', async () => {
+    await moveWithStreams(suite.inv(), suite.container('fast-video-nfs', 'video', 1), STREAM_SUBJECTS.progressive, ['sharedlean', 'sharedlean']);
   });
 });

@@ -83,6 +83,11 @@ export const ONE_FAULT_PER_PHASE: readonly FaultCase[] = [
   { strategy: 'lean', phase: 'final copy', fault: CONTROLLER_KILLED },
   { strategy: 'lean', phase: 'restore', fault: 'ssh-dropped-dest' },
   { strategy: 'lean', phase: 'source cleanup', fault: 'ssh-dropped-dest' },
+  { strategy: 'sharedlean', phase: 'pre-dump 1', fault: 'page-server-killed' },
+  { strategy: 'sharedlean', phase: 'final dump', fault: 'ssh-dropped-source' },
+  { strategy: 'sharedlean', phase: 'final copy', fault: CONTROLLER_KILLED },
+  { strategy: 'sharedlean', phase: 'restore', fault: 'ssh-dropped-dest' },
+  { strategy: 'sharedlean', phase: 'source cleanup', fault: 'ssh-dropped-dest' },
 ];
 
 /** The phases of `strategy` that no case in `cases` aims at. */

@@ -7,6 +7,7 @@ import { type Inventory, readInventory } from '../../common/inventory.js';
 import { sleep } from '../../common/poll.js';
 import { ensureContainer, type ExperimentContainer, removeContainers } from '../../experiment/containers.js';
 import { migrate } from '../../migration/engine/migrate.js';
+import { strategyNamed } from '../../migration/strategies/index.js';
 import type { StrategyName } from '../../migration/record/schema.js';
 import { eventually } from '../../workloads/http.js';
 import { workloadNamed } from '../../workloads/index.js';
@@ -42,7 +43,7 @@ const log = () => undefined;
  */
 export function streamContainers(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
   const inv = () => readInventory(inject(stack));
-  const shared = strategies.includes('shared');
+  const shared = strategies.some((s) => strategyNamed(s).storage.needsShare);
   const made: ExperimentContainer[] = [];
   afterAll(async () => {
     await removeContainers(inv(), made);

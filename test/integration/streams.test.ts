@@ -14,11 +14,12 @@
 // copy refused the probe after diskless's final dump.
 import { describe, it } from 'vitest';
 import type { StrategyName } from '../../migration/record/schema.js';
+import { strategyNamed } from '../../migration/strategies/index.js';
 import { moveWithStreams, STREAM_SUBJECTS, streamContainers } from './stream-moves.js';
 
 function streamsOn(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
   const suite = streamContainers(stack, strategies);
-  const onShare = strategies.includes('shared') ? '-nfs' : '';
+  const onShare = strategies.some((s) => strategyNamed(s).storage.needsShare) ? '-nfs' : '';
   for (const [i, s] of [STREAM_SUBJECTS.progressive, STREAM_SUBJECTS.tcp].entries()) {
     it(`${s.workload}: ${strategies.join(', then ')}, every byte checked, no reset${s.probePort ? ', the old copy silent' : ''}`, async () => {
       await moveWithStreams(suite.inv(), suite.container(`st-${s.workload}${onShare}`, s.workload, i), s, strategies);

@@ -109,7 +109,7 @@ describe('a bad plan exits 2 naming the key; nothing reaches a node', () => {
     [
       'a page server killed under tmpfs',
       { fault: { kind: 'page-server-killed', phase: 'final dump' } },
-      /plan\.fault\.kind: page-server-killed applies only to strategies that stream pages to a page server \(diskless, adaptive, lean\)/,
+      /plan\.fault\.kind: page-server-killed applies only to strategies that stream pages to a page server \(diskless, adaptive, lean, sharedlean\)/,
     ],
   ])('%s', async (_what, over, why) => {
     const d = scratchDir('fm-plan-');

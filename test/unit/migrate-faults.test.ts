@@ -315,7 +315,7 @@ describe('which faults a plan may ask for', () => {
       /plan\.fault\.phase: "rootfs copy" is no phase of shared with 2 pre-dumps; its phases: pre-dump 1, pre-dump 2, final dump, restore, source cleanup/,
     );
     expect(() => checkFault({ kind: 'page-server-killed', phase: 'final dump' }, ['tmpfs', 'diskless'], 2, 'plan.fault')).toThrow(
-      /plan\.fault\.kind: page-server-killed applies only to strategies that stream pages to a page server \(diskless, adaptive, lean\), not to tmpfs/,
+      /plan\.fault\.kind: page-server-killed applies only to strategies that stream pages to a page server \(diskless, adaptive, lean, sharedlean\), not to tmpfs/,
     );
     expect(() => checkFault({ kind: 'link-cut', phase: 'pre-dump 3' }, ['diskless'], 2, 'plan.fault')).toThrow(/pre-dump 3/);
     expect(() => checkFault({ kind: 'dest-full', phase: 'final dump' }, ['tmpfs', 'diskless', 'shared'], 2, 'plan.fault')).not.toThrow();

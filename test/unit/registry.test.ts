@@ -32,7 +32,7 @@ describe('a strategy registered in a test alone', () => {
     const flags = { inventory, strategy: 'testonly', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: '1', out: 'migrations.jsonl' };
     expect(checkMigrateFlags(flags).strategy).toBe('testonly');
     expect(() => checkMigrateFlags({ ...flags, strategy: 'teleport' })).toThrow(
-      '--strategy: unknown value "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean, testonly',
+      '--strategy: unknown value "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean, sharedlean, testonly',
     );
   });
 
@@ -70,8 +70,10 @@ describe('a strategy registered in a test alone', () => {
 describe('a strategy taken out of the registry', () => {
   it('is refused by every schema, naming what is allowed', () => {
     registerStrategy(testOnly)();
-    expect(() => validateRecord(record({ strategy: 'testonly' }))).toThrow(/\.strategy = "testonly": must be one of tmpfs, diskless, shared, adaptive, lean/);
-    expect(() => resolvePlan(plan)).toThrow(/plan\.strategies\[0\] = "testonly": must be one of tmpfs, diskless, shared, adaptive, lean/);
+    expect(() => validateRecord(record({ strategy: 'testonly' }))).toThrow(
+      /\.strategy = "testonly": must be one of tmpfs, diskless, shared, adaptive, lean, sharedlean/,
+    );
+    expect(() => resolvePlan(plan)).toThrow(/plan\.strategies\[0\] = "testonly": must be one of tmpfs, diskless, shared, adaptive, lean, sharedlean/);
     expect(parseMigrationId('20261126T101609Z-testonly-c1-356081')).toBeUndefined();
   });
 

@@ -57,7 +57,7 @@ describe('strategies', () => {
 
   it('names allowed strategies when given an unknown one', () => {
     expect(() => strategyNamed('teleport')).toThrow(ConfigError);
-    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean');
+    expect(() => strategyNamed('teleport')).toThrow('--strategy: unknown strategy "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean, sharedlean');
   });
 
   it('links each iteration to the one before, relative to its own directory', () => {
@@ -112,5 +112,46 @@ describe('lean', () => {
     expect(dump).toContain('--network-lock nftables');
     expect(dump).not.toContain('--force-irmap');
     expect(source.commands.find((c) => c.startsWith('criu-pre-dump:'))).not.toContain('--pre-dump-mode');
+  });
+});
+
+describe('sharedlean', () => {
+  it('leaves the rootfs on the share and keeps the images in tmpfs: pages to the page server, the small images copied, no rootfs sync', async () => {
+    const mount = '/mnt/followme';
+    const tb = scriptedTestbed((kind, argv) => {
+      if (kind === 'fs-type') return { stdout: argv.at(-1) === mount ? 'nfs\n' : 'tmpfs\n' };
+      if (kind === 'read-config')
+        return {
+          stdout: Buffer.from(
+            ['lxc.uts.name = c1', `lxc.rootfs.path = dir:${mount}/c1/rootfs`, 'lxc.net.0.ipv4.address = 10.77.10.250/24', ''].join('\n'),
+          ).toString('base64'),
+        };
+      return undefined;
+    });
+    const inventory = { ...tb.inventory, nfs: { server: 'nfs', export: '/srv/followme', mountPoint: mount } };
+    const r = validateRecord(
+      await migrate({
+        inventory,
+        strategy: 'sharedlean',
+        container: 'c1',
+        from: 'edge-a',
+        to: 'edge-b',
+        predumps: 1,
+        connect: tb.connect,
+        journalDir: tb.journalDir,
+      }),
+    );
+    expect(r.phases.map((p) => p.name)).toEqual(['pre-dump 1 (page server)', 'final dump (page server)', 'final copy', 'restore']);
+    expect(r.phases.find((p) => p.kind === 'final-copy')!.commands.map((c) => c.label)).toEqual(['rsync images dump']);
+    const source = tb.edges.get('edge-a')!;
+    const dest = tb.edges.get('edge-b')!;
+    expect(source.commands.find((c) => c.startsWith('criu-dump:'))).toMatch(/--page-server .*--network-lock nftables|--network-lock nftables.*--page-server/);
+    // The images live in tmpfs on both edges; the destination gets the config, not a copy of the rootfs.
+    expect(dest.commands.filter((c) => c.startsWith('mkdir: ')).join('\n')).toContain(`/tmp/followme-migrations/${r.id}/dump`);
+    expect(dest.kinds).toContain('write-file');
+    expect(dest.commands.find((c) => c.startsWith('write-file:'))).toContain('/var/lib/lxc/c1/config');
+    // After success the source keeps its shared rootfs: only its config directory goes, never lxc-destroy.
+    expect(source.kinds).not.toContain('lxc-destroy');
+    expect(source.commands.find((c) => c.startsWith('remove-config-dir:'))).toContain('/var/lib/lxc/c1');
   });
 });
