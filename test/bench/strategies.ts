@@ -1,6 +1,7 @@
 // npm run bench -- strategies: the paper replica (tmpfs, 2 pre-dumps, LXC's
-// options) beside each new strategy, in one run on one two-vm testbed, in
-// alternating order (strategies-vms.ts). Per workload cell and strategy it
+// options) beside each new strategy, in one run on one testbed, in
+// alternating order, on three-vm-nfs so the shared variants run beside the
+// others (strategies-vms.ts). Per workload cell and strategy it
 // prints the median and the 95 % CI of the engine's downtime and of the
 // service downtime the 10 ms probe saw, Ψ, the last dump's pages, CRIU's
 // frozen and restore times, the engine's overhead, and each median's ratio
