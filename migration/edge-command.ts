@@ -10,6 +10,7 @@ export const COMMAND_KINDS = [
   'criu-page-server',
   'read-stats-dump',
   'read-stats-restore',
+  'warm-kdat',
   // LXC
   'lxc-state',
   'lxc-pid',

@@ -31,9 +31,11 @@ export interface CriuTuning {
   preDumpMode: 'splice' | 'read';
   /** --force-irmap: always (as LXC), or only when the container has inotify watches (the only thing it is for). */
   forceIrmap: 'always' | 'if-inotify';
+  /** Set-up makes sure /run/criu.kdat (CRIU's cache of its kernel checks) exists on both edges, so no timed CRIU run makes it. */
+  warmKdat: boolean;
 }
 
-export const LXC_TUNING: CriuTuning = { networkLock: 'iptables', preDumpMode: 'splice', forceIrmap: 'always' };
+export const LXC_TUNING: CriuTuning = { networkLock: 'iptables', preDumpMode: 'splice', forceIrmap: 'always', warmKdat: false };
 
 /** A network interface name as the kernel allows it (IFNAMSIZ - 1, not "." or ".."), with nothing a shell would read. */
 export const LINK_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
@@ -135,6 +137,8 @@ export const criu = {
     return argv;
   },
   version: () => ['criu', '--version'],
+  /** Makes CRIU's kernel-feature cache if it is missing (any CRIU run writes it; `check` is the cheapest); exits 0 once it exists. */
+  warmKdat: () => ['sh', '-c', '[ -e /run/criu.kdat ] || criu check >/dev/null 2>&1; [ -e /run/criu.kdat ]'],
 } as const;
 
 /** "Version: 4.1.1\n…" → "4.1.1". */

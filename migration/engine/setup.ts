@@ -6,7 +6,8 @@ import type { Inventory } from '../../common/inventory.js';
 import type { Edge, EdgeVersions } from '../edge.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { LXC_PATH } from '../lxc/commands.js';
-import type { ContainerProcess } from '../criu/commands.js';
+import { criu, type ContainerProcess } from '../criu/commands.js';
+import { command } from '../edge-command.js';
 import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { SetupMade } from '../storage/types.js';
@@ -66,6 +67,8 @@ export async function checkAndPrepare(o: {
 
   // Set-up.
   o.onChecked?.();
+  // Outside Ψ, and only an optimisation: an edge that cannot make the cache still migrates.
+  if (strategy.criu?.warmKdat) for (const e of [source, dest]) await e.exec(command('warm-kdat', criu.warmKdat()), { allowFailure: true });
   made.sourceWorkDir = true;
   await source.makeDumpDirs(o.iterationDirs, { path: postDumpHookPath(o.workDir), text: postDumpHook(proc.hostLinks) });
   const { receiver } = await strategy.storage.prepare({ id: o.id, source, dest, lxcDir, workDir: o.workDir, iterationDirs: o.iterationDirs, config, made });

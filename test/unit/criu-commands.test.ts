@@ -35,7 +35,7 @@ describe('CRIU seam', () => {
     const lxcDefault = criu.dump({ container: proc, imagesDir: '/w/dump' });
     expect(lxcDefault).toContain('--force-irmap');
     expect(lxcDefault).not.toContain('--network-lock');
-    const tuning = { networkLock: 'nftables', preDumpMode: 'read', forceIrmap: 'if-inotify' } as const;
+    const tuning = { networkLock: 'nftables', preDumpMode: 'read', forceIrmap: 'if-inotify', warmKdat: true } as const;
     const dump = criu.dump({ container: proc, imagesDir: '/w/dump', tuning });
     expect(dump.join(' ')).toContain('--network-lock nftables');
     expect(dump).not.toContain('--force-irmap');
@@ -43,6 +43,8 @@ describe('CRIU seam', () => {
     expect(dump).not.toContain('--pre-dump-mode=read');
     expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1', tuning })).toContain('--pre-dump-mode=read');
     expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1' }).some((a) => a.startsWith('--pre-dump-mode'))).toBe(false);
+    // Warming CRIU's kernel cache only makes it when it is missing, and succeeds once it is there.
+    expect(criu.warmKdat()).toEqual(['sh', '-c', '[ -e /run/criu.kdat ] || criu check >/dev/null 2>&1; [ -e /run/criu.kdat ]']);
     // A container with inotify watches still gets --force-irmap: CRIU needs it to find the watched files.
     expect(criu.dump({ container: { ...proc, inotify: true }, imagesDir: '/w/dump', tuning })).toContain('--force-irmap');
   });

@@ -105,6 +105,8 @@ describe('lean', () => {
     );
     expect(r.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1 (page server)', 'final dump (page server)', 'final copy', 'restore']);
     const source = tb.edges.get('edge-a')!;
+    // Set-up warms CRIU's kernel cache on both edges, outside Ψ.
+    for (const e of ['edge-a', 'edge-b']) expect(tb.edges.get(e)!.kinds, e).toContain('warm-kdat');
     // The rootfs copy notes its start first, for the final sync of the changes alone.
     expect(r.phases[0]!.commands.map((c) => c.kind)).toEqual(['mark-rootfs', 'rsync-rootfs']);
     expect(r.phases.find((p) => p.kind === 'final-copy')!.commands.map((c) => c.kind)).toEqual(['rsync-final']);
