@@ -125,5 +125,5 @@ for (const cell of cells) {
       .join(' · ');
   }
 }
-rows['results'] = `${dir} (one results directory per plan: \`followme report --results DIR\` charts them)`;
+rows['results'] = `${dir} (one results directory per plan: \`followme report DIR\` charts them)`;
 process.stdout.write(`${JSON.stringify(rows)}\n`);
