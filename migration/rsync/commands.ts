@@ -59,6 +59,16 @@ export function moduleUrl(r: RsyncReceiver, module: string, subpath = ''): strin
 export const RSYNC_CONNECT_TIMEOUT_S = 15;
 export const RSYNC_IO_TIMEOUT_S = 60;
 
+/** What every push passes: archive mode, numeric ids, the --stats bytes are read from, and its bounds. */
+const PUSH_OPTIONS = [
+  '-a',
+  '--numeric-ids',
+  '--stats',
+  // A cut link fails the copy in seconds, not after the kernel's retries (minutes) or the step's bound.
+  `--contimeout=${RSYNC_CONNECT_TIMEOUT_S}`,
+  `--timeout=${RSYNC_IO_TIMEOUT_S}`,
+];
+
 export const rsync = {
   /** Forks into the background once it listens. */
   daemon: (r: RsyncReceiver) => ['rsync', '--daemon', `--config=${r.runDir}/rsyncd.conf`, `--address=${r.address}`, `--port=${r.port}`],
@@ -69,12 +79,7 @@ export const rsync = {
    */
   push: (src: string, r: RsyncReceiver, module: string, subpath = '', opts: { mirror?: boolean; progress?: boolean } = {}) => [
     'rsync',
-    '-a',
-    '--numeric-ids',
-    '--stats',
-    // A cut link fails the copy in seconds, not after the kernel's retries (minutes) or the step's bound.
-    `--contimeout=${RSYNC_CONNECT_TIMEOUT_S}`,
-    `--timeout=${RSYNC_IO_TIMEOUT_S}`,
+    ...PUSH_OPTIONS,
     ...(opts.mirror ? ['--delete'] : []),
     ...(opts.progress ? ['--info=progress2'] : []),
     `${src.replace(/\/+$/, '')}/`,
@@ -97,12 +102,9 @@ export const rsync = {
     marker,
     list,
     'rsync',
-    '-a',
+    ...PUSH_OPTIONS,
+    // --files-from turns off the recursion -a implies: the listed directories are recursed into again.
     '-r',
-    '--numeric-ids',
-    '--stats',
-    `--contimeout=${RSYNC_CONNECT_TIMEOUT_S}`,
-    `--timeout=${RSYNC_IO_TIMEOUT_S}`,
     '--delete',
     '--from0',
     `--files-from=${list}`,

@@ -7,10 +7,34 @@ import { iterationDir } from '../engine/types.js';
 import { portsFor, receiverRunDir } from '../engine/ports.js';
 import { lxc } from '../lxc/commands.js';
 import { removeFromFirstThatCan } from './remove-images.js';
-import type { StorageDriver } from './types.js';
+import type { Edge } from '../edge.js';
+import type { RsyncReceiver } from '../rsync/commands.js';
+import type { StorageDriver, StoragePrepare } from './types.js';
 
 /** On the guests /tmp is a tmpfs (Debian 13); set-up checks it is. */
 export const TMPFS_ROOT = '/tmp/followme-migrations';
+
+/**
+ * The images' side of set-up for storage that keeps them in memory: their
+ * directories on the destination, the source's tmpfs checked, and an rsync
+ * daemon on the destination exporting `modules` alone. Sets `made` as it goes.
+ */
+export async function prepareImagesInMemory(
+  { id, source, dest, workDir, iterationDirs, made }: StoragePrepare,
+  modules: Record<string, string>,
+): Promise<{ receiver: RsyncReceiver }> {
+  made.destWorkDir = true;
+  await dest.mkdirs(...iterationDirs);
+  const fs = await source.fsType(workDir);
+  if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
+  made.receiver = true;
+  return { receiver: await dest.startReceiver({ port: portsFor(id).receiver, modules, runDir: receiverRunDir(id) }, source.address) };
+}
+
+/** That daemon again, from a migration's journal entry (recover). */
+export function imagesReceiverOf(e: { id: string; ports: { receiver: number } }, dest: Edge, modules: Record<string, string>): RsyncReceiver {
+  return { address: dest.address, port: e.ports.receiver, modules, runDir: receiverRunDir(e.id) };
+}
 
 export const copied: StorageDriver = {
   name: 'copied',
@@ -26,23 +50,14 @@ export const copied: StorageDriver = {
     }
   },
 
-  async prepare({ id, source, dest, lxcDir, workDir, iterationDirs, made }) {
-    made.destLxcDir = true;
-    await dest.mkdirs(lxcDir);
-    made.destWorkDir = true;
-    await dest.mkdirs(...iterationDirs);
-    const fs = await source.fsType(workDir);
-    if (fs !== 'tmpfs') throw new FollowmeError(`${source.name}: ${workDir} is on ${fs}, not tmpfs; the strategy keeps its images in memory`);
+  async prepare(p) {
+    p.made.destLxcDir = true;
+    await p.dest.mkdirs(p.lxcDir);
     // The daemon exports the two directories the migration fills, nothing else.
-    made.receiver = true;
-    const receiver = await dest.startReceiver(
-      { port: portsFor(id).receiver, modules: { work: workDir, container: lxcDir }, runDir: receiverRunDir(id) },
-      source.address,
-    );
-    return { receiver };
+    return prepareImagesInMemory(p, { work: p.workDir, container: p.lxcDir });
   },
 
-  receiverOf: (e, dest) => ({ address: dest.address, port: e.ports.receiver, modules: { work: e.workDir, container: e.lxcDir }, runDir: receiverRunDir(e.id) }),
+  receiverOf: (e, dest) => imagesReceiverOf(e, dest, { work: e.workDir, container: e.lxcDir }),
 
   async removeImages(ctx, _runningOn, answering) {
     const left: string[] = [];

@@ -5,7 +5,7 @@ import { portsFor, rootfsPathOf } from '../../migration/engine/setup.js';
 import { migrate, migrationId } from '../../migration/engine/migrate.js';
 import { ConfigError } from '../../common/errors.js';
 import { validateRecord } from '../../migration/record/validate.js';
-import { scriptedTestbed } from './scripted-edge.js';
+import { type ScriptedTestbed, scriptedTestbed } from './scripted-edge.js';
 import type { Inventory } from '../../common/inventory.js';
 
 const kinds = (name: string, n: number) =>
@@ -88,21 +88,17 @@ describe('engine input', () => {
   });
 });
 
+/** c1 moved edge-a → edge-b by `strategy` with one pre-dump over scripted edges; its record, checked. */
+async function scriptedMove(tb: ScriptedTestbed, strategy: string, inventory: Inventory = tb.inventory) {
+  return validateRecord(
+    await migrate({ inventory, strategy, container: 'c1', from: 'edge-a', to: 'edge-b', predumps: 1, connect: tb.connect, journalDir: tb.journalDir }),
+  );
+}
+
 describe('lean', () => {
   it('is diskless with the fixed costs trimmed: nftables lock, no --force-irmap without inotify, one final copy of images and rootfs changes', async () => {
     const tb = scriptedTestbed();
-    const r = validateRecord(
-      await migrate({
-        inventory: tb.inventory,
-        strategy: 'lean',
-        container: 'c1',
-        from: 'edge-a',
-        to: 'edge-b',
-        predumps: 1,
-        connect: tb.connect,
-        journalDir: tb.journalDir,
-      }),
-    );
+    const r = await scriptedMove(tb, 'lean');
     expect(r.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1 (page server)', 'final dump (page server)', 'final copy', 'restore']);
     const source = tb.edges.get('edge-a')!;
     // Set-up warms CRIU's kernel cache on both edges, outside Ψ.
@@ -131,18 +127,7 @@ describe('sharedlean', () => {
       return undefined;
     });
     const inventory = { ...tb.inventory, nfs: { server: 'nfs', export: '/srv/followme', mountPoint: mount } };
-    const r = validateRecord(
-      await migrate({
-        inventory,
-        strategy: 'sharedlean',
-        container: 'c1',
-        from: 'edge-a',
-        to: 'edge-b',
-        predumps: 1,
-        connect: tb.connect,
-        journalDir: tb.journalDir,
-      }),
-    );
+    const r = await scriptedMove(tb, 'sharedlean', inventory);
     expect(r.phases.map((p) => p.name)).toEqual(['pre-dump 1 (page server)', 'final dump (page server)', 'final copy', 'restore']);
     expect(r.phases.find((p) => p.kind === 'final-copy')!.commands.map((c) => c.label)).toEqual(['rsync images dump']);
     const source = tb.edges.get('edge-a')!;
