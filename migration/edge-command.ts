@@ -19,6 +19,8 @@ export const COMMAND_KINDS = [
   'lxc-destroy',
   'lxc-unfreeze',
   'links-up',
+  'prepare-network',
+  'forget-network',
   'probe-container',
   'versions',
   // rsync

@@ -12,6 +12,7 @@ import { explainUnseizable, findUnseizableTask } from './criu/log.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
+import { preparedNetwork, type PreparedNetwork } from './lxc/network.js';
 import { concurrently, parseAllBytesSent, parseBytesSent, parseProgress, receiverConfig, rsync, type RsyncReceiver } from './rsync/commands.js';
 import type { CommandTiming } from './record/schema.js';
 import { command, type EdgeCommand } from './edge-command.js';
@@ -191,14 +192,15 @@ export class Edge {
    * `setsid -w` gives the monitor its own session with stdio on a log file
    * (lxc-checkpoint -r would otherwise hold the SSH channel open for the
    * container's whole life) and still returns lxc-checkpoint's own status.
+   * With `network`, the images left the network namespace out: the restore
+   * joins the prepared one (made first if it is not there).
    */
-  async restore(name: string, imagesDir: string): Promise<void> {
+  async restore(name: string, imagesDir: string, network?: PreparedNetwork): Promise<void> {
     const log = `${imagesDir}/lxc-restore.out`;
-    await this.exec(
-      command('lxc-restore', ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)], {
-        timeoutMs: STEP_TIMEOUT_MS.restore,
-      }),
-    ).catch(async (e: unknown) => {
+    const argv = network
+      ? ['setsid', '-w', ...preparedNetwork.restore(name, imagesDir, log, network)]
+      : ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)];
+    const restored = await this.exec(command('lxc-restore', argv, { timeoutMs: STEP_TIMEOUT_MS.restore })).catch(async (e: unknown) => {
       const out = await this.ssh.run(['tail', '-n', '5', log]).catch(() => undefined);
       const criuLog = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0"/restore.log | tail -n 3', imagesDir]).catch(() => undefined);
       throw new FollowmeError(
@@ -206,8 +208,19 @@ export class Edge {
         { cause: e },
       );
     });
-    const state = await this.state(name);
+    // The prepared network's restore prints the state itself.
+    const state = network ? parseState(restored.stdout) : await this.state(name);
     if (state !== 'RUNNING') throw new FollowmeError(`${this.name}: lxc-checkpoint restored ${name} but lxc-info says ${state ?? 'absent'}`);
+  }
+
+  /** The container's network namespace made on this edge before the freeze (lxc/network.ts). */
+  async prepareNetwork(network: PreparedNetwork): Promise<void> {
+    await this.exec(command('prepare-network', preparedNetwork.prepare(network), { timeoutMs: STEP_TIMEOUT_MS.restore }));
+  }
+
+  /** Drops a prepared namespace's name: after a restore joined it, or to remove one no container joined. */
+  async forgetNetwork(container: string, opts: { allowFailure?: boolean } = {}): Promise<void> {
+    await this.exec(command('forget-network', preparedNetwork.forget(container)), opts);
   }
 
   /** Starts a page server for one dump into `imagesDir`; returns once it listens. */

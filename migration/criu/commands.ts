@@ -18,6 +18,8 @@ export interface ContainerProcess {
   hostLinks: string[];
   /** Whether a task of the container holds an inotify descriptor: CRIU then needs --force-irmap to find the watched files. */
   inotify: boolean;
+  /** Inode of the container's network namespace: the dump names it external when the destination prepares the network. */
+  netnsInode: number;
 }
 
 /**
@@ -33,9 +35,18 @@ export interface CriuTuning {
   forceIrmap: 'always' | 'if-inotify';
   /** Set-up makes sure /run/criu.kdat (CRIU's cache of its kernel checks) exists on both edges, so no timed CRIU run makes it. */
   warmKdat: boolean;
+  /**
+   * The container's network namespace: dumped and restored by CRIU (ip and
+   * iptables execs on both sides, LXC's way), or left out of the images and
+   * prepared on the restoring edge, which LXC's restore joins (lxc/network.ts).
+   */
+  network: 'dumped' | 'prepared';
 }
 
-export const LXC_TUNING: CriuTuning = { networkLock: 'iptables', preDumpMode: 'splice', forceIrmap: 'always', warmKdat: false };
+export const LXC_TUNING: CriuTuning = { networkLock: 'iptables', preDumpMode: 'splice', forceIrmap: 'always', warmKdat: false, network: 'dumped' };
+
+/** The key a dump gives the container's network namespace when it leaves it out (lxc/network.ts), and the restore finds it by. */
+export const NETNS_KEY = 'followme-net';
 
 /** A network interface name as the kernel allows it (IFNAMSIZ - 1, not "." or ".."), with nothing a shell would read. */
 export const LINK_NAME_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
@@ -101,6 +112,8 @@ function dumpArgv(action: 'pre-dump' | 'dump', r: DumpRequest): string[] {
   const t = r.tuning ?? LXC_TUNING;
   if (t.forceIrmap === 'always' || r.container.inotify) argv.push('--force-irmap');
   if (t.networkLock === 'nftables') argv.push('--network-lock', 'nftables');
+  // A pre-dump saves memory alone: only the final dump has a namespace to leave out.
+  if (action === 'dump' && t.network === 'prepared') argv.push('--external', `net[${r.container.netnsInode}]:${NETNS_KEY}`);
   if (action === 'pre-dump' && t.preDumpMode === 'read') argv.push('--pre-dump-mode=read');
   if (r.prevImagesDir) argv.push('--prev-images-dir', r.prevImagesDir);
   if (r.pageServer) argv.push('--page-server', '--address', r.pageServer.address, '--port', String(r.pageServer.port));
@@ -156,13 +169,13 @@ export function parseCriuVersion(stdout: string): string {
 export const probeContainerProcess = (name: string): string[] => [
   'sh',
   '-c',
-  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers" || exit 5; n=no-inotify; for p in $(find "/sys/fs/cgroup$cg" -name cgroup.procs -exec cat {} +); do ls -l "/proc/$p/fd" 2>/dev/null | grep -q "anon_inode:inotify" && n=inotify && break; done; echo "$n"; for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] && echo "$l"; done; exit 0',
+  'pid=$(lxc-info -n "$1" -p -H) || exit 3; echo "$pid"; cg=$(sed -n "s/^0:://p" "/proc/$pid/cgroup") || exit 4; echo "$cg"; cat "/sys/fs/cgroup$cg/cgroup.controllers" || exit 5; n=no-inotify; for p in $(find "/sys/fs/cgroup$cg" -name cgroup.procs -exec cat {} +); do ls -l "/proc/$p/fd" 2>/dev/null | grep -q "anon_inode:inotify" && n=inotify && break; done; echo "$n"; stat -L -c %i "/proc/$pid/ns/net" || exit 6; for l in $(lxc-info -n "$1" | sed -n "s/^Link:[[:space:]]*//p"); do [ -n "$(ip -o link show dev "$l" type veth 2>/dev/null)" ] && echo "$l"; done; exit 0',
   'probe',
   name,
 ];
 
 export function parseContainerProcess(stdout: string, what: string): ContainerProcess {
-  const [pidLine, cgLine, ctlLine, inotifyLine, ...linkLines] = stdout.trim().split('\n');
+  const [pidLine, cgLine, ctlLine, inotifyLine, netnsLine, ...linkLines] = stdout.trim().split('\n');
   const initPid = Number(pidLine);
   if (!Number.isInteger(initPid) || initPid <= 1) throw new Error(`${what}: no init PID in ${JSON.stringify(pidLine)}`);
   const cgroup = (cgLine ?? '').trim().replace(/^\//, '');
@@ -173,5 +186,8 @@ export function parseContainerProcess(stdout: string, what: string): ContainerPr
   if (odd !== undefined) throw new Error(`${what}: LXC lists a link named ${JSON.stringify(odd.slice(0, 40))}, not an interface name`);
   if (inotifyLine !== 'inotify' && inotifyLine !== 'no-inotify')
     throw new Error(`${what}: no inotify line in the probe's output (${JSON.stringify(inotifyLine?.slice(0, 40))})`);
-  return { initPid, cgroup, controllers, hostLinks, inotify: inotifyLine === 'inotify' };
+  const netnsInode = Number(netnsLine);
+  if (!Number.isSafeInteger(netnsInode) || netnsInode <= 0)
+    throw new Error(`${what}: no network namespace inode in ${JSON.stringify(netnsLine?.slice(0, 40))}`);
+  return { initPid, cgroup, controllers, hostLinks, inotify: inotifyLine === 'inotify', netnsInode };
 }

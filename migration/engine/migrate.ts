@@ -226,7 +226,7 @@ async function prepare(
     onChecked: () => journal.update({ step: 'set-up' }),
   }).catch(async (e: unknown) => {
     // Settled unless something set-up made could not be taken back: then the entry stays for recover.
-    if (await undoSetup(source, dest, { workDir, lxcDir, id, made, workBase: strategy.storage.workBase(o.inventory) })) journal.close();
+    if (await undoSetup(source, dest, { container: o.container, workDir, lxcDir, id, made, workBase: strategy.storage.workBase(o.inventory) })) journal.close();
     throw e;
   });
   const setupMs = clock.now() - setupStarted;
@@ -244,6 +244,7 @@ async function prepare(
     criu: strategy.criu ?? LXC_TUNING,
     pageServerPort: portsFor(id).pageServer,
     ...(setup.receiver ? { receiver: setup.receiver } : {}),
+    ...(setup.network ? { network: setup.network } : {}),
     dumps: [],
     // Set-up made the container's directory on the destination.
     destTouched: true,
@@ -340,7 +341,11 @@ function refuseIfUnfinished(journalDir: string, container: string): void {
 }
 
 /** Set-up failed: take back exactly what it made (nothing, when a check refused). Returns whether all of it went. */
-async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir: string; id: string; made: SetupMade; workBase: string }): Promise<boolean> {
+async function undoSetup(
+  source: Edge,
+  dest: Edge,
+  o: { container: string; workDir: string; lxcDir: string; id: string; made: SetupMade; workBase: string },
+): Promise<boolean> {
   let clean = true;
   const quietly = (p: Promise<unknown>) =>
     p.then(
@@ -352,6 +357,7 @@ async function undoSetup(source: Edge, dest: Edge, o: { workDir: string; lxcDir:
       },
     );
   if (o.made.receiver) await quietly(dest.stopReceiver({ runDir: receiverRunDir(o.id) }));
+  if (o.made.destNetwork) await quietly(dest.forgetNetwork(o.container));
   if (o.made.sourceWorkDir) await quietly(source.removeUnder('remove-images', o.workBase, o.workDir, { allowFailure: true }));
   if (o.made.destWorkDir) await quietly(dest.removeUnder('remove-images', o.workBase, o.workDir, { allowFailure: true }));
   if (o.made.destLxcDir) await quietly(dest.removeUnder('remove-container-dir', LXC_PATH, o.lxcDir, { allowFailure: true }));

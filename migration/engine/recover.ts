@@ -280,7 +280,8 @@ async function sweep(ctx: SettleContext, strategy: Strategy, report: RecoveryRep
 /**
  * CRIU locks the container's network while it dumps and unlocks it when the
  * dump fails or the restore ends; a CRIU killed in between leaves the lock
- * (iptables chain or nftables table named CRIU) and the container cut off.
+ * (an iptables chain named CRIU, or an nftables table inet CRIU-<run id>)
+ * and the container cut off.
  * Returns what was removed, if anything.
  */
 export async function dropNetworkLock(edge: Edge, container: string): Promise<string | undefined> {
@@ -293,7 +294,8 @@ export async function dropNetworkLock(edge: Edge, container: string): Promise<st
     '  "$t" -w -D INPUT -j CRIU 2>/dev/null; "$t" -w -D OUTPUT -j CRIU 2>/dev/null',
     '  "$t" -w -F CRIU && "$t" -w -X CRIU && echo "$t"',
     'done',
-    'if command -v nft >/dev/null && nft list table inet CRIU >/dev/null 2>&1; then nft delete table inet CRIU && echo nftables; fi',
+    // CRIU 4 names its nftables table after the run that locked: inet CRIU-<run id>.
+    'if command -v nft >/dev/null; then for t in $(nft list tables 2>/dev/null | sed -n "s/^table inet \\(CRIU[A-Za-z0-9-]*\\)$/\\1/p"); do nft delete table inet "$t" && echo "nftables $t"; done; fi',
     'exit 0',
   ].join('\n');
   const r = await edge.exec(command('drop-network-lock', ['nsenter', '-t', pid, '-n', 'sh', '-c', script]), { allowFailure: true });

@@ -5,6 +5,7 @@
 import { command } from '../edge-command.js';
 import { StateLostError } from '../../common/errors.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
+import { preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
 import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -18,7 +19,7 @@ export interface RollbackOutcome {
 }
 
 /** Removes the container and the migration's daemons from the destination (its images go with the storage's removeImages). */
-async function cleanDestination(ctx: SettleContext): Promise<void> {
+async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise<void> {
   const { dest } = ctx;
   await stopRestoreOnDestination(ctx);
   if (ctx.receiver) await dest.stopReceiver(ctx.receiver);
@@ -27,6 +28,16 @@ async function cleanDestination(ctx: SettleContext): Promise<void> {
   if (state !== undefined && state !== 'STOPPED') await dest.exec(command('lxc-kill', lxc.kill(ctx.container)), { allowFailure: true });
   // Only ever the container's own directory: with a shared rootfs it holds the config alone.
   if (ctx.destTouched) await dest.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir);
+  if (strategy.criu?.network === 'prepared') await dest.forgetNetwork(ctx.container);
+}
+
+/**
+ * The network namespace a restore on the source joins, when the strategy's
+ * final dump left it out: built from the container's config there.
+ */
+async function sourceNetwork(ctx: SettleContext, strategy: Strategy): Promise<PreparedNetwork | undefined> {
+  if (strategy.criu?.network !== 'prepared') return undefined;
+  return preparedNetworkOf(ctx.container, (await ctx.source.readFile(`${ctx.lxcDir}/config`, 'read-config')).toString('utf8'));
 }
 
 /**
@@ -67,7 +78,9 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
   }
   try {
     await strategy.storage.recoverImages(ctx, strategy.finalPagesOn);
-    await ctx.source.restore(ctx.container, iterationDir(ctx, 'dump'));
+    const network = await sourceNetwork(ctx, strategy);
+    await ctx.source.restore(ctx.container, iterationDir(ctx, 'dump'), network);
+    if (network) await ctx.source.forgetNetwork(ctx.container, { allowFailure: true });
   } catch (e) {
     if (e instanceof StateLostError) return withStateLost(ctx, strategy, e.message);
     // Keep every image: they are the container's only state now.
@@ -87,7 +100,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
  */
 async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string): Promise<RollbackOutcome> {
   const left: string[] = [];
-  await cleanDestination(ctx).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
+  await cleanDestination(ctx, strategy).catch((e: unknown) => left.push(`${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`));
   // The images only once the destination is clean: until then they are how a later recover knows the loss again.
   if (left.length === 0) {
     const imagesLeft = await strategy.storage.removeImages(ctx, ctx.source, [ctx.source, ctx.dest]);
@@ -105,7 +118,7 @@ async function withStateLost(ctx: SettleContext, strategy: Strategy, why: string
 
 /** The container runs on the source again: safe whatever the destination does now. Cleans the destination, or says what it could not. */
 async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string): Promise<RollbackOutcome> {
-  const destLeft = await cleanDestination(ctx).then(
+  const destLeft = await cleanDestination(ctx, strategy).then(
     () => undefined,
     (e: unknown) => `${ctx.dest.name} could not be cleaned (${(e as Error).message.split('\n')[0]!})`,
   );
@@ -142,6 +155,7 @@ export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Pro
   if (destState !== 'RUNNING')
     return `${ctx.container} is ${destState} on ${ctx.dest.name} after its restore: the source copy and the images are kept; \`followme recover\` settles it`;
   if (ctx.receiver) await step('stop rsync receiver', () => ctx.dest.stopReceiver(ctx.receiver!));
+  if (strategy.criu?.network === 'prepared') await step('forget the prepared network', () => ctx.dest.forgetNetwork(ctx.container));
   await step('stop source copy', async () => {
     const s = await ctx.source.state(ctx.container);
     if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));

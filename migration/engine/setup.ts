@@ -9,6 +9,7 @@ import { LXC_PATH } from '../lxc/commands.js';
 import { criu, type ContainerProcess } from '../criu/commands.js';
 import { command } from '../edge-command.js';
 import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
+import { preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { SetupMade } from '../storage/types.js';
 import type { Strategy } from './types.js';
@@ -19,6 +20,8 @@ export interface SetupResult {
   receiver?: RsyncReceiver;
   /** The container's config as found on the source. */
   config: string;
+  /** The network namespace set-up prepared on the destination, when the strategy's dump leaves it out. */
+  network?: PreparedNetwork;
 }
 
 /** `lxc.rootfs.path = dir:/x/rootfs` → "/x/rootfs". */
@@ -30,7 +33,7 @@ export function rootfsPathOf(config: string): string | undefined {
 export { portsFor, receiverRunDir } from './ports.js';
 export type { SetupMade } from '../storage/types.js';
 
-export const nothingMade = (): SetupMade => ({ sourceWorkDir: false, destWorkDir: false, destLxcDir: false, receiver: false });
+export const nothingMade = (): SetupMade => ({ sourceWorkDir: false, destWorkDir: false, destLxcDir: false, receiver: false, destNetwork: false });
 
 export async function checkAndPrepare(o: {
   strategy: Strategy;
@@ -64,6 +67,7 @@ export async function checkAndPrepare(o: {
   await strategy.storage.check({ strategy: strategy.name, inventory: o.inventory, container, lxcDir, rootfs, source, dest });
   const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
   const proc = await source.containerProcess(container);
+  const network = strategy.criu?.network === 'prepared' ? preparedNetworkOf(container, config) : undefined;
 
   // Set-up.
   o.onChecked?.();
@@ -72,5 +76,9 @@ export async function checkAndPrepare(o: {
   made.sourceWorkDir = true;
   await source.makeDumpDirs(o.iterationDirs, { path: postDumpHookPath(o.workDir), text: postDumpHook(proc.hostLinks) });
   const { receiver } = await strategy.storage.prepare({ id: o.id, source, dest, lxcDir, workDir: o.workDir, iterationDirs: o.iterationDirs, config, made });
-  return { proc, versions, config, ...(receiver ? { receiver } : {}) };
+  if (network) {
+    made.destNetwork = true;
+    await dest.prepareNetwork(network);
+  }
+  return { proc, versions, config, ...(receiver ? { receiver } : {}), ...(network ? { network } : {}) };
 }

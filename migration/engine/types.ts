@@ -6,6 +6,7 @@ import type { ContainerProcess, CriuTuning } from '../criu/commands.js';
 import type { DumpStats } from '../criu/stats.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
+import type { PreparedNetwork } from '../lxc/network.js';
 import type { FaultRecord, PhaseDecision, PhaseKind, PhaseRecord } from '../record/schema.js';
 import type { StorageDriver } from '../storage/types.js';
 import { underBase } from '../../common/input/remote-path.js';
@@ -29,6 +30,8 @@ export interface MigrationContext {
   readonly pageServerPort: number;
   /** The rsync daemon on the destination, when the strategy copies. */
   receiver?: RsyncReceiver;
+  /** The network namespace prepared on the destination, when the strategy's dump leaves it out (lxc/network.ts). */
+  readonly network?: PreparedNetwork;
   /** Every dump done so far, in order. */
   readonly dumps: DumpDone[];
   /** Set once anything of the container exists on the destination. */

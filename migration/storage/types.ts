@@ -14,6 +14,8 @@ export interface SetupMade {
   /** The container's (empty) directory on the destination: the rsync module the rootfs lands in. */
   destLxcDir: boolean;
   receiver: boolean;
+  /** The container's network namespace, prepared on the destination (lxc/network.ts). */
+  destNetwork: boolean;
 }
 
 export interface StorageCheck {

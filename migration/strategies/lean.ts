@@ -8,7 +8,9 @@
 // - /run/criu.kdat, CRIU's cache of its kernel checks, made in set-up on
 //   both edges if a reboot took it, so no timed CRIU run pays for it;
 // - the final rootfs sync sends only what changed since the first copy
-//   began, and nothing at all when nothing did.
+//   began, and nothing at all when nothing did;
+// - the network namespace is left out of the dump and prepared on the
+//   destination before the freeze; the restore joins it (lxc/network.ts).
 // Pages of every iteration stream to a page server on the destination, as
 // with diskless; --pre-dump-mode=read is left out: with it, a restore failed
 // on a corrupt vDSO here (docs/fast-migration.md).
@@ -18,9 +20,10 @@ import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './
 
 export const lean: Strategy = {
   name: 'lean',
-  summary: 'diskless with an nftables network lock, --force-irmap only for inotify, and a final rootfs sync of the changes alone',
+  summary:
+    'diskless with an nftables network lock, --force-irmap only for inotify, a final rootfs sync of the changes alone, and the network namespace prepared on the destination instead of dumped',
   storage: copied,
-  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true },
+  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true, network: 'prepared' },
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',
   ...fixedPhases((predumps) => {

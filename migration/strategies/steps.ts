@@ -169,7 +169,7 @@ export function restoreOnDestination(): Phase {
     name: 'restore',
     kind: 'restore',
     async run(ctx) {
-      await ctx.dest.restore(ctx.container, iterationDir(ctx, 'dump'));
+      await ctx.dest.restore(ctx.container, iterationDir(ctx, 'dump'), ctx.network);
       return {};
     },
   };

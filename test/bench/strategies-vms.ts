@@ -2,7 +2,7 @@
 // Two experiments on one three-vm-nfs testbed, run by the experiment
 // runner (so the probe, the workload's client and its state check are the
 // report's): every strategy on blank, video and the memory workload at a
-// low dirty rate over gigabit; the replica and adaptive on the memory
+// low dirty rate over gigabit; the replica, adaptive and lean on the memory
 // workload at a rate above the link, over fast ethernet. Each runs its
 // strategies in turn, repetition by repetition. Progress on stderr; the
 // rows as one JSON line on stdout.
@@ -18,7 +18,7 @@ import { loadStack, stackConfigPath } from '../../provision/topology/stack-confi
 
 const REPS = Number(process.env['FOLLOWME_BENCH_STRATEGY_REPS'] ?? 5);
 const STRATEGIES = (process.env['FOLLOWME_BENCH_STRATEGIES'] ?? 'tmpfs,lean,adaptive,shared,sharedlean').split(',');
-const HIGH_RATE_STRATEGIES = ['tmpfs', 'adaptive'];
+const HIGH_RATE_STRATEGIES = ['tmpfs', 'adaptive', 'lean'];
 /** The replica each strategy is held against: the paper's tmpfs, and for the shared variant also the paper's shared. */
 const REPLICA = 'tmpfs';
 const SHARED_REPLICA: Record<string, string> = { sharedlean: 'shared' };

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { criu, parseContainerProcess, parseCriuVersion } from '../../migration/criu/commands.js';
 
-const proc = { initPid: 839, cgroup: 'lxc.payload.c1', controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'], hostLinks: ['vethfF3S08'], inotify: false };
+const proc = {
+  initPid: 839,
+  cgroup: 'lxc.payload.c1',
+  controllers: ['cpuset', 'cpu', 'io', 'memory', 'pids'],
+  hostLinks: ['vethfF3S08'],
+  inotify: false,
+  netnsInode: 4026532236,
+};
 
 describe('CRIU seam', () => {
   it('pre-dumps with memory tracking, LXC’s options and the container’s cgroup as freezer', () => {
@@ -35,7 +42,7 @@ describe('CRIU seam', () => {
     const lxcDefault = criu.dump({ container: proc, imagesDir: '/w/dump' });
     expect(lxcDefault).toContain('--force-irmap');
     expect(lxcDefault).not.toContain('--network-lock');
-    const tuning = { networkLock: 'nftables', preDumpMode: 'read', forceIrmap: 'if-inotify', warmKdat: true } as const;
+    const tuning = { networkLock: 'nftables', preDumpMode: 'read', forceIrmap: 'if-inotify', warmKdat: true, network: 'dumped' } as const;
     const dump = criu.dump({ container: proc, imagesDir: '/w/dump', tuning });
     expect(dump.join(' ')).toContain('--network-lock nftables');
     expect(dump).not.toContain('--force-irmap');
@@ -45,6 +52,12 @@ describe('CRIU seam', () => {
     expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1' }).some((a) => a.startsWith('--pre-dump-mode'))).toBe(false);
     // Warming CRIU's kernel cache only makes it when it is missing, and succeeds once it is there.
     expect(criu.warmKdat()).toEqual(['sh', '-c', '[ -e /run/criu.kdat ] || criu check >/dev/null 2>&1; [ -e /run/criu.kdat ]']);
+    expect(dump).not.toContain('--external');
+    // A prepared network: the final dump names the container's namespace external by its inode; a pre-dump has none to name.
+    const prepared = { ...tuning, network: 'prepared' } as const;
+    const out = criu.dump({ container: proc, imagesDir: '/w/dump', tuning: prepared });
+    expect(out[out.indexOf('--external') + 1]).toBe('net[4026532236]:followme-net');
+    expect(criu.preDump({ container: proc, imagesDir: '/w/pre-1', tuning: prepared })).not.toContain('--external');
     // A container with inotify watches still gets --force-irmap: CRIU needs it to find the watched files.
     expect(criu.dump({ container: { ...proc, inotify: true }, imagesDir: '/w/dump', tuning })).toContain('--force-irmap');
   });
@@ -70,17 +83,19 @@ describe('CRIU seam', () => {
   });
 
   it('reads the container probe and CRIU’s version', () => {
-    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\nno-inotify\n', 'x')).toEqual({
+    expect(parseContainerProcess('839\n/lxc.payload.c1\ncpuset cpu io memory\nno-inotify\n4026532236\n', 'x')).toEqual({
       initPid: 839,
       cgroup: 'lxc.payload.c1',
       controllers: ['cpuset', 'cpu', 'io', 'memory'],
       hostLinks: [],
       inotify: false,
+      netnsInode: 4026532236,
     });
-    const probed = parseContainerProcess('839\n/lxc.payload.c1\ncpu\ninotify\nvethfF3S08\nvethA\n', 'x');
+    const probed = parseContainerProcess('839\n/lxc.payload.c1\ncpu\ninotify\n4026532236\nvethfF3S08\nvethA\n', 'x');
     expect(probed.hostLinks).toEqual(['vethfF3S08', 'vethA']);
     expect(probed.inotify).toBe(true);
-    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nno-inotify\nveth$(reboot)\n', 'edge-a: c1')).toThrow(/not an interface name/);
+    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nno-inotify\n1\nveth$(reboot)\n', 'edge-a: c1')).toThrow(/not an interface name/);
+    expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nno-inotify\nvethA\n', 'edge-a: c1')).toThrow(/no network namespace inode/);
     expect(() => parseContainerProcess('839\n/lxc.payload.c1\ncpu\nvethA\n', 'edge-a: c1')).toThrow(/no inotify line/);
     expect(() => parseContainerProcess('\n', 'edge-a: c1')).toThrow(/edge-a: c1: no init PID/);
     expect(() => parseContainerProcess('839\n\n\n', 'edge-a: c1')).toThrow(/no cgroup v2 path/);

@@ -11,6 +11,7 @@ import { scratchDir } from '../scratch.js';
 import type { ExecResult, SshConnection } from '../../common/ssh/transport.js';
 import { Edge } from '../../migration/edge.js';
 import type { CommandKind, EdgeCommand } from '../../migration/edge-command.js';
+import { lxcConfig } from '../../migration/lxc/commands.js';
 
 const COMMAND_MS = 4;
 
@@ -22,7 +23,7 @@ export const STATS_DUMP_B64 = fixture('stats-dump').toString('base64');
 const STATS_RESTORE_B64 = fixture('stats-restore').toString('base64');
 
 export const CONTAINER_CONFIG = (name: string) =>
-  [`lxc.uts.name = ${name}`, `lxc.rootfs.path = dir:/var/lib/lxc/${name}/rootfs`, 'lxc.net.0.ipv4.address = 10.77.10.250/24', ''].join('\n');
+  lxcConfig({ name, rootfs: `/var/lib/lxc/${name}/rootfs`, ip: '10.77.10.250', prefixLength: 24, mac: '52:54:00:aa:bb:cc', bridge: 'br0' });
 
 export class ScriptedEdge extends Edge {
   readonly kinds: CommandKind[] = [];
@@ -85,12 +86,17 @@ export class ScriptedEdge extends Edge {
       case 'versions':
         return { stdout: '6.12.0-test\nVersion: 4.1\n6.0.4\n' };
       case 'probe-container':
-        return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\nno-inotify\n' };
+        return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\nno-inotify\n4026532236\n' };
       case 'criu-dump':
         // CRIU stops the container's tasks once they are dumped; a scripted edge holds one container.
         this.running.clear();
         return {};
       case 'lxc-restore':
+        // A restore joining a prepared network names the container after its script's four network arguments.
+        if (argv.includes('restore-prepared')) {
+          this.running.add(argv[argv.indexOf('restore-prepared') + 5] ?? '');
+          return { stdout: 'RUNNING\n' };
+        }
         this.running.add(argv[argv.indexOf('-n') + 1] ?? '');
         return {};
       case 'lxc-destroy':

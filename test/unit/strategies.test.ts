@@ -7,6 +7,7 @@ import { ConfigError } from '../../common/errors.js';
 import { validateRecord } from '../../migration/record/validate.js';
 import { type ScriptedTestbed, scriptedTestbed } from './scripted-edge.js';
 import type { Inventory } from '../../common/inventory.js';
+import { lxcConfig } from '../../migration/lxc/commands.js';
 
 const kinds = (name: string, n: number) =>
   strategyNamed(name)
@@ -110,6 +111,32 @@ describe('lean', () => {
     expect(dump).toContain('--network-lock nftables');
     expect(dump).not.toContain('--force-irmap');
     expect(source.commands.find((c) => c.startsWith('criu-pre-dump:'))).not.toContain('--pre-dump-mode');
+    // The network namespace: left out of the dump, prepared on the destination in set-up (before the first phase), joined by the
+    // restore, and its name dropped once the container runs there.
+    expect(dump).toContain('--external net[4026532236]:followme-net');
+    const dest = tb.edges.get('edge-b')!;
+    const order = (kind: string) => dest.kinds.indexOf(kind as never);
+    expect(order('prepare-network')).toBeGreaterThan(-1);
+    expect(order('prepare-network')).toBeLessThan(order('criu-page-server'));
+    expect(dest.commands.find((c) => c.startsWith('lxc-restore:'))).toContain('restore-prepared followme-c1');
+    expect(order('forget-network')).toBeGreaterThan(order('lxc-restore'));
+    expect(source.kinds).not.toContain('prepare-network');
+  });
+  it('rolls a failed restore back into a network prepared on the source, and drops the destination’s', async () => {
+    let restores = 0;
+    // The destination's restore fails; the rollback's, on the source, succeeds.
+    const tb = scriptedTestbed((kind, argv) => {
+      if (kind === 'lxc-restore' && restores++ === 0) return { exitCode: 1, stderr: 'criu failed' };
+      // The final dump finished, and its pages wait on the destination to be copied back.
+      return kind === 'path-exists' && /\/dump(\/inventory\.img)?$/.test(argv[2] ?? '') ? { exitCode: 0 } : undefined;
+    });
+    await expect(scriptedMove(tb, 'lean')).rejects.toMatchObject({ record: { outcome: 'rolled-back' } });
+    const source = tb.edges.get('edge-a')!;
+    const dest = tb.edges.get('edge-b')!;
+    expect(source.commands.find((c) => c.startsWith('lxc-restore:'))).toContain('restore-prepared followme-c1');
+    expect(source.kinds.indexOf('forget-network')).toBeGreaterThan(source.kinds.indexOf('lxc-restore'));
+    expect(dest.kinds).toContain('forget-network');
+    expect([...tb.running['edge-a']!]).toEqual(['c1']);
   });
 });
 
@@ -121,7 +148,7 @@ describe('sharedlean', () => {
       if (kind === 'read-config')
         return {
           stdout: Buffer.from(
-            ['lxc.uts.name = c1', `lxc.rootfs.path = dir:${mount}/c1/rootfs`, 'lxc.net.0.ipv4.address = 10.77.10.250/24', ''].join('\n'),
+            lxcConfig({ name: 'c1', rootfs: `${mount}/c1/rootfs`, ip: '10.77.10.250', prefixLength: 24, mac: '52:54:00:aa:bb:cc', bridge: 'br0' }),
           ).toString('base64'),
         };
       return undefined;

@@ -1,0 +1,116 @@
+// The container's network namespace, prepared on the restoring edge instead
+// of dumped and restored by CRIU. CRIU's own way runs ip and iptables saves
+// in the frozen container and their restores in the new one: about 0.7 s of
+// the freeze and 1 s of the restore under TCG (docs/fast-migration.md). Here
+// the dump leaves the namespace out (--external net[inode]:KEY), set-up
+// builds it on the destination before the freeze (a veth whose container end
+// has the container's MAC and address, its host end down and on no bridge),
+// and LXC's restore joins it: CRIU finds it through --inherit-fd, given in a
+// CRIU config file (CRIU_CONFIG_FILE) because lxc-checkpoint passes no extra
+// options. CRIU then puts the host end on the bridge LXC names and brings it
+// up, after every socket is back: until then nothing reaches the namespace.
+import { createHash } from 'node:crypto';
+import { FollowmeError } from '../../common/errors.js';
+import { LINK_NAME_PATTERN, NETNS_KEY } from '../criu/commands.js';
+
+/** What a prepared namespace holds: one veth, as lxcConfig writes it. */
+export interface PreparedNetwork {
+  /** The named namespace on the edge (/run/netns/<netns>) until the container has joined it. */
+  netns: string;
+  /** The veth's host end: the name LXC gives CRIU (lxc.net.0.veth.pair), so lxc-info lists it. */
+  hostLink: string;
+  mac: string;
+  /** Address with prefix length, e.g. 10.77.10.251/24. */
+  address: string;
+}
+
+/**
+ * The host end's name for a container: fixed (LXC would pick a random one at
+ * each start and restore), short enough for the kernel, and different for
+ * every container name.
+ */
+export function hostLinkOf(container: string): string {
+  return `fm${createHash('sha256').update(container).digest('hex').slice(0, 12)}`;
+}
+
+export const netnsOf = (container: string) => `followme-${container}`;
+
+// The net keys lxcConfig writes; any other means a network this preparation would not reproduce.
+const PREPARED_KEYS = new Set(['type', 'link', 'flags', 'hwaddr', 'ipv4.address', 'veth.pair']);
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const ADDRESS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/**
+ * The prepared network of a container from its LXC config, or why it cannot
+ * have one: exactly one veth with a MAC, one IPv4 address and a fixed host
+ * name (containers deployed by an older followme have none).
+ */
+export function preparedNetworkOf(container: string, config: string): PreparedNetwork {
+  const net = new Map<string, string>();
+  for (const line of config.split('\n')) {
+    const m = /^\s*lxc\.net\.(\d+)\.([a-z0-9_.]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    if (m[1] !== '0') throw new FollowmeError(`container ${container} has a second network (lxc.net.${m[1]}): a prepared network holds one veth`);
+    if (!PREPARED_KEYS.has(m[2]!))
+      throw new FollowmeError(`container ${container}'s config sets lxc.net.0.${m[2]}: a prepared network reproduces only ${[...PREPARED_KEYS].join(', ')}`);
+    net.set(m[2]!, m[3]!);
+  }
+  const need = (key: string, ok: (v: string) => boolean, what: string): string => {
+    const v = net.get(key);
+    if (v === undefined) throw new FollowmeError(`container ${container}'s config has no lxc.net.0.${key} (${what}); redeploy it with this followme`);
+    if (!ok(v)) throw new FollowmeError(`container ${container}'s lxc.net.0.${key} is ${JSON.stringify(v.slice(0, 40))}, not ${what}`);
+    return v;
+  };
+  need('type', (v) => v === 'veth', 'veth');
+  const octets = (v: string) => {
+    const m = ADDRESS.exec(v);
+    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  };
+  return {
+    netns: netnsOf(container),
+    hostLink: need('veth.pair', (v) => LINK_NAME_PATTERN.test(v), 'an interface name'),
+    mac: need('hwaddr', (v) => MAC.test(v), 'a MAC address'),
+    address: need('ipv4.address', octets, 'an IPv4 address with its prefix length'),
+  };
+}
+
+/**
+ * Makes the namespace unless it is there. A host end of the same name is
+ * waited for (10 s at most): the kernel tears down a killed container's
+ * namespace, and with it the old veth, after the kill returns. Positional
+ * parameters: namespace, host end, MAC, address.
+ */
+const PREPARE =
+  '[ -e "/run/netns/$1" ] || { ' +
+  'i=0; while ip link show dev "$2" >/dev/null 2>&1; do [ "$i" -lt 100 ] || { echo "link $2 still exists" >&2; exit 4; }; sleep 0.1; i=$((i+1)); done; ' +
+  'ip netns add "$1" || exit 5; ' +
+  '{ ip link add "$2" type veth peer name eth0 netns "$1" && printf "link set lo up\\nlink set eth0 address %s\\naddr add %s dev eth0\\nlink set eth0 up\\n" "$3" "$4" | ip -n "$1" -batch -; } || { ip netns delete "$1"; exit 6; }; }';
+
+const args = (n: PreparedNetwork) => [n.netns, n.hostLink, n.mac, n.address];
+
+export const preparedNetwork = {
+  /** Builds the namespace (outside Ψ, before the freeze). */
+  prepare: (n: PreparedNetwork) => ['sh', '-c', PREPARE, 'prepare-network', ...args(n)],
+  /**
+   * lxc-checkpoint -r joining the namespace (made first if it is not there:
+   * a rollback's restore on the source). The CRIU config file goes into the
+   * images directory; lxc-checkpoint's stdio goes to `log`, as with
+   * Edge.restore's plain restore. Prints the container's state after it
+   * (lxc-info -s -H), sparing the downtime a round trip to ask.
+   */
+  restore: (container: string, imagesDir: string, log: string, n: PreparedNetwork) => [
+    'sh',
+    '-c',
+    `${PREPARE}; ` +
+      `printf "inherit-fd fd[9]:%s\\n" "$7" >"$6/criu-network.conf" || exit 7; export CRIU_CONFIG_FILE="$6/criu-network.conf"; ` +
+      'lxc-checkpoint -n "$5" -D "$6" -r 9<"/run/netns/$1" </dev/null >>"$8" 2>&1 || exit; exec lxc-info -n "$5" -s -H',
+    'restore-prepared',
+    ...args(n),
+    container,
+    imagesDir,
+    NETNS_KEY,
+    log,
+  ],
+  /** The namespace's name dropped: once the container has joined it, it lives as long as the container; an unjoined one goes, with its veth. */
+  forget: (container: string) => ['sh', '-c', '[ ! -e "/run/netns/$1" ] || ip netns delete "$1"', 'forget-network', netnsOf(container)],
+} as const;
