@@ -15,6 +15,14 @@ export function wholeNumber(flag: string, value: string, min: number, max: numbe
   return Number(value);
 }
 
+/** A decimal number from `min` to `max` (e.g. a speed). */
+export function decimalNumber(flag: string, value: string, min: number, max: number): number {
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`--${flag}: must be a number from ${min} to ${max}, got ${shown(value)}`, flag);
+  }
+  return Number(value);
+}
+
 /** A container name: it becomes a directory under /var/lib/lxc and a value in its LXC config. */
 export function containerName(flag: string, value: string): string {
   if (!new RegExp(CONTAINER_NAME_PATTERN).test(value)) {

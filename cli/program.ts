@@ -28,7 +28,7 @@ export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const STACK = ['--stack <name>', 'testbed stack (stacks/Pulumi.<name>.yaml): two-vm or three-vm-nfs', 'two-vm'] as const;
+const STACK = ['--stack <name>', 'testbed stack (stacks/Pulumi.<name>.yaml): two-vm, three-vm-nfs or corridor', 'two-vm'] as const;
 const CONFIG = ['--config <file>', 'a stack config file to use instead of --stack'] as const;
 const PREFIX = ['--prefix <prefix>', 'override the stack prefix (names of all libvirt objects)'] as const;
 const INVENTORY = ['--inventory <file>', 'inventory JSON of the testbed'] as const;
@@ -125,6 +125,24 @@ function reportCommand() {
     .option('--out <dir>', 'where the report goes (default: DIR/report)');
 }
 
+function traceSynthCommand() {
+  return new Command('synth')
+    .description("write a CSV trip along the whole road of a stack's edges, one position a second (for labs without SUMO)")
+    .option('--stack <name>', 'a stack whose edges have a road (stacks/Pulumi.<name>.yaml)', 'corridor')
+    .option(...CONFIG)
+    .option('--speed <kmh>', 'the constant speed, km/h', '50')
+    .option('--out <file>', 'where the CSV goes (default: stdout)');
+}
+function traceShowCommand() {
+  return new Command('show')
+    .description("a trip without a testbed: its duration, its length, and each border crossing between the stack's cells")
+    .argument('<file>', 'a trace: SUMO FCD XML, the ONE simulator format, or CSV t,x,y')
+    .option('--stack <name>', 'a stack whose edges have a road (stacks/Pulumi.<name>.yaml)', 'corridor')
+    .option(...CONFIG)
+    .option('--vehicle <id>', 'the vehicle to follow, when the trace has several')
+    .option('--json', 'print {"durationS", "lengthM", "crossings": [{"t", "from", "to"}]}');
+}
+
 type FlagsOf<F extends () => { opts(): unknown }> = ReturnType<ReturnType<F>['opts']>;
 export type ImageBuildFlags = FlagsOf<typeof imageBuildCommand>;
 export type TestbedUpFlags = FlagsOf<typeof testbedUpCommand>;
@@ -136,6 +154,8 @@ export type MigrateFlags = FlagsOf<typeof migrateCommand>;
 export type ExperimentFlags = FlagsOf<typeof experimentCommand>;
 export type RecoverFlags = FlagsOf<typeof recoverCommand>;
 export type ReportFlags = FlagsOf<typeof reportCommand>;
+export type TraceSynthFlags = FlagsOf<typeof traceSynthCommand>;
+export type TraceShowFlags = FlagsOf<typeof traceShowCommand>;
 
 /** The whole command tree; a new one per run (commander keeps parsed values on it). */
 export function buildProgram(io: CliIo): Command {
@@ -173,6 +193,9 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(migrateCommand().action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o)));
   program.addCommand(recoverCommand().action(async (o) => (await import('./commands/recover.js')).recoverCommand(o)));
   program.addCommand(experimentCommand().action(async (o) => (await import('./commands/experiment.js')).experimentCommand(o)));
+  const trace = program.command('trace').description('mobility traces: a trip checked and shown, or synthesised along a road');
+  trace.addCommand(traceSynthCommand().action(async (o) => (await import('./commands/trace.js')).traceSynth(o)));
+  trace.addCommand(traceShowCommand().action(async (file, o) => (await import('./commands/trace.js')).traceShow(file, o)));
   program.addCommand(reportCommand().action(async (dir, o) => (await import('./commands/report.js')).reportCommand(dir, o)));
 
   // Every command, however it was added: throw instead of exiting, write to `io`, show the usage after an error.

@@ -32,7 +32,7 @@ export const MAX_TRACE_BYTES = 64 * 1024 * 1024;
 export class TraceError extends ConfigError {
   override name = 'TraceError';
   constructor(file: string, at: string, problem: string) {
-    super(`--trace ${file}: ${at}: ${problem}`, 'trace');
+    super(`trace ${file}: ${at}: ${problem}`, 'trace');
   }
 }
 
@@ -58,7 +58,7 @@ export function tripFromText(text: string, file: string, cells: readonly Cell[],
   if (vehicle === undefined) {
     if (ids.length > 1)
       throw new ConfigError(
-        `--trace ${file}: ${ids.length} vehicles (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); choose one with --vehicle ID`,
+        `trace ${file}: ${ids.length} vehicles (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); choose one with --vehicle ID`,
         'vehicle',
       );
     vehicle = ids[0]!;
@@ -84,9 +84,9 @@ export function readTrip(file: string, cells: readonly Cell[], o: { vehicle?: st
   try {
     size = statSync(file).size;
   } catch (e) {
-    throw new ConfigError(`--trace: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'trace');
+    throw new ConfigError(`trace ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'trace');
   }
-  if (size > MAX_TRACE_BYTES) throw new ConfigError(`--trace ${file}: ${size} bytes, more than the ${MAX_TRACE_BYTES} a trace may have`, 'trace');
+  if (size > MAX_TRACE_BYTES) throw new ConfigError(`trace ${file}: ${size} bytes, more than the ${MAX_TRACE_BYTES} a trace may have`, 'trace');
   return tripFromText(readFileSync(file, 'utf8'), file, cells, o);
 }
 

@@ -26,11 +26,21 @@ const NodeSettings = {
   bandwidthMbit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'rate limit of the node link in Mbit/s' })),
 };
 
+/** Metres on the road's map (the trace's coordinates). */
+const Metres = Type.Number({ minimum: -1e7, maximum: 1e7 });
+
 export const NodeSpec = Type.Object(
   {
     name: NodeName,
     role: Type.Union([Type.Literal('edge'), Type.Literal('nfs')]),
     ...NodeSettings,
+    position: Type.Optional(
+      Type.Object(
+        { x: Metres, y: Metres },
+        { additionalProperties: false, description: "an edge's place on the road's map, in metres (the trace's coordinates)" },
+      ),
+    ),
+    radiusM: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100000, description: "how far an edge's cell reaches, in metres" })),
   },
   { additionalProperties: false },
 );
@@ -73,6 +83,19 @@ export const TopologySchema = Type.Object(
     ),
     defaults: Type.Optional(Type.Object(NodeSettings, { additionalProperties: false })),
     nodes: Type.Array(NodeSpec, { minItems: 1, maxItems: 32 }),
+    latencyProfiles: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$', description: 'lower-case letters, digits and dashes' }),
+            radioMs: Type.Number({ minimum: 0, maximum: 1000, description: "the radio's round trip, user to its cell's edge (ms)" }),
+            perHopMs: Type.Number({ minimum: 0, maximum: 1000, description: "each backhaul hop's round trip, edge to the next edge (ms)" }),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 16, description: "the user's latency as an emulation (mobility/latency.ts); the first is the default" },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

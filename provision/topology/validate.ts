@@ -8,6 +8,7 @@ import { shown } from '../../common/input/clip.js';
 import { libvirtUriProblem } from '../../common/input/libvirt-uri.js';
 import { testbedSubnetProblem } from '../../common/input/net-rules.js';
 import { hostCount, parseSubnet, type Ipv4Subnet } from '../../common/net.js';
+import { coverageGaps } from '../../mobility/cells.js';
 import { TopologySchema, type Topology } from './schema.js';
 
 const checkSchema = newAjv().compile<Topology>(TopologySchema);
@@ -66,6 +67,33 @@ export function validateTopology(data: unknown, source = 'topology'): Topology {
       text: `${source}.subnet = ${shown(t.subnet)}: room for ${nodeCapacity(subnet)} nodes (from host .${firstNodeHost(subnet)}, ${CONTAINER_ADDRESSES} container addresses at the top), not ${t.nodes.length}`,
     });
   }
+  problems.push(...roadProblems(t, source));
   if (problems.length) refuse(problems);
   return t;
+}
+
+/**
+ * Edges with a place on a road: all of them or none, the NFS node none, and
+ * cells that leave no stretch of the road between the first and the last
+ * edge uncovered (or where the gap is).
+ */
+function roadProblems(t: Topology, source: string): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const placed = t.nodes.filter((n) => n.position !== undefined || n.radiusM !== undefined);
+  if (placed.length === 0) return problems;
+  t.nodes.forEach((n, i) => {
+    const key = `${source}.nodes[${i}]`;
+    if (n.role === 'nfs' && (n.position || n.radiusM !== undefined))
+      problems.push({ key, text: `${key} (${n.name}): the NFS node has no cell; remove its position and radiusM` });
+    if (n.role === 'edge' && (!n.position || n.radiusM === undefined))
+      problems.push({ key, text: `${key} (${n.name}): every edge needs a position and a radiusM once one has (the road runs through them in order)` });
+  });
+  if (problems.length) return problems;
+  const cells = t.nodes.filter((n) => n.role === 'edge').map((n) => ({ edge: n.name, x: n.position!.x, y: n.position!.y, radiusM: n.radiusM! }));
+  for (const g of coverageGaps(cells))
+    problems.push({
+      key: `${source}.nodes`,
+      text: `${source}.nodes: no cell covers the road from ${Math.round(g.fromM)} m to ${Math.round(g.toM)} m along it (between ${g.between[0]} and ${g.between[1]}): widen radiusM or move the edges closer`,
+    });
+  return problems;
 }

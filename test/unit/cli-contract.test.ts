@@ -84,3 +84,36 @@ describe('followme as a process', { timeout: 60_000 }, () => {
     expect(exitCodeFor(new TypeError('x'))).toBe(70);
   });
 });
+
+describe('followme trace, without a testbed', { timeout: 60_000 }, () => {
+  it('synthesises a trip along the corridor and shows its crossings, as text and as JSON', async () => {
+    const d = scratchDir('fm-trace-');
+    const synth = await followme(['trace', 'synth', '--speed', '72']);
+    expect(synth.code).toBe(0);
+    expect(synth.out.split('\n').slice(0, 3)).toEqual(['t,x,y', '0,0.00,0.00', '1,20.00,0.00']);
+    writeFileSync(join(d, 'trip.csv'), synth.out);
+    const shown = await followme(['trace', 'show', join(d, 'trip.csv'), '--json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.out)).toEqual({
+      durationS: 100,
+      lengthM: 2000,
+      crossings: [
+        { t: 26, from: 'edge-a', to: 'edge-b' },
+        { t: 76, from: 'edge-b', to: 'edge-c' },
+      ],
+    });
+    expect((await followme(['trace', 'show', join(d, 'trip.csv')])).out).toMatch(/duration 100 s, length 2000 m\n\s+26\.0 s {2}edge-a → edge-b\n/);
+  });
+
+  it.each([
+    [['trace', 'synth', '--speed', 'fast'], /--speed: must be a number from 1 to 500, got "fast"/],
+    [['trace', 'synth', '--stack', 'two-vm'], /two-vm\.yaml: followme:topology: its edges have no position and radiusM/],
+    [['trace', 'show', 'test/fixtures/traces/fcd.xml'], /2 vehicles \(car0, bus1\); choose one with --vehicle ID/],
+    [['trace', 'show', '/nonexistent/trip.csv'], /trace \/nonexistent\/trip\.csv: cannot read it: ENOENT/],
+  ])('%j exits 2 naming the problem', async (args, message) => {
+    const r = await followme(args.map((a) => (a.startsWith('test/') ? join(projectRoot(), a) : a)));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.made).toEqual([]);
+  });
+});

@@ -71,13 +71,13 @@ describe('trace formats', () => {
       (text: string, o: { vehicle?: string } = {}) =>
       () =>
         tripFromText(text, 'f', road, o);
-    expect(bad('t,x,y\n0,0,0\n1,abc,0\n')).toThrow(/--trace f: line 3: x is "abc", not a number/);
+    expect(bad('t,x,y\n0,0,0\n1,abc,0\n')).toThrow(/trace f: line 3: x is "abc", not a number/);
     expect(bad('t,x,y\n0,0,0\n0,5,0\n')).toThrow(/line 3: time 0 does not follow 0 \(line 2\): times must increase/);
     expect(bad('t,x,y\n0,0,0\n1,9000,0\n')).toThrow(/line 3: \(9000, 0\) is off the edges' map: x -600…2600/);
     expect(bad('t,x,y\n0,0,0\n')).toThrow(/has 1 position; a trip needs two/);
     expect(bad('0 10 0 100 0 100\n0 1 0 0\n1 1 5\n')).toThrow(/line 3: 3 fields; a position is "time id x y"/);
     expect(bad('0 10 0 100 0 100\n0 1 0 0\n20 1 5 0\n')).toThrow(/line 3: \(20, 5, 0\) is outside the header's bounds/);
-    expect(bad('<fcd-export><timestep time="0"><vehicle id="a" x="0" y="0"/></timestep>\n<timestep time="1">\n</fcd-export>')).toThrow(/--trace f: line \d+: /);
+    expect(bad('<fcd-export><timestep time="0"><vehicle id="a" x="0" y="0"/></timestep>\n<timestep time="1">\n</fcd-export>')).toThrow(/trace f: line \d+: /);
     expect(bad('<fcd-export><timestep time="0"><vehicle id="a" lon="7.1" lat="50.7"/></timestep></fcd-export>')).toThrow(
       /timestep 1 \(time 0\), vehicle a: x and y must be numbers/,
     );

@@ -79,3 +79,37 @@ describe('topology validation', () => {
     expect(e.key).toBe('cfg.defaults.libvirtUri');
   });
 });
+
+describe('a road of edges in a topology', () => {
+  const road = () => {
+    const t = twoVm();
+    return {
+      ...t,
+      nodes: [
+        { ...t.nodes[0]!, position: { x: 0, y: 0 }, radiusM: 600 },
+        { ...t.nodes[1]!, position: { x: 1000, y: 0 }, radiusM: 600 },
+      ],
+    };
+  };
+
+  it('accepts edges whose cells cover the road', () => {
+    expect(validateTopology(road(), 'cfg').nodes[1]!.position).toEqual({ x: 1000, y: 0 });
+  });
+
+  it('says where the cells leave the road uncovered', () => {
+    const t = road();
+    const e = refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: 300 }] });
+    expect(e.key).toBe('cfg.nodes');
+    expect(e.message).toContain('no cell covers the road from 600 m to 700 m along it (between edge-a and edge-b)');
+  });
+
+  it('needs a place for every edge once one has one, and none for the NFS node', () => {
+    const t = road();
+    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, position: undefined }] }).message).toMatch(
+      /nodes\[1\] \(edge-b\): every edge needs a position and a radiusM/,
+    );
+    const nfs = { name: 'nfs', role: 'nfs', position: { x: 5, y: 5 } };
+    expect(refusal({ ...t, nodes: [...t.nodes, nfs] }).message).toMatch(/nodes\[2\] \(nfs\): the NFS node has no cell/);
+    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: -5 }] }).key).toBe('cfg.nodes[1].radiusM');
+  });
+});
