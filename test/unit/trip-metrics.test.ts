@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { type HandoverRecord, type ProbeWindow, policyOutcome } from '../../mobility/metrics.js';
+
+const w = (policy: string, t0: number, t1: number, rttMs: number | null, unavailableMs = 0): ProbeWindow => ({
+  policy,
+  t0,
+  t1,
+  userCell: rttMs === null ? null : 'edge-b',
+  serviceEdge: 'edge-a',
+  rttMs,
+  unavailableMs,
+});
+
+describe('what a driver experienced, per policy', () => {
+  it('weights the RTT by time answered, and counts the budget over the whole trip', () => {
+    // 10 s at 4 ms, then 10 s at 10 ms of which 2 s unanswered (a migration), then 20 s at 16 ms.
+    const windows = [w('predictive', 0, 10, 4), w('predictive', 10, 20, 10, 2000), w('predictive', 20, 40, 16), w('stay', 0, 40, 16)];
+    const handovers: HandoverRecord[] = [
+      { policy: 'predictive', from: 'edge-a', to: 'edge-b', outcome: 'migrated', downtimeMs: 2000, bytesMoved: 1000 },
+      { policy: 'predictive', from: 'edge-b', to: 'edge-c', outcome: 'rolled-back', bytesMoved: 500, overrun: 'abort' },
+    ];
+    const p = policyOutcome('predictive', windows, handovers, 10);
+    expect(p.handovers).toBe(1);
+    expect(p.totalUnavailableS).toBe(2);
+    expect(p.longestUnavailableS).toBe(2);
+    // (4×10 + 10×8 + 16×20) / 38
+    expect(p.meanRttMs).toBeCloseTo(440 / 38, 9);
+    expect(p.p95RttMs).toBe(16);
+    // 18 s of 40 within 10 ms.
+    expect(p.withinBudget).toBeCloseTo(18 / 40, 9);
+    expect(p.bytesMoved).toBe(1500);
+    const stay = policyOutcome('stay', windows, handovers, 10);
+    expect([stay.handovers, stay.withinBudget, stay.meanRttMs]).toEqual([0, 0, 16]);
+  });
+
+  it('counts time without a cell outside the budget and out of the RTT figures', () => {
+    const p = policyOutcome('reactive', [w('reactive', 0, 10, 4), w('reactive', 10, 20, null)], [], 10);
+    expect(p.withinBudget).toBe(0.5);
+    expect(p.meanRttMs).toBe(4);
+    expect(policyOutcome('none', [], [], 10)).toMatchObject({ withinBudget: 0, meanRttMs: null, p95RttMs: null });
+  });
+});
