@@ -1,8 +1,8 @@
 // The user's view of the service: the round-trip time it would see from
-// where it is to where the service runs. An emulation, applied with netem on
-// the controller's path to the service: the radio's share (the user to the
-// base station of its cell), plus the backhaul's per hop between its cell's
-// edge and the edge running the service.
+// where it is to where the service runs. An emulation (user-latency.ts
+// applies it): the radio's share (the user to the base station of its
+// cell), plus the backhaul's per hop between its cell's edge and the edge
+// running the service.
 import { type Cell, hopsBetween } from './cells.js';
 
 /** A named latency profile (the stack config's). */

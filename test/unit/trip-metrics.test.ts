@@ -40,3 +40,32 @@ describe('what a driver experienced, per policy', () => {
     expect(policyOutcome('none', [], [], 10)).toMatchObject({ withinBudget: 0, meanRttMs: null, p95RttMs: null });
   });
 });
+
+describe("the user's latency, applied by each edge", () => {
+  it('delays only the answers to the controller, under the profile’s root, and changes the delay in place', async () => {
+    const { userLatency } = await import('../../mobility/user-latency.js');
+    const apply = userLatency.apply('enp1s0', '10.77.30.1', 7);
+    expect(apply[0]).toEqual(['tc', 'class', 'add', 'dev', 'enp1s0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '100gbit']);
+    expect(apply[1]!.slice(-2)).toEqual(['delay', '7ms']);
+    expect(apply[2]!.slice(-4)).toEqual(['dst', '10.77.30.1/32', 'flowid', '1:20']);
+    expect(userLatency.change('enp1s0', 10.0004)).toEqual([
+      'tc',
+      'qdisc',
+      'change',
+      'dev',
+      'enp1s0',
+      'parent',
+      '1:20',
+      'handle',
+      '20:',
+      'netem',
+      'limit',
+      '10000',
+      'delay',
+      '10ms',
+    ]);
+    expect(() => userLatency.apply('enp1s0; reboot', '10.77.30.1', 7)).toThrow(/not an interface name/);
+    expect(() => userLatency.apply('enp1s0', '10.77.30.1/24', 7)).toThrow(/not an IPv4 address/);
+    expect(() => userLatency.change('enp1s0', Number.NaN)).toThrow(/not a delay/);
+  });
+});
