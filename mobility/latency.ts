@@ -3,7 +3,7 @@
 // applies it): the radio's share (the user to the base station of its
 // cell), plus the backhaul's per hop between its cell's edge and the edge
 // running the service.
-import { type Cell, hopsBetween } from './cells.js';
+import { type Cell, hopsBetween } from '../common/road-cells.js';
 
 /** A named latency profile (the stack config's). */
 export interface LatencyProfile {

@@ -3,7 +3,7 @@
 // position by position. The trip runner does the same with real
 // migrations; this is its decision logic, and what `trace show` and the
 // unit tests use.
-import { type Cell, hopsBetween, servingCell } from './cells.js';
+import { type Cell, hopsBetween, servingCell } from '../common/road-cells.js';
 import type { HandoverPolicy } from './policies/registry.js';
 import type { Trip, TripPoint } from './trip.js';
 

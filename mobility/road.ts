@@ -2,7 +2,7 @@
 // validated topology (validate.ts has checked positions, radii and gaps).
 import { ConfigError } from '../common/errors.js';
 import type { Topology } from '../provision/topology/schema.js';
-import type { Cell } from './cells.js';
+import type { Cell } from '../common/road-cells.js';
 import type { LatencyProfile } from './latency.js';
 
 /** The cells of a stack whose edges have places on a road; refuses one without. */

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import { shown } from '../common/input/clip.js';
-import { type Cell, type Point, mapBounds, roadLengthM, servingCell } from './cells.js';
+import { type Cell, type Point, mapBounds, roadLengthM, servingCell } from '../common/road-cells.js';
 import { TRACE_FORMATS, type TraceFormat } from './traces/registry.js';
 
 export interface TripPoint extends Point {

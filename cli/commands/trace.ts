@@ -2,7 +2,7 @@
 // trace against a stack's road before it books the machines.
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../../common/errors.js';
-import { coverageGaps } from '../../mobility/cells.js';
+import { coverageGaps } from '../../common/road-cells.js';
 import { cellsOf } from '../../mobility/road.js';
 import { crossings, readTrip, synthTrip, tripSize } from '../../mobility/trip.js';
 import { decimalNumber, outputPath } from '../flags.js';

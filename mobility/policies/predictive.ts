@@ -3,7 +3,7 @@
 // what the migrations before took (rootfs and pre-dumps go ahead while the
 // user is still in the old cell), plus a margin. Any copied-storage
 // strategy, the fast ones included.
-import { servingCell } from '../cells.js';
+import { servingCell } from '../../common/road-cells.js';
 import { type HandoverPolicy, STAY } from './types.js';
 
 /** Added to the expected migration time: the cutover should come before the border, not after. */

@@ -2,7 +2,7 @@
 // in a new cell, and only once it has stayed there HYSTERESIS_S: a user
 // riding along a border would otherwise drag the service back and forth.
 // Nothing can be copied ahead, so its migrations use shared storage.
-import { servingCell } from '../cells.js';
+import { servingCell } from '../../common/road-cells.js';
 import { type HandoverPolicy, STAY } from './types.js';
 
 /** How long the user must be served by another cell before the service follows. */

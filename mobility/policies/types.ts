@@ -2,7 +2,7 @@
 // service should start moving and where to. It sees the trip so far, the
 // whole path when the policy knows it, where the service runs, and what the
 // migrations before took. Pure: the trip runner acts on its decisions.
-import type { Cell } from '../cells.js';
+import type { Cell } from '../../common/road-cells.js';
 import type { TripPoint } from '../trip.js';
 
 export interface PolicyView {

@@ -8,7 +8,7 @@ import { shown } from '../../common/input/clip.js';
 import { libvirtUriProblem } from '../../common/input/libvirt-uri.js';
 import { testbedSubnetProblem } from '../../common/input/net-rules.js';
 import { hostCount, parseSubnet, type Ipv4Subnet } from '../../common/net.js';
-import { coverageGaps } from '../../mobility/cells.js';
+import { coverageGaps } from '../../common/road-cells.js';
 import { TopologySchema, type Topology } from './schema.js';
 
 const checkSchema = newAjv().compile<Topology>(TopologySchema);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Cell } from '../../mobility/cells.js';
+import type { Cell } from '../../common/road-cells.js';
 import { HANDOVER_POLICIES } from '../../mobility/policies/registry.js';
 import { HYSTERESIS_S } from '../../mobility/policies/reactive.js';
 import { LEAD_MARGIN_S } from '../../mobility/policies/predictive.js';

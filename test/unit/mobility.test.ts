@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Cell, coverageGaps, hopsBetween, mapBounds, roadLengthM, servingCell } from '../../mobility/cells.js';
+import { type Cell, coverageGaps, hopsBetween, mapBounds, roadLengthM, servingCell } from '../../common/road-cells.js';
 import { rttMs } from '../../mobility/latency.js';
 import { crossings, synthTrip, tripFromText, tripSize } from '../../mobility/trip.js';
 

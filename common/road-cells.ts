@@ -1,6 +1,7 @@
-// The edges' cells along a road: where each edge is, how far its radio
-// reaches, which cell serves a point, and where the cells leave the road
-// uncovered. The road runs through the edges' positions in their order.
+// The edges' cells along a road (a stack config's: provision checks them,
+// mobility uses them): where each edge is, how far its radio reaches, which
+// cell serves a point, and where the cells leave the road uncovered. The
+// road runs through the edges' positions in their order.
 // Pure geometry, metres.
 
 export interface Point {
