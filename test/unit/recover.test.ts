@@ -196,3 +196,32 @@ describe('followme recover', () => {
     expect(kept).toMatchObject({ settled: false, problem: 'c1 runs on no edge: its leftovers are kept, as they may hold its state' });
   });
 });
+
+describe("recover's removal of CRIU's network lock", () => {
+  it('deletes the inet CRIU-<run id> tables CRIU 4 makes, and nothing else', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdirSync, readFileSync, symlinkSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { scratchDir } = await import('../scratch.js');
+    const { DROP_NETWORK_LOCK } = await import('../../migration/engine/recover.js');
+    const d = scratchDir('fm-netlock-');
+    const bin = join(d, 'bin');
+    mkdirSync(bin);
+    // A fake nft: lists a CRIU lock table beside the namespace's own, records every delete.
+    writeFileSync(
+      join(bin, 'nft'),
+      `#!/bin/sh\nif [ "$1" = list ]; then printf 'table inet filter\\ntable inet CRIU-4776e8c4-9190-46d1-ba\\ntable ip nat\\n'; exit 0; fi\necho "$*" >> ${join(d, 'deleted')}\n`,
+      { mode: 0o755 },
+    );
+    // PATH holds the fake and sed alone: no iptables, so that half is skipped and no real tool runs.
+    symlinkSync(execFileSync('sh', ['-c', 'command -v sed']).toString().trim(), join(bin, 'sed'));
+    const out = execFileSync('/bin/sh', ['-c', DROP_NETWORK_LOCK], { env: { PATH: bin } }).toString();
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('nftables')),
+    ).toEqual(['nftables CRIU-4776e8c4-9190-46d1-ba']);
+    expect(readFileSync(join(d, 'deleted'), 'utf8').trim()).toBe('delete table inet CRIU-4776e8c4-9190-46d1-ba');
+  });
+});
