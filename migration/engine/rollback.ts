@@ -5,7 +5,7 @@
 import { command } from '../edge-command.js';
 import { StateLostError } from '../../common/errors.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
-import { preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
+import { hostLinkFor, preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
 import type { SettleContext, Strategy } from './types.js';
 import { iterationDir } from './types.js';
 
@@ -37,7 +37,8 @@ async function cleanDestination(ctx: SettleContext, strategy: Strategy): Promise
  */
 async function sourceNetwork(ctx: SettleContext, strategy: Strategy): Promise<PreparedNetwork | undefined> {
   if (strategy.criu?.network !== 'prepared') return undefined;
-  return preparedNetworkOf(ctx.container, (await ctx.source.readFile(`${ctx.lxcDir}/config`, 'read-config')).toString('utf8'));
+  const config = (await ctx.source.readFile(`${ctx.lxcDir}/config`, 'read-config')).toString('utf8');
+  return preparedNetworkOf(ctx.container, config, hostLinkFor(ctx.id, ctx.source.name));
 }
 
 /**

@@ -9,7 +9,7 @@ import { LXC_PATH } from '../lxc/commands.js';
 import { criu, type ContainerProcess } from '../criu/commands.js';
 import { command } from '../edge-command.js';
 import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
-import { preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
+import { hostLinkFor, preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { SetupMade } from '../storage/types.js';
 import type { Strategy } from './types.js';
@@ -67,7 +67,7 @@ export async function checkAndPrepare(o: {
   await strategy.storage.check({ strategy: strategy.name, inventory: o.inventory, container, lxcDir, rootfs, source, dest });
   const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
   const proc = await source.containerProcess(container);
-  const network = strategy.criu?.network === 'prepared' ? preparedNetworkOf(container, config) : undefined;
+  const network = strategy.criu?.network === 'prepared' ? preparedNetworkOf(container, config, hostLinkFor(o.id, dest.name)) : undefined;
 
   // Set-up.
   o.onChecked?.();

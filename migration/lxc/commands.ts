@@ -1,7 +1,6 @@
 // The seam to LXC's tools: argv builders (no I/O) and parsers of what they print.
 import { configValue } from '../../common/input/config-values.js';
 import { CONTAINER_INIT } from '../../common/guest.js';
-import { hostLinkOf } from './network.js';
 
 export const LXC_PATH = '/var/lib/lxc';
 
@@ -91,8 +90,6 @@ export function lxcConfig(c: ContainerSpec): string {
     `lxc.net.0.link = ${v('bridge', 'token', c.bridge)}`,
     'lxc.net.0.flags = up',
     `lxc.net.0.hwaddr = ${v('mac', 'mac', c.mac)}`,
-    // A fixed host-side name (LXC picks a random one otherwise): a destination that prepares the network names the veth before the restore.
-    `lxc.net.0.veth.pair = ${hostLinkOf(c.name)}`,
     `lxc.net.0.ipv4.address = ${v('ip', 'ipv4', c.ip)}/${v('prefix length', 'prefixLength', c.prefixLength)}`,
     '',
   ].join('\n');

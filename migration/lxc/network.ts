@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { FollowmeError } from '../../common/errors.js';
 import { LINK_NAME_PATTERN, NETNS_KEY } from '../criu/commands.js';
+import { LXC_PATH } from './commands.js';
 
 /** What a prepared namespace holds: one veth, as lxcConfig writes it. */
 export interface PreparedNetwork {
@@ -25,12 +26,13 @@ export interface PreparedNetwork {
 }
 
 /**
- * The host end's name for a container: fixed (LXC would pick a random one at
- * each start and restore), short enough for the kernel, and different for
- * every container name.
+ * The host end's name for one restore: LXC's monitor deletes its container's
+ * host veth by name when the container stops, so a name used twice on one
+ * edge (a rollback's restore beside the dumped copy's monitor) could lose the
+ * new copy its link. One per migration and edge, short enough for the kernel.
  */
-export function hostLinkOf(container: string): string {
-  return `fm${createHash('sha256').update(container).digest('hex').slice(0, 12)}`;
+export function hostLinkFor(migrationId: string, node: string): string {
+  return `fm${createHash('sha256').update(`${migrationId}\0${node}`).digest('hex').slice(0, 12)}`;
 }
 
 export const netnsOf = (container: string) => `followme-${container}`;
@@ -42,10 +44,10 @@ const ADDRESS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /**
  * The prepared network of a container from its LXC config, or why it cannot
- * have one: exactly one veth with a MAC, one IPv4 address and a fixed host
- * name (containers deployed by an older followme have none).
+ * have one: exactly one veth, with a MAC and one IPv4 address. `hostLink`
+ * names its host end (hostLinkFor).
  */
-export function preparedNetworkOf(container: string, config: string): PreparedNetwork {
+export function preparedNetworkOf(container: string, config: string, hostLink: string): PreparedNetwork {
   const net = new Map<string, string>();
   for (const line of config.split('\n')) {
     const m = /^\s*lxc\.net\.(\d+)\.([a-z0-9_.]+)\s*=\s*(.*?)\s*$/.exec(line);
@@ -57,7 +59,7 @@ export function preparedNetworkOf(container: string, config: string): PreparedNe
   }
   const need = (key: string, ok: (v: string) => boolean, what: string): string => {
     const v = net.get(key);
-    if (v === undefined) throw new FollowmeError(`container ${container}'s config has no lxc.net.0.${key} (${what}); redeploy it with this followme`);
+    if (v === undefined) throw new FollowmeError(`container ${container}'s config has no lxc.net.0.${key} (${what})`);
     if (!ok(v)) throw new FollowmeError(`container ${container}'s lxc.net.0.${key} is ${JSON.stringify(v.slice(0, 40))}, not ${what}`);
     return v;
   };
@@ -68,7 +70,7 @@ export function preparedNetworkOf(container: string, config: string): PreparedNe
   };
   return {
     netns: netnsOf(container),
-    hostLink: need('veth.pair', (v) => LINK_NAME_PATTERN.test(v), 'an interface name'),
+    hostLink: linkName(hostLink),
     mac: need('hwaddr', (v) => MAC.test(v), 'a MAC address'),
     address: need('ipv4.address', octets, 'an IPv4 address with its prefix length'),
   };
@@ -86,6 +88,13 @@ const PREPARE =
   'ip netns add "$1" || exit 5; ' +
   '{ ip link add "$2" type veth peer name eth0 netns "$1" && printf "link set lo up\\nlink set eth0 address %s\\naddr add %s dev eth0\\nlink set eth0 up\\n" "$3" "$4" | ip -n "$1" -batch -; } || { ip netns delete "$1"; exit 6; }; }';
 
+function linkName(name: string): string {
+  if (!LINK_NAME_PATTERN.test(name)) throw new FollowmeError(`${JSON.stringify(name.slice(0, 20))} is not an interface name`);
+  return name;
+}
+
+const configOf = (container: string) => `${LXC_PATH}/${container}/config`;
+
 const args = (n: PreparedNetwork) => [n.netns, n.hostLink, n.mac, n.address];
 
 export const preparedNetwork = {
@@ -93,15 +102,18 @@ export const preparedNetwork = {
   prepare: (n: PreparedNetwork) => ['sh', '-c', PREPARE, 'prepare-network', ...args(n)],
   /**
    * lxc-checkpoint -r joining the namespace (made first if it is not there:
-   * a rollback's restore on the source). The CRIU config file goes into the
-   * images directory; lxc-checkpoint's stdio goes to `log`, as with
-   * Edge.restore's plain restore. Prints the container's state after it
-   * (lxc-info -s -H), sparing the downtime a round trip to ask.
+   * a rollback's restore on the source). The host end's name goes into the
+   * container's config as lxc.net.0.veth.pair (the last one counts), so LXC
+   * gives CRIU that name; the CRIU config file goes into the images
+   * directory; lxc-checkpoint's stdio goes to `log`, as with Edge.restore's
+   * plain restore. Prints the container's state after it (lxc-info -s -H),
+   * sparing the downtime a round trip to ask. Builtins but for the two.
    */
   restore: (container: string, imagesDir: string, log: string, n: PreparedNetwork) => [
     'sh',
     '-c',
     `${PREPARE}; ` +
+      'printf "lxc.net.0.veth.pair = %s\\n" "$2" >>"$9" || exit 7; ' +
       `printf "inherit-fd fd[9]:%s\\n" "$7" >"$6/criu-network.conf" || exit 7; export CRIU_CONFIG_FILE="$6/criu-network.conf"; ` +
       'lxc-checkpoint -n "$5" -D "$6" -r 9<"/run/netns/$1" </dev/null >>"$8" 2>&1 || exit; exec lxc-info -n "$5" -s -H',
     'restore-prepared',
@@ -110,7 +122,20 @@ export const preparedNetwork = {
     imagesDir,
     NETNS_KEY,
     log,
+    configOf(container),
   ],
-  /** The namespace's name dropped: once the container has joined it, it lives as long as the container; an unjoined one goes, with its veth. */
-  forget: (container: string) => ['sh', '-c', '[ ! -e "/run/netns/$1" ] || ip netns delete "$1"', 'forget-network', netnsOf(container)],
+  /**
+   * After a restore (or instead of one): the namespace's name dropped (a
+   * joined one lives as long as the container; an unjoined one goes, with
+   * its veth) and the host end's name taken out of the config again, so a
+   * later restore by LXC's own way picks a fresh one.
+   */
+  forget: (container: string) => [
+    'sh',
+    '-c',
+    '{ [ ! -e "/run/netns/$1" ] || ip netns delete "$1"; } && { [ ! -e "$2" ] || sed -i "/^lxc\\.net\\.0\\.veth\\.pair[[:space:]]*=/d" "$2"; }',
+    'forget-network',
+    netnsOf(container),
+    configOf(container),
+  ],
 } as const;
