@@ -133,7 +133,7 @@ describe('bad configuration', () => {
   });
 
   it('refuses an unknown stack, listing the known ones', async () => {
-    await refused(['testbed', 'up', '--stack', 'four-vm'], 'fmbad', [/unknown stack "four-vm"; known stacks: three-vm-nfs, two-vm/]);
+    await refused(['testbed', 'up', '--stack', 'four-vm'], 'fmbad', [/unknown stack "four-vm"; known stacks: corridor, three-vm-nfs, two-vm/]);
   });
 
   it('refuses a config file that is not YAML or lacks the topology key', async () => {
