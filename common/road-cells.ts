@@ -36,12 +36,15 @@ export function servingCell(cells: readonly Cell[], p: Point): Cell | undefined 
   return best;
 }
 
-/** The road's length: the polyline through the cells' centres. */
-export function roadLengthM(cells: readonly Cell[]): number {
+/** The length of the polyline through `points`, in order. */
+export function polylineLengthM(points: readonly Point[]): number {
   let m = 0;
-  for (let i = 1; i < cells.length; i++) m += dist(cells[i - 1]!, cells[i]!);
+  for (let i = 1; i < points.length; i++) m += dist(points[i - 1]!, points[i]!);
   return m;
 }
+
+/** The road's length: the polyline through the cells' centres. */
+export const roadLengthM = (cells: readonly Cell[]): number => polylineLengthM(cells);
 
 /** The parameter interval [t0, t1] ⊂ [0, 1] of segment a→b inside the disk, if any. */
 function segmentInDisk(a: Point, b: Point, c: Cell): [number, number] | undefined {

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../common/errors.js';
 import { shown } from '../common/input/clip.js';
-import { type Cell, type Point, mapBounds, roadLengthM, servingCell } from '../common/road-cells.js';
+import { type Cell, type Point, mapBounds, polylineLengthM, roadLengthM, servingCell } from '../common/road-cells.js';
 import { TRACE_FORMATS, type TraceFormat } from './traces/registry.js';
 
 export interface TripPoint extends Point {
@@ -92,9 +92,7 @@ export function readTrip(file: string, cells: readonly Cell[], o: { vehicle?: st
 
 /** A trip's duration (s) and length (m). */
 export function tripSize(trip: Trip): { durationS: number; lengthM: number } {
-  let lengthM = 0;
-  for (let i = 1; i < trip.points.length; i++) lengthM += Math.hypot(trip.points[i]!.x - trip.points[i - 1]!.x, trip.points[i]!.y - trip.points[i - 1]!.y);
-  return { durationS: trip.points.at(-1)!.t - trip.points[0]!.t, lengthM };
+  return { durationS: trip.points.at(-1)!.t - trip.points[0]!.t, lengthM: polylineLengthM(trip.points) };
 }
 
 export interface Crossing {

@@ -11,6 +11,7 @@
 // up, after every socket is back: until then nothing reaches the namespace.
 import { createHash } from 'node:crypto';
 import { FollowmeError } from '../../common/errors.js';
+import { CONFIG_VALUE_PATTERNS } from '../../common/input/config-values.js';
 import { LINK_NAME_PATTERN, NETNS_KEY } from '../criu/commands.js';
 import { LXC_PATH } from './commands.js';
 
@@ -39,8 +40,6 @@ export const netnsOf = (container: string) => `followme-${container}`;
 
 // The net keys lxcConfig writes; any other means a network this preparation would not reproduce.
 const PREPARED_KEYS = new Set(['type', 'link', 'flags', 'hwaddr', 'ipv4.address', 'veth.pair']);
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-const ADDRESS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /**
  * The prepared network of a container from its LXC config, or why it cannot
@@ -64,15 +63,17 @@ export function preparedNetworkOf(container: string, config: string, hostLink: s
     return v;
   };
   need('type', (v) => v === 'veth', 'veth');
-  const octets = (v: string) => {
-    const m = ADDRESS.exec(v);
-    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  // The same checks lxcConfig wrote them with.
+  const { ipv4, mac, prefixLength } = CONFIG_VALUE_PATTERNS;
+  const withPrefix = (v: string) => {
+    const [ip, prefix, ...rest] = v.split('/');
+    return rest.length === 0 && ipv4.test(ip ?? '') && prefixLength.test(prefix ?? '');
   };
   return {
     netns: netnsOf(container),
     hostLink: linkName(hostLink),
-    mac: need('hwaddr', (v) => MAC.test(v), 'a MAC address'),
-    address: need('ipv4.address', octets, 'an IPv4 address with its prefix length'),
+    mac: need('hwaddr', (v) => mac.test(v), 'a MAC address'),
+    address: need('ipv4.address', withPrefix, 'an IPv4 address with its prefix length'),
   };
 }
 
