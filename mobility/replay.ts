@@ -1,8 +1,7 @@
 // A policy replayed over a trip without a testbed: each migration takes the
 // time it is given, and the user's cell and the service's edge are followed
-// position by position. The trip runner does the same with real
-// migrations; this is its decision logic, and what `trace show` and the
-// unit tests use.
+// position by position: the decision logic a trip runner with real
+// migrations will follow, and what the unit tests drive the policies with.
 import { type Cell, hopsBetween, servingCell } from '../common/road-cells.js';
 import type { HandoverPolicy } from './policies/registry.js';
 import type { Trip, TripPoint } from './trip.js';

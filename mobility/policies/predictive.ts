@@ -4,6 +4,7 @@
 // user is still in the old cell), plus a margin. Any copied-storage
 // strategy, the fast ones included.
 import { servingCell } from '../../common/road-cells.js';
+import type { TripPoint } from '../trip.js';
 import { type HandoverPolicy, STAY } from './types.js';
 
 /** Added to the expected migration time: the cutover should come before the border, not after. */
@@ -19,8 +20,13 @@ export const predictive: HandoverPolicy = {
     const now = sofar.at(-1)!;
     const lead = migrationS + LEAD_MARGIN_S;
     const cellOf = (p: { x: number; y: number }) => servingCell(cells, p)?.edge;
-    // The borders ahead on the path: each position whose cell differs from the one before it.
-    const ahead = path.filter((p) => p.t >= now.t);
+    // The borders ahead on the path, within the lead time (no later one can start a move now): each position whose cell
+    // differs from the one before it.
+    const ahead: TripPoint[] = [];
+    for (const p of path) {
+      if (p.t > now.t + lead) break;
+      if (p.t >= now.t) ahead.push(p);
+    }
     const borders: { t: number; to: string }[] = [];
     for (let i = 1; i < ahead.length; i++) {
       const to = cellOf(ahead[i]!);
