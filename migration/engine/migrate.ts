@@ -45,6 +45,8 @@ export interface MigrateOptions {
   journalDir?: string;
   /** A fault to inject on purpose (experiment/faults); the record reports it. */
   fault?: FaultHook;
+  /** Aborted: the migration rolls back at its next phase before the point of no return (MigrationAbortedError in the record's error). */
+  signal?: AbortSignal;
 }
 
 /** A migration that did not complete; `record` says which phase failed and where the container is. */
@@ -149,7 +151,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   const live = { from: fromNode, to: toNode, connect, opened: reopened };
   try {
     const { ctx, setup, setupMs } = await prepare(o, valid, { ...places, journal, clock, source, dest });
-    const run = await runPhases(ctx, strategy, { clock, journal, ...(o.fault ? { fault: o.fault } : {}) });
+    const run = await runPhases(ctx, strategy, { clock, journal, ...(o.fault ? { fault: o.fault } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     const missing: string[] = [];
     const iterations = await dumpIterations(ctx, run, missing);
     const remoteCommandMs = sum(run.phases.flatMap((p) => p.commands.map((c) => c.remoteMs)));

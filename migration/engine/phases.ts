@@ -31,13 +31,31 @@ export async function injectFaultAt(fault: FaultHook | undefined, clock: EngineC
   await clock.paused(() => fault.inject(edges));
 }
 
-export async function runPhases(ctx: MigrationContext, strategy: Strategy, o: { clock: EngineClock; journal: Journal; fault?: FaultHook }): Promise<PhasesRun> {
+/** The caller asked the migration to stop (a trip's user turned back): it rolls back like a failure. */
+export class MigrationAbortedError extends FollowmeError {
+  override name = 'MigrationAbortedError';
+}
+
+export async function runPhases(
+  ctx: MigrationContext,
+  strategy: Strategy,
+  o: { clock: EngineClock; journal: Journal; fault?: FaultHook; signal?: AbortSignal },
+): Promise<PhasesRun> {
   const { source, dest } = ctx;
   const { clock } = o;
   const run: PhasesRun = { phases: [], history: { predumps: ctx.predumps, steps: [] }, t0: clock.now(), end: 0, countsPages: new Set() };
   // Ψ ends with the last phase: the journal's note of the point of no return after it is bookkeeping.
   run.end = run.t0;
+  let pastNoReturn = false;
   for (let phase = strategy.next(run.history); phase; phase = strategy.next(run.history)) {
+    // An abort is heard between phases, and only before the point of no return: after it, the move is finished instead.
+    if (o.signal?.aborted && !pastNoReturn) {
+      run.failure = {
+        phase: phase.name,
+        error: new MigrationAbortedError(`aborted by its caller before "${phase.name}": ${String(o.signal.reason ?? 'no reason given')}`),
+      };
+      break;
+    }
     if (run.phases.length >= MAX_PHASES) {
       const error = new FollowmeError(`strategy ${strategy.name} chose more than ${MAX_PHASES} phases; stopped before "${phase.name}"`);
       run.failure = { phase: phase.name, error };
@@ -65,7 +83,10 @@ export async function runPhases(ctx: MigrationContext, strategy: Strategy, o: { 
       ...(rec.bytes !== undefined ? { bytes: rec.bytes } : {}),
       ...(stats ? { stats } : {}),
     });
-    if (phase.kind === strategy.pointOfNoReturn) o.journal.update({ pointOfNoReturnPassed: true });
+    if (phase.kind === strategy.pointOfNoReturn) {
+      pastNoReturn = true;
+      o.journal.update({ pointOfNoReturnPassed: true });
+    }
     await clock.emit({ type: 'phase-end', phase: rec });
   }
   return run;

@@ -361,3 +361,33 @@ describe('a delayed fault', () => {
     expect(f.report()).toMatchObject({ injected: false, did: [] });
   });
 });
+
+describe('a migration aborted by its caller', () => {
+  it('rolls back at its next phase before the point of no return, and the record says it was aborted', async () => {
+    const abort = new AbortController();
+    const tb = scriptedTestbed((kind) => {
+      // The user turns back while the first pre-dump runs.
+      if (kind === 'criu-pre-dump') abort.abort('the user went back into the source cell');
+      return undefined;
+    });
+    const err = await migrate({ ...c1ToEdgeB(tb), signal: abort.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    const rec = validateRecord((err as MigrationFailedError).record);
+    expect(rec.outcome).toBe('rolled-back');
+    expect(rec.error?.message).toMatch(/^aborted by its caller before "pre-dump 1 copy": the user went back into the source cell/);
+    expect(rec.phases.map((p) => p.name)).toEqual(['rootfs copy', 'pre-dump 1']);
+    expect(tb.running['edge-a']!.has('c1')).toBe(true);
+    expect(tb.running['edge-b']!.has('c1')).toBe(false);
+  });
+
+  it('an abort after the point of no return is not heard: the move finishes', async () => {
+    const abort = new AbortController();
+    const tb = scriptedTestbed((kind) => {
+      if (kind === 'lxc-restore') abort.abort('too late');
+      return undefined;
+    });
+    const rec = validateRecord(await migrate({ ...c1ToEdgeB(tb), signal: abort.signal }));
+    expect(rec.outcome).toBe('migrated');
+    expect(tb.running['edge-b']!.has('c1')).toBe(true);
+  });
+});
