@@ -9,12 +9,16 @@ import { SshConnection } from '../common/ssh/transport.js';
 import type { ProfileMeasurement } from './manifest.js';
 import { clearCommands, shapeCommands, type Profile } from './profiles.js';
 
-/** The edge's NIC in br0 (the bridge also holds the containers' veths). */
-const UPLINK_SCRIPT = 'for p in /sys/class/net/br0/brif/*; do n=$(basename "$p"); case $n in veth*) ;; *) echo "$n";; esac; done';
+/**
+ * The edge's NIC in br0: the one port with a device behind it. The bridge
+ * also holds the containers' veths, which have none, whatever their names
+ * (LXC's vethXXXX, or the prepared network's per-migration fm… names).
+ */
+const UPLINK_SCRIPT = 'for p in /sys/class/net/br0/brif/*; do n=$(basename "$p"); [ -e "/sys/class/net/$n/device" ] && echo "$n"; done; exit 0';
 
 const edgesOf = (inv: Inventory) => inv.nodes.filter((n) => n.role === 'edge');
 
-async function uplink(c: SshConnection): Promise<string> {
+export async function uplink(c: SshConnection): Promise<string> {
   const names = (await c.check(['sh', '-c', UPLINK_SCRIPT])).stdout.split('\n').filter((l) => /^[A-Za-z0-9_.-]{1,15}$/.test(l.trim()));
   if (names.length !== 1) throw new FollowmeError(`${c.target.node}: cannot tell the uplink among br0's ports: ${names.join(', ') || 'none'}`);
   return names[0]!.trim();
