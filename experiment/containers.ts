@@ -53,14 +53,21 @@ export async function locate(inv: Inventory, name: string): Promise<string | und
   );
 }
 
-/** Runs the container somewhere: where it already runs, or freshly deployed on the first edge. */
-export async function ensureContainer(inv: Inventory, c: ExperimentContainer, params: Record<string, unknown>, log: (line: string) => void): Promise<string> {
+/** Runs the container somewhere: where it already runs, or freshly deployed on `on` (default the first edge). */
+export async function ensureContainer(
+  inv: Inventory,
+  c: ExperimentContainer,
+  params: Record<string, unknown>,
+  log: (line: string) => void,
+  on?: string,
+): Promise<string> {
   const where = await locate(inv, c.name);
   if (where) {
     log(`${c.name}: already running on ${where}`);
     return where;
   }
-  const first = edges(inv)[0]!;
+  const first = edges(inv).find((e) => on === undefined || e.name === on);
+  if (!first) throw new FollowmeError(`testbed ${inv.prefix} has no edge ${on ?? ''}`);
   const workload = workloadNamed(c.workload);
   log(`${c.name}: deploying the ${c.workload} container on ${first.name} at ${c.ip}${c.shared ? ' (rootfs on the NFS share)' : ''}`);
   await withShare(inv, (share) =>

@@ -106,7 +106,7 @@ function cpuModel(cpuinfo: string): string {
   return /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
 }
 
-async function controllerFacts(): Promise<Manifest['controller']> {
+export async function controllerFacts(): Promise<Manifest['controller']> {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   return {
     kernel: await localLine(['uname', '-r']),
@@ -157,6 +157,17 @@ export async function nodeFacts(inv: Inventory): Promise<Record<string, NodeFact
   return out;
 }
 
+/** The testbed as a manifest names it. */
+export function testbedFacts(inv: Inventory, stack?: string): Manifest['testbed'] {
+  return {
+    prefix: inv.prefix,
+    ...(stack ? { stack } : {}),
+    subnet: inv.subnet,
+    nodes: inv.nodes.map((n) => ({ name: n.name, role: n.role, ip: n.ip })),
+    nfs: inv.nfs !== undefined,
+  };
+}
+
 export async function newManifest(o: { plan: Plan; planFile: string; inventory: Inventory; stack?: string }): Promise<Manifest> {
   const inv = o.inventory;
   return {
@@ -164,13 +175,7 @@ export async function newManifest(o: { plan: Plan; planFile: string; inventory: 
     createdAt: new Date().toISOString(),
     plan: o.plan,
     planFile: o.planFile,
-    testbed: {
-      prefix: inv.prefix,
-      ...(o.stack ? { stack: o.stack } : {}),
-      subnet: inv.subnet,
-      nodes: inv.nodes.map((n) => ({ name: n.name, role: n.role, ip: n.ip })),
-      nfs: inv.nfs !== undefined,
-    },
+    testbed: testbedFacts(inv, o.stack),
     controller: await controllerFacts(),
     nodes: await nodeFacts(inv),
     followme: await followmeIdentity(),

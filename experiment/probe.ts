@@ -59,6 +59,12 @@ export interface Probe {
   /** A mark at a time known afterwards (ms from the probe's start). */
   markAt(name: string, ms: number): void;
   marks(): Readonly<Record<string, number>>;
+  /** ms from the probe's start, now. */
+  now(): number;
+  /** The answers so far, in arrival order: when each came (ms from the start) and how long it took. */
+  answered(): { atMs: readonly number[]; latencyMs: readonly number[] };
+  /** Requests sent in [fromMs, toMs]. */
+  sentBetween(fromMs: number, toMs: number): number;
   /** Resolves once `n` answers arrived after the call, or after `maxWaitMs`: true when they did. */
   answersAfter(n: number, maxWaitMs: number): Promise<boolean>;
   stop(): Promise<{ report: ProbeReport; timeline: ProbeTimeline }>;
@@ -112,6 +118,7 @@ export function startProbe(o: ProbeOptions): Probe {
   const now = () => performance.now() - started;
   const timeline: ProbeTimeline = { sentMs: [], latencyMs: [] };
   const answers: number[] = [];
+  const answerLatencies: number[] = [];
   const marks: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
   // Answers arrive in time order: a waiter needs the answer count to reach `until`.
@@ -136,6 +143,7 @@ export function startProbe(o: ProbeOptions): Probe {
       const at = now();
       timeline.latencyMs[i] = at - sentAt;
       answers.push(at);
+      answerLatencies.push(at - sentAt);
       for (const w of [...waiters]) {
         if (answers.length >= w.until) {
           waiters.splice(waiters.indexOf(w), 1);
@@ -160,6 +168,13 @@ export function startProbe(o: ProbeOptions): Probe {
       marks[name] = Math.max(0, ms);
     },
     marks: () => marks,
+    now,
+    answered: () => ({ atMs: answers, latencyMs: answerLatencies }),
+    sentBetween(fromMs, toMs) {
+      let n = 0;
+      for (let k = timeline.sentMs.length - 1; k >= 0 && timeline.sentMs[k]! >= fromMs; k--) if (timeline.sentMs[k]! <= toMs) n++;
+      return n;
+    },
     answersAfter(n, maxWaitMs) {
       return new Promise((resolve) => {
         // The timer goes when the answers come: a pending one would keep the process alive for maxWaitMs.

@@ -229,6 +229,11 @@ function writeDurably(path: string, text: string, flags: 'a' | 'w'): void {
   }
 }
 
+/** One line appended and flushed to disk before this returns. */
+export function appendDurably(path: string, text: string): void {
+  writeDurably(path, text, 'a');
+}
+
 export function timelinePath(key: string): string {
   return `${TIMELINES_DIR}/${key.replaceAll('/', '_')}.json`;
 }

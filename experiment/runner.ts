@@ -76,8 +76,27 @@ export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
   }
 }
 
+/**
+ * One runner per results directory, its lock inside it (never beside it). A
+ * runner killed a moment ago leaves a lock that goes stale within 20 s: wait
+ * that out. Returns the release.
+ */
+export async function lockResultsDir(out: string, what: string): Promise<() => Promise<void>> {
+  return lock(out, {
+    lockfilePath: join(out, LOCK_NAME),
+    realpath: false,
+    stale: 20_000,
+    update: 5_000,
+    retries: { retries: 6, minTimeout: 5_000, maxTimeout: 5_000 },
+  }).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOCKED') throw new ConfigError(`--out: ${out} is in use by another running ${what}`, 'out');
+    throw new FollowmeError(`--out: cannot lock ${join(out, LOCK_NAME)}: ${code ?? (e as Error).message}`, { cause: e });
+  });
+}
+
 /** A runner killed mid-migration leaves that migration in the journal: settled first, so that the same command resumes. Returns where each recovered container runs now. */
-async function recoverCutShort(inv: Inventory, log: (line: string) => void): Promise<Map<string, string>> {
+export async function recoverCutShort(inv: Inventory, log: (line: string) => void): Promise<Map<string, string>> {
   const placed = new Map<string, string>();
   for (const e of unfinishedMigrations(journalDirFor(inv.prefix))) {
     log(`migration ${e.id} of ${e.container} was cut short at "${e.step}": recovering it first`);
@@ -102,18 +121,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
   } catch (e) {
     throw new FollowmeError(`--out: cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
-  // One runner per results directory, its lock inside it (never beside it). A runner killed a moment ago leaves a lock that goes stale within 20 s: wait that out.
-  const release = await lock(o.out, {
-    lockfilePath: join(o.out, LOCK_NAME),
-    realpath: false,
-    stale: 20_000,
-    update: 5_000,
-    retries: { retries: 6, minTimeout: 5_000, maxTimeout: 5_000 },
-  }).catch((e: unknown) => {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOCKED') throw new ConfigError(`--out: ${o.out} is in use by another running experiment`, 'out');
-    throw new FollowmeError(`--out: cannot lock ${join(o.out, LOCK_NAME)}: ${code ?? (e as Error).message}`, { cause: e });
-  });
+  const release = await lockResultsDir(o.out, 'experiment');
   try {
     const manifest = existing ?? (await newManifest({ plan, planFile: o.planFile, inventory: inv, ...(o.stack ? { stack: o.stack } : {}) }));
     writeManifest(o.out, manifest);
