@@ -118,10 +118,32 @@ function experimentCommand() {
     .option('--out <dir>', 'results directory (default: followme-results/<plan name>)')
     .option('--keep', 'with --stack: leave the testbed up at the end');
 }
+function followCommand() {
+  return new Command('follow')
+    .description(
+      "follow a user along a road: each trace replayed with each handover policy (and its strategies) on a road testbed, the user's latency emulated; records to DIR/trip.jsonl as they end; the same command resumes",
+    )
+    .option('--plan <file>', 'a trip plan (YAML; see plans/): traces × policies × strategies × repetitions')
+    .option('--trace <file>', 'one trace (SUMO FCD XML, the ONE simulator format, or CSV t,x,y), instead of a plan')
+    .option('--vehicle <id>', 'with --trace: the vehicle to follow, when the trace has several')
+    .option('--policy <names>', 'with --trace: handover policies, comma-separated', 'stay,reactive,predictive')
+    .option('--strategy <names>', 'with --trace: strategies, comma-separated; each policy takes those on its storage', 'sharedlean,lean')
+    .option('--workload <name>', 'with --trace: the service that follows the user', 'video')
+    .option('--repetitions <n>', 'with --trace: trips per policy and strategy', '1')
+    .option('--speedup <x>', 'with --trace: trip seconds per wall second (migrations are not sped up)', '1')
+    .option('--budget <ms>', "with --trace: the user's latency budget, ms", '10')
+    .option('--latency <profile>', "with --trace: the stack's latency profile to emulate (default its first)")
+    .option('--inventory <file>', 'inventory JSON of a running road testbed (its stack gives the road)')
+    .option('--stack <name>', 'bring this stack up first and down at the end (corridor)')
+    .option(...CONFIG)
+    .option(...PREFIX)
+    .option('--out <dir>', 'results directory (default: followme-results/<plan name>)')
+    .option('--keep', 'with --stack: leave the testbed up at the end');
+}
 function reportCommand() {
   return new Command('report')
     .description('build the report (Markdown, HTML, SVG charts, runs.csv, summary.json) from a results directory alone')
-    .argument('<dir>', 'results directory of `followme experiment`')
+    .argument('<dir>', 'results directory of `followme experiment` or `followme follow`')
     .option('--out <dir>', 'where the report goes (default: DIR/report)');
 }
 
@@ -154,6 +176,7 @@ export type MigrateFlags = FlagsOf<typeof migrateCommand>;
 export type ExperimentFlags = FlagsOf<typeof experimentCommand>;
 export type RecoverFlags = FlagsOf<typeof recoverCommand>;
 export type ReportFlags = FlagsOf<typeof reportCommand>;
+export type FollowFlags = FlagsOf<typeof followCommand>;
 export type TraceSynthFlags = FlagsOf<typeof traceSynthCommand>;
 export type TraceShowFlags = FlagsOf<typeof traceShowCommand>;
 
@@ -193,6 +216,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(migrateCommand().action(async (o) => (await import('./commands/migrate.js')).migrateCommand(o)));
   program.addCommand(recoverCommand().action(async (o) => (await import('./commands/recover.js')).recoverCommand(o)));
   program.addCommand(experimentCommand().action(async (o) => (await import('./commands/experiment.js')).experimentCommand(o)));
+  program.addCommand(followCommand().action(async (o) => (await import('./commands/follow.js')).followCommand(o)));
   const trace = program.command('trace').description('mobility traces: a trip checked and shown, or synthesised along a road');
   trace.addCommand(traceSynthCommand().action(async (o) => (await import('./commands/trace.js')).traceSynth(o)));
   trace.addCommand(traceShowCommand().action(async (file, o) => (await import('./commands/trace.js')).traceShow(file, o)));

@@ -53,6 +53,19 @@ function weightedQuantile(samples: { v: number; w: number }[], q: number): numbe
   return sorted.at(-1)!.v;
 }
 
+/** The longest outage: unanswered time in windows that follow one another without a break is one outage (a 4 s one spans windows of 1 s). */
+function longestOutageMs(windows: readonly ProbeWindow[]): number {
+  let longest = 0;
+  let run = 0;
+  let end: number | undefined;
+  for (const w of [...windows].sort((a, b) => a.t0 - b.t0)) {
+    run = w.unavailableMs > 0 ? (end === w.t0 ? run : 0) + w.unavailableMs : 0;
+    end = w.unavailableMs > 0 ? w.t1 : undefined;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
 export function policyOutcome(policy: string, windows: readonly ProbeWindow[], handovers: readonly HandoverRecord[], budgetMs: number): PolicyOutcome {
   const mine = windows.filter((w) => w.policy === policy);
   const moves = handovers.filter((h) => h.policy === policy);
@@ -65,7 +78,7 @@ export function policyOutcome(policy: string, windows: readonly ProbeWindow[], h
     policy,
     handovers: moves.filter((h) => h.outcome === 'migrated').length,
     totalUnavailableS: mine.reduce((a, w) => a + w.unavailableMs, 0) / 1000,
-    longestUnavailableS: Math.max(0, ...mine.map((w) => w.unavailableMs)) / 1000,
+    longestUnavailableS: longestOutageMs(mine) / 1000,
     meanRttMs: answeredS > 0 ? answered.reduce((a, s) => a + s.v * s.w, 0) / answeredS : null,
     p95RttMs: weightedQuantile(answered, 0.95),
     withinBudget: tripS > 0 ? withinS / tripS : 0,

@@ -2,9 +2,10 @@
 // of the registered formats (traces/registry.ts) and checked like every
 // input before anything uses it: its size, one vehicle (or the one asked
 // for), times strictly increasing, every point on the edges' map.
-import { readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../common/errors.js';
 import { shown } from '../common/input/clip.js';
+import { readInputFile } from '../common/input/read.js';
 import { type Cell, type Point, mapBounds, polylineLengthM, roadLengthM, servingCell } from '../common/road-cells.js';
 import { TRACE_FORMATS, type TraceFormat } from './traces/registry.js';
 
@@ -79,15 +80,10 @@ export function tripFromText(text: string, file: string, cells: readonly Cell[],
 }
 
 /** Reads a trace file (at most MAX_TRACE_BYTES) and returns its checked trip. */
-export function readTrip(file: string, cells: readonly Cell[], o: { vehicle?: string; format?: string } = {}): Trip {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (e) {
-    throw new ConfigError(`trace ${file}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'trace');
-  }
-  if (size > MAX_TRACE_BYTES) throw new ConfigError(`trace ${file}: ${size} bytes, more than the ${MAX_TRACE_BYTES} a trace may have`, 'trace');
-  return tripFromText(readFileSync(file, 'utf8'), file, cells, o);
+export function readTrip(file: string, cells: readonly Cell[], o: { vehicle?: string; format?: string } = {}): Trip & { sha256: string } {
+  // Bounded, regular files only: a FIFO or /dev/zero is refused before a byte is read.
+  const text = readInputFile(file, { what: 'trace', key: 'trace', maxBytes: MAX_TRACE_BYTES });
+  return { ...tripFromText(text, file, cells, o), sha256: createHash('sha256').update(text).digest('hex') };
 }
 
 /** A trip's duration (s) and length (m). */

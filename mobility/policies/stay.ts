@@ -5,6 +5,6 @@ export const stay: HandoverPolicy = {
   name: 'stay',
   summary: 'never migrate: the baseline',
   knowsPath: false,
-  storage: 'any',
+  storage: 'none',
   decide: () => STAY,
 };

@@ -26,8 +26,8 @@ export interface HandoverPolicy {
   readonly summary: string;
   /** Whether it needs the whole path in advance (the trace), not only the trip so far. */
   readonly knowsPath: boolean;
-  /** The storage its migrations need: an unknown path cannot copy ahead. */
-  readonly storage: 'copied' | 'shared' | 'any';
+  /** The storage its migrations need (an unknown path cannot copy ahead); 'none' for a policy that never migrates. */
+  readonly storage: 'copied' | 'shared' | 'none';
   decide(view: PolicyView): Decision;
 }
 

@@ -109,9 +109,22 @@ describe('followme trace, without a testbed', { timeout: 60_000 }, () => {
     [['trace', 'synth', '--speed', 'fast'], /--speed: must be a number from 1 to 500, got "fast"/],
     [['trace', 'synth', '--stack', 'two-vm'], /two-vm\.yaml: followme:topology: its edges have no position and radiusM/],
     [['trace', 'show', 'test/fixtures/traces/fcd.xml'], /2 vehicles \(car0, bus1\); choose one with --vehicle ID/],
-    [['trace', 'show', '/nonexistent/trip.csv'], /trace \/nonexistent\/trip\.csv: cannot read it: ENOENT/],
+    [['trace', 'show', '/nonexistent/trip.csv'], /--trace: cannot read trace \/nonexistent\/trip\.csv: ENOENT/],
+    [['follow', '--stack', 'corridor'], /--plan or --trace: give one/],
+    [['follow', '--trace', 'plans/traces/corridor-50kmh.csv', '--stack', 'corridor', '--policy', 'teleport'], /--policy: .*teleport/],
+    [
+      ['follow', '--trace', 'plans/traces/corridor-50kmh.csv', '--stack', 'corridor', '--policy', 'reactive', '--strategy', 'lean'],
+      /--strategy: reactive moves on shared storage, and none of lean does/,
+    ],
+    [['follow', '--trace', 'plans/traces/corridor-50kmh.csv', '--stack', 'two-vm'], /two-vm\.yaml: followme:topology: its edges have no position and radiusM/],
+    [
+      ['follow', '--trace', 'plans/traces/corridor-50kmh.csv', '--stack', 'corridor', '--latency', 'rural'],
+      /--latency: no profile "rural" in .*corridor\.yaml.*; it has urban-5g/,
+    ],
+    [['follow', '--trace', 'test/fixtures/traces/fcd.xml', '--stack', 'corridor'], /2 vehicles \(car0, bus1\); choose one with --vehicle ID/],
+    [['follow', '--trace', 'plans/traces/corridor-50kmh.csv', '--stack', 'corridor', '--speedup', '0'], /--speedup: must be a number from 0\.1 to 100/],
   ])('%j exits 2 naming the problem', async (args, message) => {
-    const r = await followme(args.map((a) => (a.startsWith('test/') ? join(projectRoot(), a) : a)));
+    const r = await followme(args.map((a) => (a.startsWith('test/') || a.startsWith('plans/') ? join(projectRoot(), a) : a)));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.made).toEqual([]);

@@ -66,7 +66,7 @@ describe('handover policies', () => {
 
   it('says which policies need the path and which storage', () => {
     expect(HANDOVER_POLICIES.map((p) => [p.name, p.knowsPath, p.storage])).toEqual([
-      ['stay', false, 'any'],
+      ['stay', false, 'none'],
       ['reactive', false, 'shared'],
       ['predictive', true, 'copied'],
     ]);

@@ -2,7 +2,8 @@
 // templates, their clients) over common; provision (testbeds, which builds the
 // workloads' templates into the image) and migration (the engine) side by
 // side, neither importing the other; experiments (runner, statistics, report)
-// over the engine; mobility (roads, traces, handover policies) beside them;
+// over the engine; mobility (roads, traces, handover policies, trips) over
+// the experiments' probe, containers and results;
 // the CLI and the Pulumi program on top.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -34,7 +35,7 @@ const allowed: Record<string, string[]> = {
   provision: ['common', 'workloads', 'provision'],
   migration: ['common', 'migration'],
   experiment: ['common', 'workloads', 'provision', 'migration', 'experiment'],
-  mobility: ['common', 'workloads', 'provision', 'migration', 'mobility'],
+  mobility: ['common', 'workloads', 'provision', 'migration', 'experiment', 'mobility'],
 };
 
 describe('layers', () => {

@@ -12,6 +12,13 @@ const w = (policy: string, t0: number, t1: number, rttMs: number | null, unavail
 });
 
 describe('what a driver experienced, per policy', () => {
+  it('an outage that spans windows is one outage: its parts add up, a window that answered ends it', () => {
+    const windows = [w('p', 0, 1, 4, 600), w('p', 1, 2, 4, 1000), w('p', 2, 3, 4, 400), w('p', 3, 4, 4, 0), w('p', 4, 5, 4, 900)];
+    const o = policyOutcome('p', windows, [], 10);
+    expect(o.longestUnavailableS).toBeCloseTo(2);
+    expect(o.totalUnavailableS).toBeCloseTo(2.9);
+  });
+
   it('weights the RTT by time answered, and counts the budget over the whole trip', () => {
     // 10 s at 4 ms, then 10 s at 10 ms of which 2 s unanswered (a migration), then 20 s at 16 ms.
     const windows = [w('predictive', 0, 10, 4), w('predictive', 10, 20, 10, 2000), w('predictive', 20, 40, 16), w('stay', 0, 40, 16)];
