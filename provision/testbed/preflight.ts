@@ -1,9 +1,11 @@
 // Checks made against the hosts before anything is created: what the
 // hypervisor can run, and that the testbed subnet is free.
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { ConfigError } from '../../common/errors.js';
 import { isLocalUri } from '../../common/input/libvirt-uri.js';
 import type { Hypervisor, Plan } from '../plan/types.js';
+import { resolveNode, type Topology } from '../topology/schema.js';
 import { names } from '../plan/plan.js';
 import { parseSubnet, subnetFromAddress, subnetsOverlap } from '../../common/net.js';
 import { readNetworkAddresses, readOwnership, readNetworkBridge } from '../libvirt/inspect.js';
@@ -98,6 +100,36 @@ export async function checkSubnetFree(prefix: string, subnet: string, uris: stri
       }
     }
   }
+}
+
+/** Left to the host itself (its libvirtd, QEMU's own overhead, followme) when the guests' memory is added up. */
+export const HOST_RESERVE_MIB = 1024;
+
+/** The memory a topology's guests on this machine ask for, against what the machine has: how many edges fit, or a ConfigError saying so. */
+export function hostMemoryProblem(t: Topology, memTotalMiB: number, source: string): string | undefined {
+  const local = t.nodes.map((n) => resolveNode(t, n)).filter((n) => isLocalUri(n.libvirtUri));
+  const asked = local.reduce((a, n) => a + n.memoryMiB, 0);
+  const room = memTotalMiB - HOST_RESERVE_MIB;
+  if (asked <= room) return undefined;
+  const edges = local.filter((n) => n.role === 'edge');
+  const others = asked - edges.reduce((a, n) => a + n.memoryMiB, 0);
+  const perEdge = edges[0]?.memoryMiB ?? 0;
+  const fit = perEdge > 0 ? Math.max(0, Math.floor((room - others) / perEdge)) : 0;
+  return `${source}.nodes: the guests ask for ${asked} MiB and this machine has ${memTotalMiB} MiB (${HOST_RESERVE_MIB} kept for the host): at most ${fit} edges of ${perEdge} MiB fit beside the other nodes; remove edges or lower memoryMiB`;
+}
+
+/** Refuses a topology whose local guests would not fit in this machine's memory. */
+export function checkHostMemory(t: Topology, source: string, meminfo = '/proc/meminfo'): void {
+  let text: string;
+  try {
+    text = readFileSync(meminfo, 'utf8');
+  } catch {
+    return;
+  }
+  const kib = /^MemTotal:\s+(\d+) kB$/m.exec(text)?.[1];
+  if (!kib) return;
+  const problem = hostMemoryProblem(t, Math.floor(Number(kib) / 1024), source);
+  if (problem) throw new ConfigError(problem, `${source}.nodes`);
 }
 
 export function planUris(plan: Plan): string[] {

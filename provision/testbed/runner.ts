@@ -11,7 +11,7 @@ import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../../common/paths.js';
 import { deleteDomain, deleteNetwork, deletePool, deleteVolume, ensureItem } from '../libvirt/driver.js';
 import { discover, isEmpty, type FoundObjects } from '../libvirt/discover.js';
-import { checkSubnetFree, probeHypervisor } from './preflight.js';
+import { checkHostMemory, checkSubnetFree, probeHypervisor } from './preflight.js';
 import { ensureTestbedKeys, hasKeys } from './keys.js';
 import type { Inventory } from '../../common/inventory.js';
 import { inventoryFromPlan, writeInventory } from './inventory.js';
@@ -66,6 +66,7 @@ export async function prepare(o: UpOptions): Promise<Plan> {
     }
   }
   await checkSubnetFree(t.prefix, t.subnet, uris, o.source);
+  checkHostMemory(t, o.source);
   const image = (await ensureImage(recipeFor(t), log)).image;
   const hypervisors = await probeAll(t, uris, image.kernel);
   log(

@@ -72,6 +72,9 @@ export function validateTopology(data: unknown, source = 'topology'): Topology {
   return t;
 }
 
+/** A road with fewer has one border: nothing to follow. */
+export const MIN_ROAD_EDGES = 3;
+
 /**
  * Edges with a place on a road: all of them or none, the NFS node none, and
  * cells that leave no stretch of the road between the first and the last
@@ -89,6 +92,14 @@ function roadProblems(t: Topology, source: string): SchemaProblem[] {
       problems.push({ key, text: `${key} (${n.name}): every edge needs a position and a radiusM once one has (the road runs through them in order)` });
   });
   if (problems.length) return problems;
+  const onRoad = t.nodes.filter((n) => n.role === 'edge').length;
+  if (onRoad < MIN_ROAD_EDGES)
+    return [
+      {
+        key: `${source}.nodes`,
+        text: `${source}.nodes: a road needs at least three edges; it has ${onRoad} (for one move between two edges, leave position and radiusM out)`,
+      },
+    ];
   const cells = t.nodes.filter((n) => n.role === 'edge').map((n) => ({ edge: n.name, x: n.position!.x, y: n.position!.y, radiusM: n.radiusM! }));
   for (const g of coverageGaps(cells))
     problems.push({

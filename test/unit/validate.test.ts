@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateTopology } from '../../provision/topology/validate.js';
 import { ConfigError } from '../../common/errors.js';
 import { twoVm } from './fixtures.js';
+import { hostMemoryProblem } from '../../provision/testbed/preflight.js';
+import { loadStack } from '../../provision/topology/stack-config.js';
 
 function refusal(data: unknown): ConfigError {
   try {
@@ -88,6 +90,7 @@ describe('a road of edges in a topology', () => {
       nodes: [
         { ...t.nodes[0]!, position: { x: 0, y: 0 }, radiusM: 600 },
         { ...t.nodes[1]!, position: { x: 1000, y: 0 }, radiusM: 600 },
+        { ...t.nodes[1]!, name: 'edge-c', position: { x: 2000, y: 0 }, radiusM: 600 },
       ],
     };
   };
@@ -98,18 +101,45 @@ describe('a road of edges in a topology', () => {
 
   it('says where the cells leave the road uncovered', () => {
     const t = road();
-    const e = refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: 300 }] });
+    const e = refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: 300 }, t.nodes[2]] });
     expect(e.key).toBe('cfg.nodes');
     expect(e.message).toContain('no cell covers the road from 600 m to 700 m along it (between edge-a and edge-b)');
   });
 
   it('needs a place for every edge once one has one, and none for the NFS node', () => {
     const t = road();
-    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, position: undefined }] }).message).toMatch(
+    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, position: undefined }, t.nodes[2]] }).message).toMatch(
       /nodes\[1\] \(edge-b\): every edge needs a position and a radiusM/,
     );
     const nfs = { name: 'nfs', role: 'nfs', position: { x: 5, y: 5 } };
-    expect(refusal({ ...t, nodes: [...t.nodes, nfs] }).message).toMatch(/nodes\[2\] \(nfs\): the NFS node has no cell/);
-    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: -5 }] }).key).toBe('cfg.nodes[1].radiusM');
+    expect(refusal({ ...t, nodes: [...t.nodes, nfs] }).message).toMatch(/nodes\[3\] \(nfs\): the NFS node has no cell/);
+    expect(refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1]!, radiusM: -5 }, t.nodes[2]] }).key).toBe('cfg.nodes[1].radiusM');
+  });
+
+  it('needs at least three edges on a road (two borders)', () => {
+    const t = road();
+    const e = refusal({ ...t, nodes: [t.nodes[0], t.nodes[1]] });
+    expect(e.key).toBe('cfg.nodes');
+    expect(e.message).toMatch(/a road needs at least three edges; it has 2/);
+  });
+});
+
+describe("a testbed's memory against the machine's", () => {
+  const corridor = () => loadStack('corridor');
+  it('lets the corridor up on a machine with room for it', () => {
+    // 3 edges × 1536 MiB + the NFS node's 1024 MiB, and the host's 1024.
+    expect(hostMemoryProblem(corridor(), 6656, 'cfg')).toBeUndefined();
+  });
+
+  it('refuses more edges than fit, saying how many do', () => {
+    const t = corridor();
+    const edge = t.nodes[2]!;
+    const many = {
+      ...t,
+      nodes: [...t.nodes, ...Array.from({ length: 9 }, (_, i) => ({ ...edge, name: `edge-x${i}`, position: { x: 3000 + i * 1000, y: 0 } }))],
+    };
+    expect(hostMemoryProblem(many, 16_000, 'cfg')).toBe(
+      'cfg.nodes: the guests ask for 19456 MiB and this machine has 16000 MiB (1024 kept for the host): at most 9 edges of 1536 MiB fit beside the other nodes; remove edges or lower memoryMiB',
+    );
   });
 });
