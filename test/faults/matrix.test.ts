@@ -29,21 +29,21 @@ afterAll(async () => {
 
 // A stack none of the chosen cases runs on gets no suite (vitest fails an empty one).
 const onTwoVm = chosen(allCases(strategiesOn('twoVmInventory')));
-const onThreeVmNfs = chosen(allCases(strategiesOn('threeVmNfsInventory')));
+const onCorridor = chosen(allCases(strategiesOn('corridorInventory')));
 
 if (onTwoVm.length)
   describe('fault matrix on two-vm', () => {
     faultMatrix('twoVmInventory', 'flt2', onTwoVm, rows);
   });
 
-if (onThreeVmNfs.length)
-  describe('fault matrix on three-vm-nfs', () => {
-    faultMatrix('threeVmNfsInventory', 'flt3', onThreeVmNfs, rows);
+if (onCorridor.length)
+  describe('fault matrix on the corridor', () => {
+    faultMatrix('corridorInventory', 'flt3', onCorridor, rows);
   });
 
 // Plain migrations: the tcp torture's two full streams, checked at both ends, through a move there and back by each
 // strategy (issue #20).
-function plainTcpTorture(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
+function plainTcpTorture(stack: 'twoVmInventory' | 'corridorInventory', strategies: readonly StrategyName[]) {
   const suite = streamContainers(stack, strategies);
   for (const strategy of strategies) {
     it(`plain ${strategy} there and back with the tcp torture: both ends check every byte, no reset`, async () => {
@@ -58,7 +58,7 @@ if (!only.length || only.some((w) => 'plain tcp'.includes(w))) {
   describe('plain migrations with the tcp torture on two-vm', () => {
     plainTcpTorture('twoVmInventory', strategiesOn('twoVmInventory'));
   });
-  describe('plain migrations with the tcp torture on three-vm-nfs', () => {
-    plainTcpTorture('threeVmNfsInventory', strategiesOn('threeVmNfsInventory'));
+  describe('plain migrations with the tcp torture on the corridor', () => {
+    plainTcpTorture('corridorInventory', strategiesOn('corridorInventory'));
   });
 }

@@ -1,4 +1,4 @@
-// The paper's experiments end to end on the TCG three-vm-nfs testbed:
+// The paper's experiments end to end on the TCG corridor testbed (three edges and the NFS node):
 // plans/smoke.yaml (blank and a short video, all three strategies, two
 // repetitions, gigabit) through `followme experiment`, then `followme report`
 // from the results alone; a runner killed with SIGKILL mid-experiment
@@ -18,9 +18,9 @@ import { scratchDir } from '../scratch.js';
 import { followme } from './cli.js';
 import { stateOn } from './migration-helpers.js';
 
-const inventoryPath = () => inject('threeVmNfsInventory');
+const inventoryPath = () => inject('corridorInventory');
 
-describe('followme experiment: plans/smoke.yaml on three-vm-nfs', () => {
+describe('followme experiment: plans/smoke.yaml on the corridor', () => {
   it('migrates every run with the service probed before and after, the video connection kept, and reports it', { timeout: 50 * 60_000 }, async () => {
     const out = join(scratchDir('fm-exp-'), 'smoke');
     // About 20 minutes under TCG: 12 migrations, 4 containers deployed and removed.

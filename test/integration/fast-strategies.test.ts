@@ -2,7 +2,7 @@
 // strategy in showcase.test.ts). On two-vm: the video's one connection,
 // every byte checked, through a move by adaptive there and lean back, and
 // the memory workload's checksum going on through the same two moves, with
-// adaptive's record saying which rule stopped its rounds. On three-vm-nfs:
+// adaptive's record saying which rule stopped its rounds. On the corridor:
 // the video's connection through one move by sharedlean.
 import { describe, expect, it } from 'vitest';
 import { ensureContainer } from '../../experiment/containers.js';
@@ -46,8 +46,8 @@ describe('the fast strategies keep a live connection and the memory (two-vm: ada
   });
 });
 
-describe('sharedlean keeps a live connection (three-vm-nfs)', () => {
-  const suite = streamContainers('threeVmNfsInventory', ['sharedlean']);
+describe('sharedlean keeps a live connection (corridor)', () => {
+  const suite = streamContainers('corridorInventory', ['sharedlean']);
   it('video on the share: the player’s one connection survives the move, every byte checked, the old copy silent', async () => {
     await moveWithStreams(suite.inv(), suite.container('fast-video-nfs', 'video', 1), STREAM_SUBJECTS.progressive, ['sharedlean']);
   });

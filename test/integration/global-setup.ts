@@ -12,11 +12,11 @@ import { vmHealthReport } from './vm-health.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     twoVmInventory: string;
-    threeVmNfsInventory: string;
+    corridorInventory: string;
   }
 }
 
-const STACKS = { twoVmInventory: 'two-vm', threeVmNfsInventory: 'three-vm-nfs' } as const;
+const STACKS = { twoVmInventory: 'two-vm', corridorInventory: 'corridor' } as const;
 
 function log(line: string): void {
   process.stderr.write(`[global-setup ${new Date().toISOString().slice(11, 19)}] ${line}\n`);

@@ -1,4 +1,4 @@
-// The shared strategy on three-vm-nfs: the container's rootfs lives on the
+// The shared strategy on the corridor: the container's rootfs lives on the
 // NFS share, pre-dumps and the dump are written into it, the destination
 // restores from it. There and back, then a failing restore rolled back.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,7 +10,7 @@ import { sshTarget } from '../../common/ssh/target.js';
 import { onNode } from './ssh.js';
 import { count, countAtLeast, expectCountContinues, expectSoundRecord, stateOn } from './migration-helpers.js';
 
-const inv = () => readInventory(inject('threeVmNfsInventory'));
+const inv = () => readInventory(inject('corridorInventory'));
 const NAME = 'mig3';
 
 async function withShare<T>(i: Inventory, fn: (s: SharedStorage) => Promise<T>): Promise<T> {
@@ -18,7 +18,7 @@ async function withShare<T>(i: Inventory, fn: (s: SharedStorage) => Promise<T>):
   return SshConnection.with(sshTarget(i, server), (c) => fn({ server: c, exportDir: i.nfs!.export, mountPoint: i.nfs!.mountPoint }));
 }
 
-describe('shared strategy on three-vm-nfs', () => {
+describe('shared strategy on the corridor', () => {
   let ip = '';
 
   beforeAll(async () => {

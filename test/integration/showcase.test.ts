@@ -1,5 +1,5 @@
 // What `followme demo` runs between its up and its down, on the shared
-// three-vm-nfs testbed: the blank container (and one on the share) deployed,
+// corridor testbed (three edges and the NFS node): the blank container (and one on the share) deployed,
 // moved once by every registered strategy with the count checked around each
 // move, the results table, the containers removed.
 import { describe, expect, inject, it } from 'vitest';
@@ -12,7 +12,7 @@ import { stateOn } from './migration-helpers.js';
 
 describe('the demo between up and down', () => {
   it('migrates by every registered strategy, each container back and forth, and prints one table row per migration', async () => {
-    const inv = readInventory(inject('threeVmNfsInventory'));
+    const inv = readInventory(inject('corridorInventory'));
     const seen: MigrationRecord[] = [];
     const lines: string[] = [];
     const moves = showcaseMoves(inv);

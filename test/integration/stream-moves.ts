@@ -41,7 +41,7 @@ const log = () => undefined;
  * `addressIndex`-th container address, on the share when the strategies
  * include shared, and removed once the suite ends.
  */
-export function streamContainers(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
+export function streamContainers(stack: 'twoVmInventory' | 'corridorInventory', strategies: readonly StrategyName[]) {
   const inv = () => readInventory(inject(stack));
   const shared = strategies.some((s) => strategyNamed(s).storage.needsShare);
   const made: ExperimentContainer[] = [];

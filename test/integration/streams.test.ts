@@ -4,7 +4,7 @@
 // the tcp workload's source and echo streams (checked at both ends). Each
 // moves once by each strategy: by tmpfs edge-a → edge-b and diskless back
 // on two-vm (the order in which a real player's connection was reset), and
-// by shared on three-vm-nfs (stream-moves.ts says what is checked).
+// by shared on the corridor (stream-moves.ts says what is checked).
 //
 // The reset came from the old copy, in the milliseconds in which the kernel
 // tears its network namespace down without CRIU's lock
@@ -17,7 +17,7 @@ import type { StrategyName } from '../../migration/record/schema.js';
 import { strategyNamed } from '../../migration/strategies/index.js';
 import { moveWithStreams, STREAM_SUBJECTS, streamContainers } from './stream-moves.js';
 
-function streamsOn(stack: 'twoVmInventory' | 'threeVmNfsInventory', strategies: readonly StrategyName[]) {
+function streamsOn(stack: 'twoVmInventory' | 'corridorInventory', strategies: readonly StrategyName[]) {
   const suite = streamContainers(stack, strategies);
   const onShare = strategies.some((s) => strategyNamed(s).storage.needsShare) ? '-nfs' : '';
   for (const [i, s] of [STREAM_SUBJECTS.progressive, STREAM_SUBJECTS.tcp].entries()) {
@@ -31,6 +31,6 @@ describe('live TCP streams through a migration (two-vm: tmpfs there, diskless ba
   streamsOn('twoVmInventory', ['tmpfs', 'diskless']);
 });
 
-describe('live TCP streams through a migration (three-vm-nfs: shared)', () => {
-  streamsOn('threeVmNfsInventory', ['shared']);
+describe('live TCP streams through a migration (corridor: shared)', () => {
+  streamsOn('corridorInventory', ['shared']);
 });
