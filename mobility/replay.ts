@@ -6,6 +6,9 @@ import { type Cell, hopsBetween, servingCell } from '../common/road-cells.js';
 import type { HandoverPolicy } from './policies/registry.js';
 import type { Trip, TripPoint } from './trip.js';
 
+/** The positions a policy is shown back in time: reactive's hysteresis needs seconds of them, not the whole trip (which would make a long trip quadratic). */
+export const SOFAR_POINTS = 600;
+
 /**
  * What to do with a migration still running when the user crosses into a
  * cell that is not its target: `abort` it (roll back) when the user went
@@ -71,7 +74,7 @@ export function replay(trip: Trip, cells: readonly Cell[], policy: HandoverPolic
     if (!running) {
       const view = {
         cells,
-        sofar: points.slice(0, i + 1),
+        sofar: points.slice(Math.max(0, i - SOFAR_POINTS), i + 1),
         ...(policy.knowsPath ? { path: points } : {}),
         serviceEdge,
         migrationS: o.migrationS,

@@ -11,14 +11,14 @@ import type { MigrationRecord } from '../migration/record/schema.js';
 import { type Cell, servingCell } from '../common/road-cells.js';
 import type { Inventory } from '../common/inventory.js';
 import type { HandoverPolicy } from './policies/registry.js';
-import { overrunDecision, type Overrun } from './replay.js';
+import { overrunDecision, type Overrun, SOFAR_POINTS } from './replay.js';
 import { appendTripLine, type HandoverRecord } from './trip-results.js';
 import type { TripPoint } from './trip.js';
 
 /** A stretch this long without an answer counts, whole, as the service unavailable (a few probe timeouts of a slow TCG guest are not). */
 export const UNANSWERED_MS = 250;
-/** The positions a policy is shown back in time (reactive's hysteresis needs seconds, not the whole trip). */
-const SOFAR_POINTS = 600;
+/** A window closes after this much trip time at least (or at a border, or when a move ends): a 10 Hz trace does not write ten records a second. */
+export const MIN_WINDOW_S = 1;
 
 /** The time in [from, to] inside stretches of UNANSWERED_MS or more without an answer; `answers` sorted, `to` is now (a stretch still open counts as long as it is so far). */
 export function unansweredIn(answers: readonly number[], from: number, to: number, minGapMs = UNANSWERED_MS): number {
@@ -75,6 +75,8 @@ export interface FollowerOptions {
   out: string;
   log: (line: string) => void;
   onEvent?: EventListener;
+  /** The engine's migrate; unit tests give one that only takes time. */
+  migrate?: typeof migrate;
 }
 
 export class TripFollower {
@@ -85,6 +87,8 @@ export class TripFollower {
   private move?: Move;
   private chainTo?: string;
   private lastCell: string | undefined;
+  /** The position the window being gathered started at. */
+  private windowStart = 0;
   private readonly measuredWallS: number[] = [];
   private readonly wallStart: number;
 
@@ -128,8 +132,12 @@ export class TripFollower {
     const { points, probe } = this.o;
     const p = points[i]!;
     await sleep(this.wallAt(p.t) - probe.now());
-    if (i > 0) this.writeWindow(points[i - 1]!, p, [this.wallAt(points[i - 1]!.t), probe.now()]);
     const cell = this.cellAt(p);
+    const from = points[this.windowStart]!;
+    if (i > 0 && (i === points.length - 1 || p.t - from.t >= MIN_WINDOW_S || cell !== this.lastCell || this.move?.done)) {
+      this.writeWindow(from, p, [this.wallAt(from.t), probe.now()]);
+      this.windowStart = i;
+    }
     if (this.move?.done) {
       this.finish(this.move);
       const chain = this.chainTo;
@@ -170,7 +178,7 @@ export class TripFollower {
     const { probe } = this.o;
     const m: Move = { from: this.serviceEdge, to, why, startT: t, startWallMs: probe.now(), abort: new AbortController(), settled: Promise.resolve() };
     this.o.log(`  ${t.toFixed(1)} s: ${this.o.container} ${m.from} → ${to} by ${this.o.strategy} (${why})`);
-    m.settled = migrate({
+    m.settled = (this.o.migrate ?? migrate)({
       inventory: this.o.inventory,
       strategy: this.o.strategy,
       container: this.o.container,

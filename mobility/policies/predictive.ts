@@ -10,6 +10,18 @@ import { type HandoverPolicy, STAY } from './types.js';
 /** Added to the expected migration time: the cutover should come before the border, not after. */
 export const LEAD_MARGIN_S = 2;
 
+/** The index of the first position at or after `t` (the path's times increase): asked at every position, so not a scan from the start. */
+function firstAtOrAfter(path: readonly TripPoint[], t: number): number {
+  let lo = 0;
+  let hi = path.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (path[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export const predictive: HandoverPolicy = {
   name: 'predictive',
   summary: `start each migration the measured migration time (+${LEAD_MARGIN_S} s) before the next border on the known path; copied storage`,
@@ -23,10 +35,7 @@ export const predictive: HandoverPolicy = {
     // The borders ahead on the path, within the lead time (no later one can start a move now): each position whose cell
     // differs from the one before it.
     const ahead: TripPoint[] = [];
-    for (const p of path) {
-      if (p.t > now.t + lead) break;
-      if (p.t >= now.t) ahead.push(p);
-    }
+    for (let i = firstAtOrAfter(path, now.t); i < path.length && path[i]!.t <= now.t + lead; i++) ahead.push(path[i]!);
     const borders: { t: number; to: string }[] = [];
     for (let i = 1; i < ahead.length; i++) {
       const to = cellOf(ahead[i]!);
