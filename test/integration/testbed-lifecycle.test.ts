@@ -44,7 +44,7 @@ describe('testbed down', () => {
   afterAll(() => removeNetwork('fmlost-foreign'));
 
   it('removes everything found by prefix and metadata after the inventory and keys are lost, twice, and leaves foreign objects', async () => {
-    const cfg = writeStackConfig(topology('fmlost', '10.77.30.0/24'));
+    const cfg = writeStackConfig(topology('fmlost', '10.77.60.0/24'));
     const upRun = await followme(['testbed', 'up', '--config', cfg, '--no-wait']);
     expect(upRun.exitCode, upRun.stderr).toBe(0);
     const created = await objectsWithPrefix('fmlost');
@@ -64,7 +64,7 @@ describe('testbed down', () => {
     expect(await objectsWithPrefix('fmlost')).toEqual(created);
 
     // Another spec for an existing domain: refused, and the domain is left as it was.
-    const t = topology('fmlost', '10.77.30.0/24');
+    const t = topology('fmlost', '10.77.60.0/24');
     const bigger = writeStackConfig({ ...t, nodes: [t.nodes[0], { name: 'edge-b', role: 'edge', memoryMiB: 1024 }] });
     const conflict = await followme(['testbed', 'up', '--config', bigger, '--no-wait']);
     expect(conflict.exitCode, conflict.stderr).toBe(3);
@@ -76,11 +76,11 @@ describe('testbed down', () => {
     const grow = await followme(['testbed', 'up', '--config', grown, '--no-wait']);
     expect(grow.exitCode, grow.stderr).toBe(0);
     expect(grow.stderr).toContain('networks: fmlost-net updated');
-    expect((await virsh('net-dumpxml', 'fmlost-net')).stdout).toMatch(/<host mac='[^']+' name='edge-c' ip='10\.77\.30\.12'\/>/);
+    expect((await virsh('net-dumpxml', 'fmlost-net')).stdout).toMatch(/<host mac='[^']+' name='edge-c' ip='10\.77\.60\.12'\/>/);
     expect(await objectsWithPrefix('fmlost')).toContain('domain fmlost-edge-c');
 
     // A network with our prefix in its name that followme did not make.
-    await defineForeignNetwork('fmlost-foreign', 'fmforeign0', '10.77.31.1');
+    await defineForeignNetwork('fmlost-foreign', 'fmforeign0', '10.77.61.1');
 
     const state = testbedStateDir('fmlost');
     expect(existsSync(`${state}/inventory.json`)).toBe(true);
