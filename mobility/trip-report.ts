@@ -69,7 +69,7 @@ export function timelineSpec(m: TripManifest, trace: string, trips: readonly Fin
   );
   const budget = mine[0]!.trip.budgetMs;
   const span = Math.max(...mine.map((t) => t.trip.durationS), ...moves.map((mv) => mv.end));
-  const x = { field: 't', type: 'quantitative' as const, title: 'trip time (s)', scale: { domain: [0, span] } };
+  const x = { field: 't', type: 'quantitative' as const, title: 'trip time (s)', scale: { domain: [0, span], nice: false } };
   const tripColour = { field: 'trip', type: 'nominal' as const, title: 'trip', scale: { scheme: 'dark2' }, legend: { labelLimit: 300 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -131,7 +131,7 @@ export function timelineSpec(m: TripManifest, trace: string, trips: readonly Fin
                 {
                   mark: { type: 'bar' as const, height: 12 },
                   encoding: {
-                    x: { field: 'start', type: 'quantitative' as const, title: 'trip time (s)', scale: { domain: [0, span] } },
+                    x: { field: 'start', type: 'quantitative' as const, title: 'trip time (s)', scale: { domain: [0, span], nice: false } },
                     x2: { field: 'end' },
                     color: { field: 'outcome', type: 'nominal' as const, title: 'handover' },
                   },
