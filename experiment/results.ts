@@ -140,6 +140,36 @@ export interface ResultsReading<T> {
 }
 
 /**
+ * Each JSON record of a JSON-lines results file, streamed: a line that is not
+ * JSON, or a record past `maxRecords` (every one counts, kept or not:
+ * duplicates and foreign ones take memory too), is an InvalidResultsError
+ * naming it. Returns what forEachLine saw, and where the last whole line ends
+ * (where a torn tail starts).
+ */
+export function forEachJsonRecord(
+  path: string,
+  o: { what: string; flag: string; maxRecords: number; records: string },
+  onRecord: (data: unknown, source: string, line: number) => void,
+): { lines: number; tornTail: boolean; wholeBytes: number } {
+  let wholeBytes = 0;
+  let records = 0;
+  const limits = { what: o.what, key: o.flag, maxBytes: RESULTS_LIMITS.maxFileBytes, maxLineBytes: RESULTS_LIMITS.maxLineBytes };
+  const read = forEachLine(path, limits, (line, n, endByte) => {
+    wholeBytes = endByte;
+    if (line.trim() === '') return;
+    let data: unknown;
+    try {
+      data = parseJsonInput(line, `${path}:${n}`, o.flag);
+    } catch (e) {
+      throw new InvalidResultsError((e as Error).message, o.flag);
+    }
+    if (++records > o.maxRecords) throw new InvalidResultsError(`${path}: more than ${o.maxRecords} ${o.records}; not read further`, o.flag);
+    onRecord(data, `${path}:${n}`, n);
+  });
+  return { ...read, wholeBytes };
+}
+
+/**
  * The runs of a results directory, streamed: each line checked against the
  * run schema (a bad line is an InvalidResultsError naming its number), and
  * only what `keep` returns of it held in memory. With `planned`, runs whose
@@ -151,20 +181,9 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
   if (!existsSync(path)) return reading;
   const firstLine = new Map<string, number>();
   const duplicateOf = new Map<string, { key: string; lines: number[] }>();
-  let records = 0;
-  const limits = { what: 'results file', key: o.flag, maxBytes: RESULTS_LIMITS.maxFileBytes, maxLineBytes: RESULTS_LIMITS.maxLineBytes };
-  const read = forEachLine(path, limits, (line, n, endByte) => {
-    reading.wholeBytes = endByte;
-    if (line.trim() === '') return;
-    let data: unknown;
-    try {
-      data = parseJsonInput(line, `${path}:${n}`, o.flag);
-    } catch (e) {
-      throw new InvalidResultsError((e as Error).message, o.flag);
-    }
-    // Every record counts toward the limit, kept or not: duplicates and foreign runs take memory too.
-    if (++records > RESULTS_LIMITS.maxRuns) throw new InvalidResultsError(`${path}: more than ${RESULTS_LIMITS.maxRuns} runs; not read further`, o.flag);
-    const run = validateRun(data, `${path}:${n}`);
+  const limits = { what: 'results file', flag: o.flag, maxRecords: RESULTS_LIMITS.maxRuns, records: 'runs' };
+  const read = forEachJsonRecord(path, limits, (data, source, n) => {
+    const run = validateRun(data, source);
     const first = firstLine.get(run.key);
     if (first !== undefined) {
       const dup = duplicateOf.get(run.key);
@@ -185,6 +204,7 @@ export function readResults<T>(dir: string, o: { flag: string; keep: (run: RunRe
   });
   reading.lines = read.lines;
   reading.tornTail = read.tornTail;
+  reading.wholeBytes = read.wholeBytes;
   return reading;
 }
 
@@ -214,9 +234,9 @@ export function readRuns(dir: string): { runs: RunRecord[]; tornTail: boolean } 
   return { runs: r.runs, tornTail: r.tornTail };
 }
 
-/** Cuts a torn last line off runs.jsonl (at `wholeBytes`, from readResults), so the next append starts a line of its own. */
-export function dropTornTail(dir: string, wholeBytes: number): void {
-  truncateSync(join(dir, RUNS_FILE), wholeBytes);
+/** Cuts a torn last line off a results file (runs.jsonl by default; at `wholeBytes`, from its reading), so the next append starts a line of its own. */
+export function dropTornTail(dir: string, wholeBytes: number, file = RUNS_FILE): void {
+  truncateSync(join(dir, file), wholeBytes);
 }
 
 function writeDurably(path: string, text: string, flags: 'a' | 'w'): void {

@@ -77,11 +77,16 @@ export function checkPlanFitsTestbed(plan: Plan, inv: Inventory): void {
 }
 
 /**
- * One runner per results directory, its lock inside it (never beside it). A
- * runner killed a moment ago leaves a lock that goes stale within 20 s: wait
- * that out. Returns the release.
+ * The results directory, made if absent, with one runner in it: its lock
+ * inside it (never beside it). A runner killed a moment ago leaves a lock
+ * that goes stale within 20 s: wait that out. Returns the release.
  */
-export async function lockResultsDir(out: string, what: string): Promise<() => Promise<void>> {
+export async function openResultsDir(out: string, what: string): Promise<() => Promise<void>> {
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new FollowmeError(`--out: cannot create ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
   return lock(out, {
     lockfilePath: join(out, LOCK_NAME),
     realpath: false,
@@ -116,12 +121,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ manifest: M
   checkPlanFitsTestbed(plan, inv);
   const existing = readManifest(o.out);
   if (existing) checkResumable(existing, plan, inv, 'out');
-  try {
-    mkdirSync(o.out, { recursive: true });
-  } catch (e) {
-    throw new FollowmeError(`--out: cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-  const release = await lockResultsDir(o.out, 'experiment');
+  const release = await openResultsDir(o.out, 'experiment');
   try {
     const manifest = existing ?? (await newManifest({ plan, planFile: o.planFile, inventory: inv, ...(o.stack ? { stack: o.stack } : {}) }));
     writeManifest(o.out, manifest);

@@ -4,20 +4,20 @@
 // they end; the same command again skips the finished trips and makes a
 // trip cut short again. Uses the engine and the experiments' probe,
 // containers and network profiles.
-import { mkdirSync } from 'node:fs';
 import { ConfigError, FollowmeError } from '../common/errors.js';
 import type { Inventory } from '../common/inventory.js';
 import { type Cell, servingCell } from '../common/road-cells.js';
 import { containerFor, edges, ensureContainer, type ExperimentContainer, locate, removeContainers } from '../experiment/containers.js';
 import { applyProfile, clearProfile } from '../experiment/network.js';
 import { BUILTIN_PROFILES } from '../experiment/profiles.js';
-import { lockResultsDir, recoverCutShort } from '../experiment/runner.js';
+import { dropTornTail } from '../experiment/results.js';
+import { openResultsDir, recoverCutShort } from '../experiment/runner.js';
 import type { EventListener } from '../migration/engine/types.js';
 import { registeredStrategies, strategyNamed } from '../migration/strategies/index.js';
 import type { LatencyProfile } from './latency.js';
 import { type TraceFacts, checkTripResumable, newTripManifest, readTripManifest, type TripManifest, writeTripManifest } from './trip-manifest.js';
 import { NO_STRATEGY, type PlannedTrip, plannedTrips, type TripPlan } from './trip-plan.js';
-import { dropTornTripTail, type FinishedTrip, readTrips, tripIntegrityNotes } from './trip-results.js';
+import { type FinishedTrip, readTrips, TRIP_FILE, tripIntegrityNotes } from './trip-results.js';
 import { runTrip } from './trip-run.js';
 import type { Trip } from './trip.js';
 
@@ -84,12 +84,7 @@ export async function runFollow(o: FollowOptions): Promise<{ manifest: TripManif
   const traces = Object.fromEntries([...o.traces].map(([name, t]) => [name, t.facts]));
   const existing = readTripManifest(o.out);
   if (existing) checkTripResumable(existing, { plan, traces }, inv, 'out');
-  try {
-    mkdirSync(o.out, { recursive: true });
-  } catch (e) {
-    throw new FollowmeError(`--out: cannot create ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-  const release = await lockResultsDir(o.out, 'trip run');
+  const release = await openResultsDir(o.out, 'trip run');
   try {
     const manifest =
       existing ??
@@ -106,7 +101,7 @@ export async function runFollow(o: FollowOptions): Promise<{ manifest: TripManif
     const planned = plannedTrips(plan);
     const before = readTrips(o.out, { flag: 'out', planned: new Set(planned.map((t) => t.key)) });
     for (const note of tripIntegrityNotes(before)) o.log(`${o.out}/trip.jsonl: ${note}`);
-    if (before.tornTail) dropTornTripTail(o.out, before.wholeBytes);
+    if (before.tornTail) dropTornTail(o.out, before.wholeBytes, TRIP_FILE);
     const done = new Set(before.trips.map((t) => t.trip.key));
     const todo = planned.filter((t) => !done.has(t.key));
     if (done.size) o.log(`resuming: ${done.size} of ${planned.length} trips already in ${o.out}/trip.jsonl are skipped`);

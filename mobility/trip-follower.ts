@@ -4,6 +4,7 @@
 // recorded, a border crossed while one runs decided (abort, chain, skip),
 // and the policy asked whenever nothing moves. Migrations run in the
 // background while the positions go on.
+import { median } from 'simple-statistics';
 import { longestGap, type Probe } from '../experiment/probe.js';
 import { migrate, MigrationFailedError } from '../migration/engine/migrate.js';
 import type { EventListener } from '../migration/engine/types.js';
@@ -30,13 +31,6 @@ export function unansweredIn(answers: readonly number[], from: number, to: numbe
     if (prev >= to) break;
   }
   return total;
-}
-
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -257,7 +251,7 @@ export class TripFollower {
       unavailableMs: unansweredIn(atMs.slice(Math.max(0, first - 1)), fromMs, toMs),
       sent: Math.max(this.o.probe.sentBetween(fromMs, toMs), inside.length),
       answered: inside.length,
-      medianAnswerMs: median(inside),
+      medianAnswerMs: inside.length ? median(inside) : null,
     });
   }
 }

@@ -3,17 +3,15 @@
 // A trip's records share an attempt id: a trip cut short (the runner
 // killed) has no `trip` record, its attempt is ignored and the trip is
 // made again. Read back as input: every line checked, with limits.
-import { existsSync, truncateSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { formatProblems, newAjv, schemaProblems } from '../common/input/ajv.js';
-import { parseJsonInput } from '../common/input/json.js';
 import { CONTAINER_NAME_PATTERN, NODE_NAME_PATTERN } from '../common/input/patterns.js';
-import { forEachLine } from '../common/input/read.js';
 import { MigrationRecordSchema } from '../migration/record/schema.js';
 import { ProbeReportSchema } from '../experiment/probe.js';
 import { PROFILE_NAME_PATTERN } from '../experiment/profiles.js';
-import { appendDurably, InvalidResultsError, RESULTS_LIMITS } from '../experiment/results.js';
+import { appendDurably, forEachJsonRecord, InvalidResultsError, RESULTS_LIMITS } from '../experiment/results.js';
 import { ClientReportSchema } from '../workloads/types.js';
 import { TRIP_NAME_PATTERN, tripKey } from './trip-plan.js';
 
@@ -154,47 +152,39 @@ export function readTrips(dir: string, o: { flag: string; planned?: ReadonlySet<
   const path = join(dir, TRIP_FILE);
   const reading: TripReading = { trips: [], tornTail: false, wholeBytes: 0, leftOut: [], foreign: [] };
   if (!existsSync(path)) return reading;
-  const open = new Map<string, FinishedTrip & { key: string }>();
-  const finished = new Set<string>();
+  // Records of attempts whose trip record has not come yet, by key and attempt.
+  const open = new Map<string, { key: string; attempt: string; windows: WindowRecord[]; handovers: HandoverRecord[] }>();
+  const closed = new Set<string>();
+  const keysRead = new Set<string>();
   const foreign = new Set<string>();
-  let records = 0;
-  const limits = { what: 'trip results file', key: o.flag, maxBytes: RESULTS_LIMITS.maxFileBytes, maxLineBytes: RESULTS_LIMITS.maxLineBytes };
-  const read = forEachLine(path, limits, (line, n, endByte) => {
-    reading.wholeBytes = endByte;
-    if (line.trim() === '') return;
-    let data: unknown;
-    try {
-      data = parseJsonInput(line, `${path}:${n}`, o.flag);
-    } catch (e) {
-      throw new InvalidResultsError((e as Error).message, o.flag);
-    }
-    if (++records > RESULTS_LIMITS.maxRuns * 10)
-      throw new InvalidResultsError(`${path}: more than ${RESULTS_LIMITS.maxRuns * 10} records; not read further`, o.flag);
-    const rec = validateTripLine(data, `${path}:${n}`);
+  const limits = { what: 'trip results file', flag: o.flag, maxRecords: RESULTS_LIMITS.maxRuns * 10, records: 'records' };
+  const read = forEachJsonRecord(path, limits, (data, source) => {
+    const rec = validateTripLine(data, source);
     if (o.planned && !o.planned.has(rec.key)) {
       foreign.add(rec.key);
       return;
     }
     const id = `${rec.key} ${rec.attempt}`;
-    if (finished.has(id)) throw new InvalidResultsError(`${path}:${n}: a record of trip ${rec.key} after its trip record`, o.flag);
+    if (closed.has(id)) throw new InvalidResultsError(`${source}: a record of trip ${rec.key} after its trip record`, o.flag);
     let t = open.get(id);
     if (!t) {
-      t = { key: rec.key, trip: undefined as unknown as TripRecord, windows: [], handovers: [] };
+      t = { key: rec.key, attempt: rec.attempt, windows: [], handovers: [] };
       open.set(id, t);
     }
     if (rec.kind === 'window') t.windows.push(rec);
     else if (rec.kind === 'handover') t.handovers.push(rec);
     else {
-      t.trip = rec;
       open.delete(id);
-      finished.add(id);
-      if (reading.trips.some((x) => x.trip.key === rec.key)) reading.leftOut.push({ key: rec.key, attempt: rec.attempt, why: 'a second finished attempt' });
+      closed.add(id);
+      if (keysRead.has(rec.key)) reading.leftOut.push({ key: rec.key, attempt: rec.attempt, why: 'a second finished attempt' });
       else reading.trips.push({ trip: rec, windows: t.windows, handovers: t.handovers });
+      keysRead.add(rec.key);
     }
   });
-  for (const t of open.values()) reading.leftOut.push({ key: t.key, attempt: t.windows[0]?.attempt ?? t.handovers[0]?.attempt ?? '?', why: 'cut short' });
+  for (const t of open.values()) reading.leftOut.push({ key: t.key, attempt: t.attempt, why: 'cut short' });
   reading.foreign = [...foreign];
   reading.tornTail = read.tornTail;
+  reading.wholeBytes = read.wholeBytes;
   return reading;
 }
 
@@ -210,8 +200,4 @@ export function tripIntegrityNotes(r: TripReading): string[] {
 export function appendTripLine(dir: string, rec: TripLine): void {
   validateTripLine(JSON.parse(JSON.stringify(rec)), `trip record of ${rec.key}`);
   appendDurably(join(dir, TRIP_FILE), `${JSON.stringify(rec)}\n`);
-}
-
-export function dropTornTripTail(dir: string, wholeBytes: number): void {
-  truncateSync(join(dir, TRIP_FILE), wholeBytes);
 }
