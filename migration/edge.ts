@@ -9,6 +9,17 @@ import type { InventoryNode } from '../common/inventory.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection, type ExecResult } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
+import {
+  failLazyDump,
+  LAZY_LOG_COUNTS,
+  lazyDumpLauncher,
+  lazyFilesOf,
+  lazyPagesDaemon,
+  lazyPagesLog,
+  lazyPagesPidFile,
+  waitLazyDump,
+  type LazyPagesCount,
+} from './criu/lazy.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 import { lxc, parseState, type ContainerState } from './lxc/commands.js';
@@ -143,6 +154,59 @@ export class Edge {
     await this.criuStep('dump', criu.dump(req), req.imagesDir);
   }
 
+  /**
+   * A lazy final dump (criu/lazy.ts), started in the background: returns
+   * once the container is dumped, frozen and its pages are served from
+   * `req.lazyPages`, which the dump keeps doing after this returns.
+   */
+  async startLazyDump(req: DumpRequest & { lazyPages: NonNullable<DumpRequest['lazyPages']> }): Promise<void> {
+    const files = lazyFilesOf(req.imagesDir);
+    await this.criuStep('dump', lazyDumpLauncher(criu.dump(req), files, req.lazyPages.port, STEP_TIMEOUT_MS.dump - 5_000), req.imagesDir);
+  }
+
+  /**
+   * Waits for a lazy dump to end: its last page served (ok) or its server
+   * failed. `ranMs` is how long the dump ran on the node, from its start.
+   */
+  async waitLazyDump(imagesDir: string, timeoutMs: number): Promise<{ ok: boolean; ranMs: number | undefined }> {
+    const r = await this.exec(command('wait-lazy-dump', waitLazyDump(lazyFilesOf(imagesDir)), { timeoutMs }), { allowFailure: true });
+    const ran = Number(r.stdout.trim().split('\n')[0]);
+    return { ok: r.exitCode === 0, ranMs: Number.isFinite(ran) && r.stdout.trim() ? ran : undefined };
+  }
+
+  /** Ends a lazy dump no daemon has taken pages from, so CRIU resumes the source's tasks; returns what happened ("failed", "killed", or "" when none ran). */
+  async failLazyDump(imagesDir: string, port: number): Promise<string> {
+    const r = await this.exec(command('fail-lazy-dump', failLazyDump(lazyFilesOf(imagesDir), this.address, port)), { allowFailure: true });
+    return r.stdout.trim();
+  }
+
+  /** Starts the destination's lazy-pages daemon for the images in `imagesDir`; returns once it waits for the restore. */
+  async startLazyPages(o: { imagesDir: string; source: string; port: number }): Promise<void> {
+    await this.exec(command('criu-lazy-pages', lazyPagesDaemon(o)));
+  }
+
+  /**
+   * The lazy-pages daemon as it is now: whether it still runs, what its log
+   * counts, and how many errors it logged (counted on the node: the log is long).
+   */
+  async lazyPagesProgress(imagesDir: string): Promise<{ running: boolean; count: LazyPagesCount; errors: number }> {
+    const r = await this.exec(
+      command('read-lazy-pages-log', [
+        'sh',
+        '-c',
+        'r=stopped; p=$(cat "$0" 2>/dev/null) && kill -0 "$p" 2>/dev/null && r=running; echo "$r"; exec awk "$1" "$2"',
+        lazyPagesPidFile(imagesDir),
+        LAZY_LOG_COUNTS,
+        lazyPagesLog(imagesDir),
+      ]),
+    );
+    const [state = '', numbers = ''] = r.stdout.trim().split('\n');
+    const [pagesLazy = NaN, pagesCopied = NaN, faults = NaN, errors = NaN] = numbers.trim().split(' ').map(Number);
+    if (![pagesLazy, pagesCopied, faults, errors].every(Number.isInteger) || !['running', 'stopped'].includes(state))
+      throw new FollowmeError(`${this.name}: cannot read ${lazyPagesLog(imagesDir)}: ${JSON.stringify(r.stdout.slice(0, 80))}`);
+    return { running: state === 'running', count: { pagesLazy, pagesCopied, faults }, errors };
+  }
+
   /** Runs a CRIU action; on failure the error carries CRIU's own last errors (it logs to a file, not stderr). */
   private async criuStep(action: 'pre-dump' | 'dump', argv: string[], imagesDir: string): Promise<void> {
     try {
@@ -195,10 +259,11 @@ export class Edge {
    * With `network`, the images left the network namespace out: the restore
    * joins the prepared one (made first if it is not there).
    */
-  async restore(name: string, imagesDir: string, network?: PreparedNetwork): Promise<void> {
+  async restore(name: string, imagesDir: string, network?: PreparedNetwork, opts: { lazy?: boolean } = {}): Promise<void> {
     const log = `${imagesDir}/lxc-restore.out`;
+    if (opts.lazy && !network) throw new FollowmeError('a lazy restore needs a prepared network: its CRIU config file asks for the lazy pages');
     const argv = network
-      ? ['setsid', '-w', ...preparedNetwork.restore(name, imagesDir, log, network)]
+      ? ['setsid', '-w', ...preparedNetwork.restore(name, imagesDir, log, network, opts)]
       : ['setsid', '-w', 'sh', '-c', 'exec "$@" </dev/null >>"$0" 2>&1', log, ...lxc.restore(name, imagesDir)];
     const restored = await this.exec(command('lxc-restore', argv, { timeoutMs: STEP_TIMEOUT_MS.restore })).catch(async (e: unknown) => {
       const out = await this.ssh.run(['tail', '-n', '5', log]).catch(() => undefined);
@@ -256,10 +321,15 @@ export class Edge {
     });
   }
 
-  /** Kills the page servers of a migration's iterations (their pid files under workDir), if any. */
+  /** Kills the page servers and lazy-pages daemons of a migration's iterations (their pid files under workDir), if any. */
   async killPageServers(workDir: string): Promise<void> {
     await this.exec(
-      command('kill-page-servers', ['sh', '-c', 'for f in "$0"/*/page-server.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0', workDir]),
+      command('kill-page-servers', [
+        'sh',
+        '-c',
+        'for f in "$0"/*/page-server.pid "$0"/*/lazy-pages.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; exit 0',
+        workDir,
+      ]),
       { allowFailure: true },
     );
   }

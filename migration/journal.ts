@@ -39,6 +39,8 @@ export const JournalEntrySchema = Type.Object(
     pointOfNoReturnPassed: Type.Boolean(),
     /** Set when the migration ended unsettled (its rollback or source cleanup failed): what went wrong. */
     failure: Type.Optional(Type.String()),
+    /** Set when a post-copy move lost the container's state in its lazy window: recover then removes what is left and never resumes a copy. */
+    stateLost: Type.Optional(Type.String()),
     startedAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -117,7 +119,7 @@ export class Journal {
     return entryPath(this.dir, this.entry.id);
   }
 
-  update(patch: Partial<Pick<JournalEntry, 'step' | 'pointOfNoReturnPassed' | 'failure'>>): void {
+  update(patch: Partial<Pick<JournalEntry, 'step' | 'pointOfNoReturnPassed' | 'failure' | 'stateLost'>>): void {
     this.entry = { ...this.entry, ...patch, updatedAt: new Date().toISOString() };
     this.write();
   }

@@ -63,6 +63,8 @@ export interface DumpRequest {
   prevImagesDir?: string;
   /** Stream pages to a page server instead of writing them to imagesDir. */
   pageServer?: PageServerTarget;
+  /** A lazy final dump (criu/lazy.ts): the pages that can be lazy stay in the frozen source, served from this address and port. */
+  lazyPages?: PageServerTarget;
   /** CRIU's --action-script: a final dump's post-dump hook (post-dump-hook.ts). */
   actionScript?: string;
   /** Options changed from LXC's (default LXC_TUNING). */
@@ -117,6 +119,7 @@ function dumpArgv(action: 'pre-dump' | 'dump', r: DumpRequest): string[] {
   if (action === 'pre-dump' && t.preDumpMode === 'read') argv.push('--pre-dump-mode=read');
   if (r.prevImagesDir) argv.push('--prev-images-dir', r.prevImagesDir);
   if (r.pageServer) argv.push('--page-server', '--address', r.pageServer.address, '--port', String(r.pageServer.port));
+  if (r.lazyPages) argv.push('--lazy-pages', '--address', r.lazyPages.address, '--port', String(r.lazyPages.port));
   if (r.actionScript) argv.push('--action-script', r.actionScript);
   return argv;
 }

@@ -29,12 +29,18 @@ function startedOnNode(startMs: number, c: CommandTiming): number {
  * it freezes). The nodes' clocks are not the controller's, so only durations
  * are taken from the node. Undefined when no dump was timed.
  */
-export function freezeAtMs(phases: readonly PhaseRecord[], finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>): number | undefined {
+export function freezeAtMs(
+  phases: readonly PhaseRecord[],
+  finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>,
+  lazyDumpRanMs?: number,
+): number | undefined {
   const c = freezingCommand(phases);
   if (c?.startMs === undefined) return undefined;
   const started = startedOnNode(c.startMs, c);
   if (!finalDumpStats) return started;
-  const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000;
+  // A lazy dump's tasks stay frozen while it serves its pages, after its command returned: that part is not before the command's end.
+  const servedAfterMs = lazyDumpRanMs !== undefined ? Math.max(0, lazyDumpRanMs - c.remoteMs) : 0;
+  const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000 - servedAfterMs;
   return Math.max(started, started + c.remoteMs - frozenMs);
 }
 
@@ -50,4 +56,10 @@ export function remoteMsFrom(phases: readonly PhaseRecord[], fromMs: number): nu
       }
       return c.startMs !== undefined && c.startMs >= fromMs ? sum + c.remoteMs : sum;
     }, 0);
+}
+
+/** When a lazy dump that ran `ranMs` on its node ended (its last page served), on the controller's clock; undefined when it was not timed. */
+export function lazyDumpEndMs(phases: readonly PhaseRecord[], ranMs: number): number | undefined {
+  const c = freezingCommand(phases);
+  return c?.startMs === undefined ? undefined : startedOnNode(c.startMs, c) + ranMs;
 }

@@ -11,11 +11,13 @@ import { underBase } from '../../common/input/remote-path.js';
 import { LXC_TUNING } from '../criu/commands.js';
 import { connectEdge, type Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
-import type { MigrationRecord } from '../record/schema.js';
+import type { LazyRecord, MigrationRecord } from '../record/schema.js';
 import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
 import { EngineClock } from './clock.js';
-import { freezeAtMs, remoteMsFrom } from './downtime.js';
+import { freezeAtMs, lazyDumpEndMs, remoteMsFrom } from './downtime.js';
+import { settleLostLazyWindow } from './lazy-window.js';
+import { LazyWindowError } from '../strategies/lazy-steps.js';
 import { dumpIterations, injectFaultAt, runPhases } from './phases.js';
 import { portsFor, receiverRunDir } from './ports.js';
 import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
@@ -178,15 +180,19 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     // Listener, fault and missing figures are only known at the end: read them then.
     const extras = () => ({ ...clock.recordFields(), ...(missing.length ? { missing: [...missing] } : {}), ...(o.fault ? { fault: o.fault.report() } : {}) });
     const settle = { ctx, strategy, journal, clock, live, fault: o.fault };
+    const lazy = lazyRecordOf(ctx, run.phases, iterations);
+    const lostPages = run.failure?.error instanceof LazyWindowError ? run.failure.error.pagesNotArrived : undefined;
+    if (lazy) Object.assign(base, { lazy: { ...lazy, ...(lostPages !== undefined ? { pagesNotArrived: lostPages } : {}) } });
+    if (run.failure?.afterNoReturn) throw await lostInLazyWindow(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
     if (run.failure) throw await rolledBack(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
     const finished = await cleanedUp(settle, missing);
     const last = iterations.find((i) => i.kind === 'dump');
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
-    const freezeAt = freezeAtMs(run.phases, last?.stats) ?? run.phases.find((p) => p.kind === 'final-dump')?.startMs ?? run.end - run.t0;
+    const freezeAt = freezeAtMs(run.phases, last?.stats, ctx.lazy?.dumpRanMs) ?? run.phases.find((p) => p.kind === 'final-dump')?.startMs ?? run.end - run.t0;
     return sealRecord({
       ...base,
       outcome: 'migrated',
-      downtimeMs: run.end - run.t0 - freezeAt,
+      downtimeMs: restoredAtMs(run.phases, run.end - run.t0) - freezeAt,
       freezeAtMs: freezeAt,
       downtimeRemoteMs: remoteMsFrom(run.phases, freezeAt),
       ...(last ? { lastDumpPagesWritten: last.stats.pagesWritten } : {}),
@@ -292,6 +298,68 @@ async function rolledBack(
   return new MigrationFailedError(`migration ${s.ctx.id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
     cause: failure.error,
   });
+}
+
+/**
+ * A phase after the point of no return failed: a post-copy move's lazy
+ * window, with pages that cannot arrive now. Nothing rolls back; the state
+ * is lost, and the record and the journal say so.
+ */
+async function lostInLazyWindow(
+  s: Settling,
+  failure: { phase: string; error: unknown },
+  seal: (r: Pick<MigrationRecord, 'outcome' | 'error'>) => MigrationRecord,
+): Promise<MigrationFailedError> {
+  const { journal, clock, fault, ctx } = s;
+  const message = (failure.error as Error)?.message ?? String(failure.error);
+  const notArrived = failure.error instanceof LazyWindowError ? failure.error.pagesNotArrived : undefined;
+  const stateLost =
+    `the container ran on ${ctx.dest.name} with ${notArrived !== undefined ? `${notArrived} pages` : 'part of its memory'} still on ${ctx.source.name}, ` +
+    `and they cannot arrive now (post-copy's lazy window): ${message.split('\n')[0]}`;
+  await clock.emit({ type: 'rollback-start', phase: failure.phase, error: message });
+  journal.update({ step: 'lazy window lost', stateLost });
+  if (fault?.healBeforeRollback) await fault.heal();
+  const settled = await settleLostLazyWindow(ctx, s.strategy).catch((e: unknown) => ({
+    detail: `settling failed: ${(e as Error).message}`,
+    left: (e as Error).message,
+  }));
+  if (fault && !fault.healBeforeRollback) await fault.heal();
+  if (settled.left) journal.update({ failure: `lost in ${failure.phase}: ${settled.detail}` });
+  else journal.close();
+  await clock.emit({ type: 'rollback-end', outcome: 'failed', detail: settled.detail });
+  const record = seal({ outcome: 'failed', error: { phase: failure.phase, message, rollback: settled.detail, stateLost } });
+  return new MigrationFailedError(`migration ${ctx.id} lost its state in phase "${failure.phase}": ${message}\n${settled.detail}`, record, {
+    cause: failure.error,
+  });
+}
+
+/** The end of the restore (the container running on the destination), as an offset; `fallback` for a strategy without one. */
+function restoredAtMs(phases: readonly MigrationRecord['phases'][number][], fallback: number): number {
+  const r = phases.find((p) => p.kind === 'restore');
+  return r ? r.startMs + r.durationMs : fallback;
+}
+
+/** The record's `lazy`, for a move that made a lazy dump. */
+function lazyRecordOf(ctx: MigrationContext, phases: MigrationRecord['phases'], iterations: MigrationRecord['iterations']): LazyRecord | undefined {
+  const lazy = ctx.lazy;
+  const restore = phases.find((p) => p.kind === 'restore');
+  if (!lazy || !restore) return undefined;
+  const restoredAt = restore.startMs + restore.durationMs;
+  const lazyPhase = phases.find((p) => p.kind === 'lazy-pages');
+  const lastPageAt = lazy.dumpRanMs !== undefined ? lazyDumpEndMs(phases, lazy.dumpRanMs) : undefined;
+  const windowEnd = lastPageAt ?? (lazyPhase ? lazyPhase.startMs + lazyPhase.durationMs : undefined);
+  const finished = lazyPhase !== undefined && lazy.count !== undefined && phases.at(-1) === lazyPhase;
+  const before = iterations.length ? iterations.reduce((n, i) => n + i.stats.pagesWritten, 0) : undefined;
+  const count = lazy.count ?? { pagesLazy: 0, pagesCopied: 0, faults: 0 };
+  return {
+    restoredAtMs: restoredAt,
+    ...(finished && windowEnd !== undefined ? { lastPageAtMs: Math.max(restoredAt, windowEnd), windowMs: Math.max(0, windowEnd - restoredAt) } : {}),
+    ...(before !== undefined ? { pagesBeforeRestore: before } : {}),
+    pagesLazy: count.pagesLazy,
+    pagesSentLazily: count.pagesCopied,
+    faults: count.faults,
+    ...(lazy.sourceWarning ? { warning: lazy.sourceWarning } : {}),
+  };
 }
 
 /** Past the point of no return: CRIU's restore statistics, then the source's copy removed; what the record says of both. */

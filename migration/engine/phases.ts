@@ -16,8 +16,8 @@ export const MAX_PHASES = 100;
 export interface PhasesRun {
   phases: PhaseRecord[];
   history: History & { steps: StepDone[] };
-  /** The phase that failed, and why; undefined when the strategy finished. */
-  failure?: { phase: string; error: unknown };
+  /** The phase that failed, and why; undefined when the strategy finished. `afterNoReturn`: it came after the point of no return (a post-copy move's lazy window). */
+  failure?: { phase: string; error: unknown; afterNoReturn?: boolean };
   /** Start and end of Ψ on the engine's clock. */
   t0: number;
   end: number;
@@ -72,7 +72,7 @@ export async function runPhases(
     run.phases.push(rec);
     if (phase.pagesLeaveSource && !stats) run.countsPages.add(rec);
     if (error !== undefined) {
-      run.failure = { phase: phase.name, error };
+      run.failure = { phase: phase.name, error, ...(pastNoReturn ? { afterNoReturn: true } : {}) };
       break;
     }
     run.history.steps.push({

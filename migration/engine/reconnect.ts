@@ -8,7 +8,7 @@ import { CommandError } from '../../common/errors.js';
 import type { InventoryNode } from '../../common/inventory.js';
 import type { Edge } from '../edge.js';
 import { quiesce } from './recover.js';
-import { cleanupSource, rollback, type RollbackOutcome } from './rollback.js';
+import { cleanupSource, endLazyDump, rollback, type RollbackOutcome } from './rollback.js';
 import type { SettleContext, Strategy } from './types.js';
 
 export interface Reconnect {
@@ -69,6 +69,8 @@ const withNotes = (notes: string[], detail: string) => (notes.length ? `${notes.
 
 /** rollback(), over connections that work. */
 export async function rollbackOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<RollbackOutcome> {
+  // A lazy dump serves its pages until a daemon takes them, which none will now: it is ended first, or the wait below would wait it out.
+  if (ctx.source.ssh.lostReason === undefined) await endLazyDump(ctx, strategy).catch(() => undefined);
   const { ctx: live, notes } = await withLiveEdges(ctx, r, { quiesceAlways: true });
   const rb = await rollback(live, strategy);
   return { ...rb, detail: withNotes(notes, rb.detail) };

@@ -7,6 +7,8 @@ import { StateLostError } from '../../common/errors.js';
 import { LXC_PATH, lxc } from '../lxc/commands.js';
 import { hostLinkFor, preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
 import type { SettleContext, Strategy } from './types.js';
+import { dropNetworkLock } from '../criu/network-lock.js';
+import { hasLazyWindow, lazyPagesPort } from '../strategies/lazy-steps.js';
 import { iterationDir } from './types.js';
 
 export interface RollbackOutcome {
@@ -50,17 +52,35 @@ async function stopRestoreOnDestination(ctx: SettleContext): Promise<void> {
   await ctx.dest.exec(command('kill-restore', lxc.killRestore(ctx.container, ctx.workDir)), { allowFailure: true });
 }
 
+/**
+ * Before the restore ran anything, a lazy dump (post-copy) still holds the
+ * source's tasks, frozen, with every page: its server is made to fail, so
+ * CRIU resumes them. Returns what it did, if a dump was there.
+ */
+export async function endLazyDump(ctx: SettleContext, strategy: Strategy): Promise<string | undefined> {
+  if (!hasLazyWindow(strategy.outline(0))) return undefined;
+  await ctx.dest.killPageServers(ctx.workDir).catch(() => undefined);
+  const how = await ctx.source.failLazyDump(iterationDir(ctx, 'dump'), lazyPagesPort(ctx.id));
+  if (how === 'failed') return `its lazy dump made to fail, so CRIU resumed its tasks`;
+  if (how === 'killed') return `its lazy dump killed (it did not end when its server failed)`;
+  return undefined;
+}
+
 export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<RollbackOutcome> {
   await stopRestoreOnDestination(ctx).catch(() => undefined);
+  const lazyEnded = await endLazyDump(ctx, strategy).catch((e: unknown) => `its lazy dump could not be ended: ${(e as Error).message.split('\n')[0]}`);
   const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
-  const notes: string[] = [];
+  const notes: string[] = lazyEnded ? [lazyEnded] : [];
 
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
     if (sourceState === 'FROZEN') await ctx.source.exec(command('lxc-unfreeze', ['lxc-unfreeze', '-n', ctx.container]));
     const raised = (await ctx.source.exec(command('links-up', lxc.linksUp(ctx.container)), { allowFailure: true })).stdout.trim().split('\n').filter(Boolean);
-    const where = `container ${ctx.container} kept running on ${ctx.source.name}${raised.length ? ` (its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down)` : ''}`;
-    return rolledBack(ctx, strategy, where);
+    if (raised.length) notes.push(`its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down`);
+    // A lazy dump's failure path resumes the tasks but leaves the network locked.
+    const lock = hasLazyWindow(strategy.outline(0)) ? await dropNetworkLock(ctx.source, ctx.container) : undefined;
+    if (lock) notes.push(`CRIU's network lock (${lock}) removed`);
+    return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   }
 
   // The container runs nowhere (or only as a half-restored copy on the

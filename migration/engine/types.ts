@@ -4,6 +4,7 @@
 import type { Inventory } from '../../common/inventory.js';
 import type { ContainerProcess, CriuTuning } from '../criu/commands.js';
 import type { DumpStats } from '../criu/stats.js';
+import type { LazyPagesCount } from '../criu/lazy.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { PreparedNetwork } from '../lxc/network.js';
@@ -36,6 +37,8 @@ export interface MigrationContext {
   readonly dumps: DumpDone[];
   /** Set once anything of the container exists on the destination. */
   destTouched: boolean;
+  /** Set by a lazy final dump (post-copy): what the lazy phases learn as they go. */
+  lazy?: LazyProgress;
   emit(e: MigrationEvent): Promise<void>;
 }
 
@@ -58,6 +61,16 @@ export function iterationDir(ctx: Pick<MigrationContext, 'workDir'>, iteration: 
 /** CRIU's --prev-images-dir for the iteration after `previous` pre-dumps (relative to its own dir). */
 export function parentOf(previous: number): string | undefined {
   return previous > 0 ? `../pre-${previous}` : undefined;
+}
+
+/** What a post-copy move learns as it goes; the engine writes it into the record's `lazy`. */
+export interface LazyProgress {
+  /** How long the source's lazy dump ran on its node, from its start until its last page was served. */
+  dumpRanMs?: number;
+  /** The destination daemon's counts, as last read. */
+  count?: LazyPagesCount;
+  /** The source's dump did not say its transfer finished, though every page arrived. */
+  sourceWarning?: string;
 }
 
 export interface DumpDone {

@@ -14,6 +14,7 @@ import { FollowmeError } from '../../common/errors.js';
 import { CONFIG_VALUE_PATTERNS } from '../../common/input/config-values.js';
 import { LINK_NAME_PATTERN, NETNS_KEY } from '../criu/commands.js';
 import { LXC_PATH } from './commands.js';
+import { LAZY_RESTORE_CONFIG } from '../criu/lazy.js';
 
 /** What a prepared namespace holds: one veth, as lxcConfig writes it. */
 export interface PreparedNetwork {
@@ -109,13 +110,14 @@ export const preparedNetwork = {
    * directory; lxc-checkpoint's stdio goes to `log`, as with Edge.restore's
    * plain restore. Prints the container's state after it (lxc-info -s -H),
    * sparing the downtime a round trip to ask. Builtins but for the two.
+   * With `lazy`, the config also asks for a lazy restore (criu/lazy.ts).
    */
-  restore: (container: string, imagesDir: string, log: string, n: PreparedNetwork) => [
+  restore: (container: string, imagesDir: string, log: string, n: PreparedNetwork, opts: { lazy?: boolean } = {}) => [
     'sh',
     '-c',
     `${PREPARE}; ` +
       'printf "lxc.net.0.veth.pair = %s\\n" "$2" >>"$9" || exit 7; ' +
-      `printf "inherit-fd fd[9]:%s\\n" "$7" >"$6/criu-network.conf" || exit 7; export CRIU_CONFIG_FILE="$6/criu-network.conf"; ` +
+      `printf "inherit-fd fd[9]:%s\\n${opts.lazy ? `${LAZY_RESTORE_CONFIG}\\n` : ''}" "$7" >"$6/criu-network.conf" || exit 7; export CRIU_CONFIG_FILE="$6/criu-network.conf"; ` +
       'lxc-checkpoint -n "$5" -D "$6" -r 9<"/run/netns/$1" </dev/null >>"$8" 2>&1 || exit; exec lxc-info -n "$5" -s -H',
     'restore-prepared',
     ...args(n),

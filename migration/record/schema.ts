@@ -16,6 +16,7 @@ export const PHASE_KINDS = [
   'final-dump', // container frozen from here on
   'final-copy', // last images and a last rootfs sync
   'restore', // the container running on the destination ends it
+  'lazy-pages', // post-copy: the container runs on the destination while its last pages arrive
 ] as const;
 
 const Ms = Type.Number({ minimum: 0 });
@@ -111,6 +112,31 @@ export const FaultRecordSchema = Type.Object(
 );
 export type FaultRecord = Static<typeof FaultRecordSchema>;
 
+export const LazySchema = Type.Object(
+  {
+    /** When the container ran on the destination (the restore's end): offset from the first phase's start. */
+    restoredAtMs: Ms,
+    /** When the last page had arrived (the source's lazy dump ended): offset from the first phase's start. */
+    lastPageAtMs: Type.Optional(Ms),
+    /** The lazy window: from the restore's end to the last page. Losing the source or the link in it loses the state. */
+    windowMs: Type.Optional(Ms),
+    /** Pages sent before the restore: every pre-dump's and the final dump's written pages (CRIU's statistics). */
+    pagesBeforeRestore: Type.Optional(Count),
+    /** Pages left for the lazy window (the destination daemon's count). */
+    pagesLazy: Count,
+    /** Pages the daemon copied in, on fault or in the background. */
+    pagesSentLazily: Count,
+    /** Page faults the daemon served. */
+    faults: Count,
+    /** Pages that never arrived: set when the window was lost. */
+    pagesNotArrived: Type.Optional(Count),
+    /** Something the lazy window left unsaid (the source's dump did not log its end). */
+    warning: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type LazyRecord = Static<typeof LazySchema>;
+
 const Versions = Type.Object({ kernel: Type.String(), criu: Type.String(), lxc: Type.String() }, { additionalProperties: false });
 
 export const MigrationRecordSchema = Type.Object(
@@ -143,7 +169,7 @@ export const MigrationRecordSchema = Type.Object(
     phases: Type.Array(PhaseSchema),
     /** Checks and set-up before the first phase (receivers, directories, versions); outside Ψ. */
     setupMs: Ms,
-    /** Ψ: from the first phase's start to the container running on the destination. */
+    /** Ψ: from the first phase's start to the end of the last phase: the container running on the destination, or for post-copy its last page arrived. */
     totalMs: Ms,
     /** From the freeze (the start of the final CRIU dump that succeeded) to the container running on the destination. */
     downtimeMs: Type.Optional(Ms),
@@ -153,6 +179,8 @@ export const MigrationRecordSchema = Type.Object(
     downtimeRemoteMs: Type.Optional(Ms),
     iterations: Type.Array(IterationSchema),
     lastDumpPagesWritten: Type.Optional(Count),
+    /** A post-copy move's lazy window (criu/lazy.ts): what came before the restore, what came after, and how long the memory was split. */
+    lazy: Type.Optional(LazySchema),
     restoreStats: Type.Optional(RestoreStatsSchema),
     bytesMoved: Count,
     /** Sum of all phases' remote command times. */

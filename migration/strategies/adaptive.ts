@@ -6,6 +6,7 @@
 // rootfs changes, and the restore. The final dump's phase says which rule
 // stopped the rounds, with the numbers.
 import type { History, Phase, StepDone, Strategy } from '../engine/types.js';
+import type { PhaseDecision } from '../record/schema.js';
 import { copied } from '../storage/copied.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
 import { PRE_COPY_LIMITS, type PreCopyRound, stopPreCopy } from './stop-rule.js';
@@ -17,6 +18,15 @@ function round(step: StepDone): PreCopyRound | undefined {
     transferMs: (step.stats.memdumpTimeUs + step.stats.memwriteTimeUs) / 1000,
     durationMs: step.durationMs,
   };
+}
+
+/** After a pre-dump: stop the rounds (the final dump comes next) or do round `round`, and why, from the rounds' statistics. */
+export function nextRound(h: History): { stop: boolean; round: number; decision: PhaseDecision } {
+  const rounds = h.steps.filter((s) => s.kind === 'pre-dump');
+  const d = stopPreCopy(rounds.map(round));
+  return d.stop
+    ? { stop: true, round: rounds.length, decision: { rule: d.rule, detail: d.detail } }
+    : { stop: false, round: rounds.length + 1, decision: { rule: 'continue', detail: d.detail } };
 }
 
 function outline(preDumps: number): Phase[] {
@@ -34,10 +44,8 @@ function next(h: History): Phase | undefined {
     case 'rootfs-copy':
       return pageServerDump(1);
     case 'pre-dump': {
-      const rounds = h.steps.filter((s) => s.kind === 'pre-dump');
-      const d = stopPreCopy(rounds.map(round));
-      if (d.stop) return { ...pageServerDump('dump'), decision: { rule: d.rule, detail: d.detail } };
-      return { ...pageServerDump(rounds.length + 1), decision: { rule: 'continue', detail: d.detail } };
+      const r = nextRound(h);
+      return r.stop ? { ...pageServerDump('dump'), decision: r.decision } : { ...pageServerDump(r.round), decision: r.decision };
     }
     case 'final-dump':
       return imagesCopy('dump');

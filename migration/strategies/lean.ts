@@ -14,16 +14,20 @@
 // Pages of every iteration stream to a page server on the destination, as
 // with diskless; --pre-dump-mode=read is left out: with it, a restore failed
 // on a corrupt vDSO here (docs/fast-migration.md).
+import type { CriuTuning } from '../criu/commands.js';
 import { fixedPhases, type Phase, type Strategy } from '../engine/types.js';
 import { copied } from '../storage/copied.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
+
+/** lean's CRIU options: the post-copy strategies keep them. */
+export const LEAN_TUNING: CriuTuning = { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true, network: 'prepared' };
 
 export const lean: Strategy = {
   name: 'lean',
   summary:
     'diskless with an nftables network lock, --force-irmap only for inotify, a final rootfs sync of the changes alone, and the network namespace prepared on the destination instead of dumped',
   storage: copied,
-  criu: { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true, network: 'prepared' },
+  criu: LEAN_TUNING,
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',
   ...fixedPhases((predumps) => {

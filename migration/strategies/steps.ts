@@ -61,7 +61,7 @@ export function imagesCopy(iteration: number | 'dump', opts: { rootfs?: 'mirror'
 }
 
 /** Empties an iteration's image directory (keeping it) before a second attempt. */
-async function freshDir(edge: Edge, dir: string): Promise<void> {
+export async function freshDir(edge: Edge, dir: string): Promise<void> {
   await edge.exec(command('empty-images-dir', ['sh', '-c', 'rm -rf "$0" && mkdir -p "$0"', dir]));
 }
 
@@ -74,7 +74,12 @@ async function freshDir(edge: Edge, dir: string): Promise<void> {
  * memory, without the parent link: the failed one may already have reset
  * the soft-dirty bits that say which pages changed since the parent.
  */
-async function withOneRetry(ctx: MigrationContext, what: string, attempt: (withParent: boolean) => Promise<void>, reset: () => Promise<void>): Promise<void> {
+export async function withOneRetry(
+  ctx: MigrationContext,
+  what: string,
+  attempt: (withParent: boolean) => Promise<void>,
+  reset: () => Promise<void>,
+): Promise<void> {
   try {
     await attempt(true);
   } catch (e) {
@@ -87,7 +92,7 @@ async function withOneRetry(ctx: MigrationContext, what: string, attempt: (withP
 
 // The engine reads each dump's statistics: after the phases, or right after a
 // pre-dump for a strategy that measures its rounds.
-function record(ctx: MigrationContext, iteration: number | 'dump'): void {
+export function recordDump(ctx: MigrationContext, iteration: number | 'dump'): void {
   ctx.dumps.push({
     iteration: iteration === 'dump' ? preDumpsDone(ctx) + 1 : iteration,
     kind: iteration === 'dump' ? 'dump' : 'pre-dump',
@@ -118,8 +123,29 @@ export function localDump(iteration: number | 'dump', opts: { onShare?: boolean 
         },
         () => freshDir(ctx.source, imagesDir),
       );
-      record(ctx, iteration);
+      recordDump(ctx, iteration);
       return {};
+    },
+  };
+}
+
+/**
+ * A pre-dump to the source's tmpfs and its images copied to the same path on
+ * the destination, as one round. For a lazy final dump after it (hybrid):
+ * CRIU finds a page unchanged since the round only in a parent pagemap on
+ * the source, which a round streamed to a page server does not leave; with
+ * none, every page would wait for the lazy window.
+ */
+export function localPreDumpCopied(iteration: number): Phase {
+  const dump = localDump(iteration);
+  const copy = imagesCopy(iteration);
+  return {
+    name: `pre-dump ${iteration} (copied)`,
+    kind: 'pre-dump',
+    iteration,
+    async run(ctx) {
+      await dump.run(ctx);
+      return copy.run(ctx);
     },
   };
 }
@@ -157,7 +183,7 @@ export function pageServerDump(iteration: number | 'dump'): Phase {
         await freshDir(ctx.source, imagesDir);
       };
       await withOneRetry(ctx, dump ? 'final dump' : `pre-dump ${iteration}`, attempt, reset);
-      record(ctx, iteration);
+      recordDump(ctx, iteration);
       return {};
     },
   };

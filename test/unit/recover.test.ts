@@ -203,7 +203,7 @@ describe("recover's removal of CRIU's network lock", () => {
     const { mkdirSync, readFileSync, symlinkSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { scratchDir } = await import('../scratch.js');
-    const { DROP_NETWORK_LOCK } = await import('../../migration/engine/recover.js');
+    const { DROP_NETWORK_LOCK } = await import('../../migration/criu/network-lock.js');
     const d = scratchDir('fm-netlock-');
     const bin = join(d, 'bin');
     mkdirSync(bin);

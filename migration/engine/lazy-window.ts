@@ -1,0 +1,54 @@
+// A post-copy move that failed in its lazy window: the container ran on the
+// destination with part of its memory still on the source, and that part
+// cannot arrive now. Nothing can bring the state back, and no copy may run
+// with holes in its memory (a page the daemon never brings would read as
+// zeros once the daemon is gone) or run twice: the destination's copy is
+// stopped, with its root file system, the newest; the source's copy and every
+// image go. What could not be reached stays in the journal for recover.
+import { command } from '../edge-command.js';
+import { lxc } from '../lxc/commands.js';
+import { lazyPagesPort } from '../strategies/lazy-steps.js';
+import { iterationDir, type SettleContext, type Strategy } from './types.js';
+
+export interface LazyWindowSettled {
+  detail: string;
+  /** What could not be removed (an edge unreachable): recover's. */
+  left?: string;
+}
+
+export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strategy): Promise<LazyWindowSettled> {
+  const left: string[] = [];
+  const did: string[] = [];
+  const step = async (what: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (e) {
+      left.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  };
+  await step(`stop the copy on ${ctx.dest.name}`, async () => {
+    await ctx.dest.killPageServers(ctx.workDir);
+    const s = await ctx.dest.state(ctx.container);
+    if (s !== undefined && s !== 'STOPPED') await ctx.dest.exec(command('lxc-kill', lxc.kill(ctx.container)));
+    if (ctx.receiver) await ctx.dest.stopReceiver(ctx.receiver);
+    if (strategy.criu?.network === 'prepared') await ctx.dest.forgetNetwork(ctx.container, { allowFailure: true });
+    did.push(`the copy on ${ctx.dest.name} stopped`);
+  });
+  await step(`remove the copy on ${ctx.source.name}`, async () => {
+    // The dump may still hold the source's tasks (frozen, or resumed by CRIU's failure path): neither may run again.
+    await ctx.source.failLazyDump(iterationDir(ctx, 'dump'), lazyPagesPort(ctx.id));
+    const s = await ctx.source.state(ctx.container);
+    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
+    await strategy.storage.removeSourceCopy(ctx);
+    did.push(`the copy on ${ctx.source.name} removed`);
+  });
+  if (left.length === 0) {
+    const imagesLeft = await strategy.storage.removeImages(ctx, ctx.dest, [ctx.source, ctx.dest]);
+    if (imagesLeft) left.push(imagesLeft);
+    else did.push('the images removed');
+  }
+  const where = `${ctx.container} is stopped on ${ctx.dest.name} with its root file system: start it anew to run it without that state`;
+  const detail = `${where}; ${did.join('; ')}`;
+  if (left.length === 0) return { detail };
+  return { detail: `${detail}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`, left: left.join('; ') };
+}
