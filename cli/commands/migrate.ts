@@ -49,6 +49,8 @@ export function eventLine(e: MigrationEvent): string | undefined {
       return `  ${e.step} on ${e.node}`;
     case 'rollback-start':
       return `phase "${e.phase}" failed: ${e.error.split('\n')[0]}; rolling back`;
+    case 'state-lost':
+      return `phase "${e.phase}" failed: ${e.error.split('\n')[0]}; the container's state is lost (post-copy's lazy window): no copy may run again`;
     case 'rollback-end':
       return `rollback: ${e.outcome}: ${e.detail}`;
     case 'cleanup-done':

@@ -180,7 +180,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     // Listener, fault and missing figures are only known at the end: read them then.
     const extras = () => ({ ...clock.recordFields(), ...(missing.length ? { missing: [...missing] } : {}), ...(o.fault ? { fault: o.fault.report() } : {}) });
     const settle = { ctx, strategy, journal, clock, live, fault: o.fault };
-    const lazy = lazyRecordOf(ctx, run.phases, iterations);
+    const lazy = lazyRecordOf(ctx, run.phases, iterations, run.failure === undefined);
     const lostPages = run.failure?.error instanceof LazyWindowError ? run.failure.error.pagesNotArrived : undefined;
     if (lazy) Object.assign(base, { lazy: { ...lazy, ...(lostPages !== undefined ? { pagesNotArrived: lostPages } : {}) } });
     if (run.failure?.afterNoReturn) throw await lostInLazyWindow(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
@@ -316,7 +316,7 @@ async function lostInLazyWindow(
   const stateLost =
     `the container ran on ${ctx.dest.name} with ${notArrived !== undefined ? `${notArrived} pages` : 'part of its memory'} still on ${ctx.source.name}, ` +
     `and they cannot arrive now (post-copy's lazy window): ${message.split('\n')[0]}`;
-  await clock.emit({ type: 'rollback-start', phase: failure.phase, error: message });
+  await clock.emit({ type: 'state-lost', phase: failure.phase, error: message });
   journal.update({ step: 'lazy window lost', stateLost });
   if (fault?.healBeforeRollback) await fault.heal();
   const settled = await settleLostLazyWindow(ctx, s.strategy).catch((e: unknown) => ({
@@ -340,7 +340,12 @@ function restoredAtMs(phases: readonly MigrationRecord['phases'][number][], fall
 }
 
 /** The record's `lazy`, for a move that made a lazy dump. */
-function lazyRecordOf(ctx: MigrationContext, phases: MigrationRecord['phases'], iterations: MigrationRecord['iterations']): LazyRecord | undefined {
+function lazyRecordOf(
+  ctx: MigrationContext,
+  phases: MigrationRecord['phases'],
+  iterations: MigrationRecord['iterations'],
+  finished: boolean,
+): LazyRecord | undefined {
   const lazy = ctx.lazy;
   const restore = phases.find((p) => p.kind === 'restore');
   if (!lazy || !restore) return undefined;
@@ -348,7 +353,6 @@ function lazyRecordOf(ctx: MigrationContext, phases: MigrationRecord['phases'], 
   const lazyPhase = phases.find((p) => p.kind === 'lazy-pages');
   const lastPageAt = lazy.dumpRanMs !== undefined ? lazyDumpEndMs(phases, lazy.dumpRanMs) : undefined;
   const windowEnd = lastPageAt ?? (lazyPhase ? lazyPhase.startMs + lazyPhase.durationMs : undefined);
-  const finished = lazyPhase !== undefined && lazy.count !== undefined && phases.at(-1) === lazyPhase;
   const before = iterations.length ? iterations.reduce((n, i) => n + i.stats.pagesWritten, 0) : undefined;
   const count = lazy.count ?? { pagesLazy: 0, pagesCopied: 0, faults: 0 };
   return {

@@ -6,6 +6,7 @@
 // one place, and running recover again finds nothing more to do.
 import { command } from '../edge-command.js';
 import { dropNetworkLock } from '../criu/network-lock.js';
+import { settleLostLazyWindow } from './lazy-window.js';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
@@ -151,7 +152,13 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     const onSource = sourceState === 'RUNNING' || sourceState === 'FROZEN';
     const onDest = destState === 'RUNNING';
 
-    if (onDest && (!onSource || e.pointOfNoReturnPassed)) {
+    if (e.stateLost !== undefined) {
+      // A post-copy move lost its lazy window: no copy may run again; the destination keeps the stopped container.
+      const settled = await settleLostLazyWindow(ctx, strategy);
+      note(report.did, settled.detail);
+      Object.assign(report, { stateLost: e.stateLost, stoppedOn: dest.name });
+      if (settled.left) report.problem = settled.detail;
+    } else if (onDest && (!onSource || e.pointOfNoReturnPassed)) {
       // The restore finished: complete the migration.
       const warning = await cleanupSource(ctx, strategy);
       note(report.did, `kept the copy on ${dest.name} (the restore had finished) and removed the source's copy and the images`);

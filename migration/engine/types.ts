@@ -175,6 +175,7 @@ export type MigrationEvent =
   | { type: 'progress'; phase: string; percent: number; rate: string }
   | { type: 'retry'; phase: string; error: string }
   | { type: 'rollback-start'; phase: string; error: string }
+  | { type: 'state-lost'; phase: string; error: string }
   | { type: 'rollback-end'; outcome: 'rolled-back' | 'failed'; detail: string }
   | { type: 'cleanup-done'; ms: number; warning?: string };
 
