@@ -16,11 +16,21 @@ import { faultPhaseMatches, type FaultHook, type Strategy } from '../migration/e
 import type { FaultRecord, StrategyName } from '../migration/record/schema.js';
 import { strategyNamed, strategyNames } from '../migration/strategies/index.js';
 import { TMPFS_ROOT } from '../migration/storage/copied.js';
+import { hasLazyWindow, LAZY_PAGES_PHASE } from '../migration/strategies/lazy-steps.js';
 import { virsh } from '../provision/libvirt/virsh.js';
 import { waitNodeReady } from '../provision/testbed/readiness.js';
 
 /** Faults the engine's hook puts in from inside the controller. */
-export const FAULT_KINDS = ['link-cut', 'dest-destroyed', 'dest-full', 'page-server-killed', 'nfs-stopped', 'ssh-dropped-source', 'ssh-dropped-dest'] as const;
+export const FAULT_KINDS = [
+  'link-cut',
+  'dest-destroyed',
+  'source-destroyed',
+  'dest-full',
+  'page-server-killed',
+  'nfs-stopped',
+  'ssh-dropped-source',
+  'ssh-dropped-dest',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The controller killed with SIGKILL, then `recover`. */
 export const CONTROLLER_KILLED = 'controller-killed' as const;
@@ -31,6 +41,7 @@ export type PlanFaultKind = (typeof PLAN_FAULT_KINDS)[number];
 export const FAULT_SUMMARIES: Record<PlanFaultKind, string> = {
   'link-cut': 'packets between the two edges dropped (iptables on the destination) until healed',
   'dest-destroyed': 'the destination VM killed (virsh destroy); healed by starting it and waiting until it is ready',
+  'source-destroyed': "the source VM killed (virsh destroy) in a post-copy move's lazy window; healed by starting it and waiting until it is ready",
   'dest-full': "the destination's tmpfs and root file system filled to the last block",
   'page-server-killed': "CRIU's page server on the destination killed (diskless)",
   'nfs-stopped': 'the NFS server stopped (shared) until healed',
@@ -39,11 +50,22 @@ export const FAULT_SUMMARIES: Record<PlanFaultKind, string> = {
   'controller-killed': "the migration's controller process killed with SIGKILL; then `recover` settles the migration",
 };
 
-/** Where a fault means something: a page server killed needs a strategy that starts one; the NFS server stopped, one on shared storage. */
-const APPLIES_TO: Partial<Record<PlanFaultKind, { what: string; test: (s: Strategy) => boolean }>> = {
+/**
+ * Where a fault means something: a page server killed needs a strategy that
+ * starts one; the NFS server stopped, one on shared storage; the source
+ * destroyed, a lazy window (before it, a source that dies takes the
+ * container with it whatever the strategy: no phase to test).
+ */
+const APPLIES_TO: Partial<Record<PlanFaultKind, { what: string; test: (s: Strategy) => boolean; phases?: readonly string[] }>> = {
   'page-server-killed': { what: 'strategies that stream pages to a page server', test: (s) => s.outline(1).some((p) => p.usesPageServer) },
   'nfs-stopped': { what: 'strategies on shared storage', test: (s) => s.storage.needsShare },
+  'source-destroyed': { what: 'strategies with a lazy window (post-copy)', test: (s) => hasLazyWindow(s.outline(1)), phases: [LAZY_PAGES_PHASE] },
 };
+
+/** The phases a fault of `kind` may aim at, when it is bound to some. */
+export function faultOnlyIn(kind: PlanFaultKind): readonly string[] | undefined {
+  return APPLIES_TO[kind]?.phases;
+}
 
 /** Whether a fault of `kind` means something for `strategy`. */
 export function faultAppliesTo(kind: PlanFaultKind, strategy: StrategyName): boolean {
@@ -75,7 +97,8 @@ export function faultPhases(strategy: StrategyName, predumps: number): string[] 
   return [
     ...strategyNamed(strategy)
       .outline(predumps)
-      .map((p) => p.name.replace(/ \(page server\)$/, '')),
+      // "final dump (page server)", "pre-dump 1 (copied)": a fault aims at the phase by its plain name.
+      .map((p) => p.name.replace(/ \([a-z ]+\)$/, '')),
     SOURCE_CLEANUP,
   ];
 }
@@ -91,7 +114,7 @@ export interface FaultCase {
 export function faultCases(strategies: readonly StrategyName[], predumps: number): FaultCase[] {
   return strategies.flatMap((strategy) =>
     faultPhases(strategy, predumps).flatMap((phase) =>
-      PLAN_FAULT_KINDS.filter((k) => faultAppliesTo(k, strategy)).map((fault) => ({ strategy, phase, fault })),
+      PLAN_FAULT_KINDS.filter((k) => faultAppliesTo(k, strategy) && (faultOnlyIn(k)?.includes(phase) ?? true)).map((fault) => ({ strategy, phase, fault })),
     ),
   );
 }
@@ -106,6 +129,9 @@ export function checkFault(spec: FaultSpec, strategies: readonly StrategyName[],
       `${key}.kind`,
     );
   }
+  const only = faultOnlyIn(spec.kind);
+  if (only && !only.some((p) => faultPhaseMatches(spec.phase, p)))
+    throw new ConfigError(`${key}.phase: ${spec.kind} aims only at ${only.map((p) => `"${p}"`).join(', ')}, not "${spec.phase}"`, `${key}.phase`);
   for (const s of strategies) {
     const phases = faultPhases(s, predumps);
     if (!phases.some((p) => faultPhaseMatches(spec.phase, p)))
@@ -184,9 +210,12 @@ export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: str
         did.push(`dropped every packet between ${dest.name} and ${source.name} (iptables on ${dest.name})`);
         break;
       case 'dest-destroyed':
-        await virsh(dest.libvirtUri, ['destroy', dest.domain]);
-        did.push(`destroyed ${dest.name} (virsh destroy ${dest.domain})`);
+      case 'source-destroyed': {
+        const vm = spec.kind === 'dest-destroyed' ? dest : source;
+        await virsh(vm.libvirtUri, ['destroy', vm.domain]);
+        did.push(`destroyed ${vm.name} (virsh destroy ${vm.domain})`);
         break;
+      }
       case 'dest-full': {
         // Free blocks, the root-reserved ones included (rsync and CRIU run as root): fallocate takes them, dd the last few.
         const out = await onNode(dest, [
@@ -248,13 +277,16 @@ export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: str
         healed.push(`let packets between ${dest.name} and ${source.name} through again`);
         break;
       case 'dest-destroyed':
-        await virsh(dest.libvirtUri, ['start', dest.domain]);
-        await waitNodeReady(inv, dest, (line) => log(`fault: ${line}`)).catch((e: unknown) => {
+      case 'source-destroyed': {
+        const vm = spec.kind === 'dest-destroyed' ? dest : source;
+        await virsh(vm.libvirtUri, ['start', vm.domain]);
+        await waitNodeReady(inv, vm, (line) => log(`fault: ${line}`)).catch((e: unknown) => {
           // Why it did not come back is on its console (rewritten at each start): its last lines go with the error.
-          throw new Error(`${(e as Error).message.split('\n')[0]}; its console ended: ${consoleTail(dest.consoleLog)}`);
+          throw new Error(`${(e as Error).message.split('\n')[0]}; its console ended: ${consoleTail(vm.consoleLog)}`);
         });
-        healed.push(`started ${dest.name} again and waited until it was ready`);
+        healed.push(`started ${vm.name} again and waited until it was ready`);
         break;
+      }
       case 'dest-full':
         await onNode(dest, ['sh', '-c', 'for d in "$@"; do rm -f "$d/$0" "$d/$0.tail"; done', FILL_NAME, ...FILLED]);
         healed.push(`removed the fill from ${FILLED.join(' and ')} on ${dest.name}`);
@@ -275,7 +307,7 @@ export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: str
   return {
     kind: spec.kind,
     phase: spec.phase,
-    healBeforeRollback: spec.kind !== 'dest-destroyed',
+    healBeforeRollback: spec.kind !== 'dest-destroyed' && spec.kind !== 'source-destroyed',
     async inject(edges) {
       if (injected || pending) return;
       // A page server comes up inside the phase: its watcher must not hold the phase up.

@@ -14,7 +14,7 @@ import { connectEdge, type Edge } from '../edge.js';
 import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
 import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
-import { cleanupSource, rollback } from './rollback.js';
+import { cleanupSource, endLazyDump, rollback } from './rollback.js';
 import { receiverRunDir } from './ports.js';
 import { recoverOrphans } from './recover-orphans.js';
 import type { SettleContext, Strategy } from './types.js';
@@ -144,6 +144,11 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
   try {
     const strategy = strategyNamed(e.strategy);
     const ctx = settleContext(e, o.inventory, strategy, source, dest);
+    // A lazy dump whose restore never ran waits for a daemon that will not come: end it, or the wait below waits it out.
+    if (!e.pointOfNoReturnPassed && e.stateLost === undefined) {
+      const ended = await endLazyDump(ctx, strategy).catch(() => undefined);
+      if (ended) note(report.did, `${ctx.container} on ${source.name}: ${ended}`);
+    }
     await quiesce(ctx, o.quietWaitMs ?? DEFAULT_QUIET_WAIT_MS, report, note);
 
     const sourceState = await source.state(e.container);

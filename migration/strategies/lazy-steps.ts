@@ -11,6 +11,9 @@ import { portsFor } from '../engine/ports.js';
 import { STEP_TIMEOUT_MS } from '../edge.js';
 import { freshDir, recordDump, withOneRetry } from './steps.js';
 
+/** The lazy window's phase, by name (faults aim at it). */
+export const LAZY_PAGES_PHASE = 'lazy pages';
+
 /** Where the source serves its lazy pages: next to the migration's receiver port (odd, so no receiver's). */
 export const lazyPagesPort = (id: string) => portsFor(id).receiver + 1;
 
@@ -98,7 +101,7 @@ export function lazyRestore(): Phase {
  */
 export function lazyPagesPull(): Phase {
   return {
-    name: 'lazy pages',
+    name: LAZY_PAGES_PHASE,
     kind: 'lazy-pages',
     async run(ctx) {
       const imagesDir = iterationDir(ctx, 'dump');

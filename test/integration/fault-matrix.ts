@@ -14,7 +14,8 @@ import { recover } from '../../migration/engine/recover.js';
 import { faultPhaseMatches } from '../../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
 import { lxc } from '../../migration/lxc/commands.js';
-import { registeredStrategies } from '../../migration/strategies/index.js';
+import { registeredStrategies, strategyNamed } from '../../migration/strategies/index.js';
+import { hasLazyWindow, LAZY_PAGES_PHASE } from '../../migration/strategies/lazy-steps.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
 import { deployBlankOnEdgeA, leftovers, migrateKilledAt, removeEverywhere, runningOn } from './fault-helpers.js';
 import { countAtLeast, expectCountContinues } from './migration-helpers.js';
@@ -68,6 +69,14 @@ export const FAULTS_IN_NPM_TEST: readonly FaultCase[] = [
   { strategy: 'lean', phase: 'final copy', fault: CONTROLLER_KILLED },
   { strategy: 'sharedlean', phase: 'final copy', fault: CONTROLLER_KILLED },
   { strategy: 'sharedlean', phase: 'restore', fault: 'ssh-dropped-dest' },
+  // Before the restore the source still holds every page: a lazy dump ended on purpose resumes it.
+  { strategy: 'postcopy', phase: 'final copy', fault: CONTROLLER_KILLED },
+  // The lazy window's risk, as the record must say it.
+  { strategy: 'postcopy', phase: 'lazy pages', fault: 'source-destroyed' },
+  // A restore that fails before anything runs rolls back, nothing lost.
+  { strategy: 'hybrid', phase: 'restore', fault: 'ssh-dropped-dest' },
+  // The controller gone in the lazy window: the pages still arrive, and recover finishes the move.
+  { strategy: 'hybrid', phase: 'lazy pages', fault: CONTROLLER_KILLED },
 ];
 
 /** The phases of `strategy` that no case in `cases` aims at. */
@@ -151,7 +160,7 @@ export function faultMatrix(
     if (c.fault === CONTROLLER_KILLED) {
       // The phase's start as the CLI prints it (source cleanup starts when the restore's line ends), then its step in the journal.
       const inPhase = (step: string) => faultPhaseMatches(c.phase, step);
-      const at = c.phase === 'source cleanup' ? /\srestore: / : new RegExp(`\\s${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(page server\\))? …`);
+      const at = c.phase === 'source cleanup' ? /\srestore: / : new RegExp(`\\s${c.phase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\([a-z ]+\\))? …`);
       const printed = await migrateKilledAt(
         inventoryPath(),
         ['--strategy', c.strategy, '--from', from!, '--to', to, '--container', name, '--predumps', String(PREDUMPS)],
@@ -201,10 +210,11 @@ export function faultMatrix(
     // The one loss by design: said plainly, where expected only, with nothing left; the container is started anew.
     expect(stateLost !== undefined, stateLost ?? outcome).toBe(losesState(c));
     if (stateLost) {
-      row.outcome = `${outcome}; state lost: the final dump's pages were only on the destination`;
+      row.outcome = `${outcome}; state lost: ${stateLost.split(':')[0]}`;
       expect(await runningOn(i, name, kept.onNode)).toEqual([]);
-      expect(await leftovers(i, name, from!, kept.onNode)).toEqual([]);
-      expect((await kept.onNode(from!, (conn) => conn.run(lxc.start(name)))).exitCode).toBe(0);
+      const stopped = stoppedOn(c, from!, to);
+      expect(await leftovers(i, name, stopped, kept.onNode)).toEqual([]);
+      expect((await kept.onNode(stopped, (conn) => conn.run(lxc.start(name)))).exitCode).toBe(0);
       count = await countAtLeast(ip, 1);
     }
     const now = await runningOn(i, name, kept.onNode);
@@ -248,7 +258,14 @@ const rowLine = (r: MatrixRow) => `| ${r.strategy} | ${r.phase} | ${r.fault} | $
  * tmpfs, so a destination destroyed after the final dump takes them.
  */
 export function losesState(c: FaultCase): boolean {
-  return c.strategy === 'diskless' && c.fault === 'dest-destroyed' && ['final copy', 'restore', 'source cleanup'].includes(c.phase);
+  if (c.strategy === 'diskless') return c.fault === 'dest-destroyed' && ['final copy', 'restore', 'source cleanup'].includes(c.phase);
+  // Post-copy's lazy window: the memory split between the edges; losing either, the link, or the controller's view of them loses it.
+  return hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) && c.phase === LAZY_PAGES_PHASE && c.fault !== CONTROLLER_KILLED;
+}
+
+/** Where a case that lost the state leaves the container stopped: the destination for post-copy (its root file system is the newest), else the source. */
+function stoppedOn(c: FaultCase, from: string, to: string): string {
+  return hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) ? to : from;
 }
 
 /** The matrix as a Markdown table, one row per case. */

@@ -96,7 +96,7 @@ describe('resolving a plan', () => {
 
 describe('a bad plan exits 2 naming the key; nothing reaches a node', () => {
   it.each([
-    ['an unknown strategy', { strategies: ['tmpfs', 'postcopy'] }, /plan\.strategies\[1\]/],
+    ['an unknown strategy', { strategies: ['tmpfs', 'teleport'] }, /plan\.strategies\[1\]/],
     ['no strategies', { strategies: [] }, /plan\.strategies/],
     ['zero repetitions', { repetitions: 0 }, /plan\.repetitions = 0: must be >= 1/],
     ['an unknown workload', { workloads: [{ name: 'redis' }] }, /plan\.workloads\[0\]\.name/],

@@ -32,7 +32,7 @@ describe('a strategy registered in a test alone', () => {
     const flags = { inventory, strategy: 'testonly', container: 'c1', from: 'edge-a', to: 'edge-b', predumps: '1', out: 'migrations.jsonl' };
     expect(checkMigrateFlags(flags).strategy).toBe('testonly');
     expect(() => checkMigrateFlags({ ...flags, strategy: 'teleport' })).toThrow(
-      '--strategy: unknown value "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean, sharedlean, testonly',
+      '--strategy: unknown value "teleport"; allowed: tmpfs, diskless, shared, adaptive, lean, sharedlean, postcopy, hybrid, testonly',
     );
   });
 
