@@ -8,6 +8,7 @@ export const COMMAND_KINDS = [
   'criu-pre-dump',
   'criu-dump',
   'criu-page-server',
+  'criu-features',
   'criu-lazy-pages',
   'wait-lazy-dump',
   'fail-lazy-dump',

@@ -9,6 +9,7 @@ import type { InventoryNode } from '../common/inventory.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection, type ExecResult } from '../common/ssh/transport.js';
 import { explainUnseizable, findUnseizableTask } from './criu/log.js';
+import { missingFeaturesScript, type CriuFeature } from './criu/features.js';
 import {
   failLazyDump,
   LAZY_LOG_COUNTS,
@@ -111,6 +112,16 @@ export class Edge {
     const r = await this.exec(command('versions', ['sh', '-c', 'uname -r; criu --version | head -1; lxc-start --version']));
     const [kernel = '', criuLine = '', lxcVersion = ''] = r.stdout.trim().split('\n');
     return { kernel, criu: parseCriuVersion(criuLine), lxc: lxcVersion.trim() };
+  }
+
+  /** Which of `features` CRIU lacks on this node (["criu: not installed"] without CRIU). */
+  async missingCriuFeatures(features: readonly CriuFeature[]): Promise<string[]> {
+    if (!features.length) return [];
+    const r = await this.exec(command('criu-features', missingFeaturesScript(features), { timeoutMs: STEP_TIMEOUT_MS.dump }));
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   async containerProcess(name: string): Promise<ContainerProcess> {

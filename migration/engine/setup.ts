@@ -7,6 +7,7 @@ import type { Edge, EdgeVersions } from '../edge.js';
 import { underBase } from '../../common/input/remote-path.js';
 import { LXC_PATH } from '../lxc/commands.js';
 import { criu, type ContainerProcess } from '../criu/commands.js';
+import { MissingFeatureError, missingFeaturesMessage } from '../criu/features.js';
 import { command } from '../edge-command.js';
 import { postDumpHook, postDumpHookPath } from '../criu/post-dump-hook.js';
 import { hostLinkFor, preparedNetworkOf, type PreparedNetwork } from '../lxc/network.js';
@@ -66,6 +67,12 @@ export async function checkAndPrepare(o: {
   if (!rootfs) throw new FollowmeError(`${source.name}: ${lxcDir}/config has no lxc.rootfs.path`);
   await strategy.storage.check({ strategy: strategy.name, inventory: o.inventory, container, lxcDir, rootfs, source, dest });
   const versions = { [source.name]: await source.versions(), [dest.name]: await dest.versions() };
+  const missing = new Map<string, string[]>();
+  for (const e of [source, dest]) {
+    const lacks = await e.missingCriuFeatures(strategy.criuFeatures);
+    if (lacks.length) missing.set(e.name, lacks);
+  }
+  if (missing.size) throw new MissingFeatureError(missingFeaturesMessage(strategy.name, missing));
   const proc = await source.containerProcess(container);
   const network = strategy.criu?.network === 'prepared' ? preparedNetworkOf(container, config, hostLinkFor(o.id, dest.name)) : undefined;
 

@@ -5,6 +5,7 @@ import type { Inventory } from '../../common/inventory.js';
 import type { ContainerProcess, CriuTuning } from '../criu/commands.js';
 import type { DumpStats } from '../criu/stats.js';
 import type { LazyPagesCount } from '../criu/lazy.js';
+import type { CriuFeature } from '../criu/features.js';
 import type { Edge } from '../edge.js';
 import type { RsyncReceiver } from '../rsync/commands.js';
 import type { PreparedNetwork } from '../lxc/network.js';
@@ -140,6 +141,8 @@ export interface Strategy {
   pointOfNoReturn: PhaseKind;
   /** CRIU options changed from LXC's; LXC_TUNING when unset (the paper's strategies). */
   criu?: CriuTuning;
+  /** What it needs of CRIU on both edges (`criu check --feature` names): set-up refuses it on an edge that lacks one. */
+  criuFeatures: readonly CriuFeature[];
   /** Where the final dump puts its pages: a rollback after it brings them back from the destination. */
   finalPagesOn: 'source' | 'destination';
   /** The most pre-dumps it may do with `predumps` asked for: set-up makes their directories. */

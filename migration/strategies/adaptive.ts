@@ -60,6 +60,7 @@ export const adaptive: Strategy = {
   name: 'adaptive',
   summary: 'rsync rootfs, pre-dump rounds to a page server until the stop rule holds, final dump, restore',
   storage: copied,
+  criuFeatures: ['mem_dirty_track'],
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',
   // It decides its rounds: --predumps does not bound them, the stop rule's round limit does.

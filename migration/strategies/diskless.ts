@@ -11,6 +11,7 @@ export const diskless: Strategy = {
   name: 'diskless',
   summary: 'rsync rootfs, pre-dumps and final dump streamed to a page server on the destination, restore',
   storage: copied,
+  criuFeatures: ['mem_dirty_track'],
   pointOfNoReturn: 'restore',
   // A rollback after the final dump brings the pages back from the destination's tmpfs.
   finalPagesOn: 'destination',

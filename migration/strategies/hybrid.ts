@@ -7,7 +7,7 @@
 import type { History, Phase, Strategy } from '../engine/types.js';
 import { copied } from '../storage/copied.js';
 import { nextRound } from './adaptive.js';
-import { LEAN_TUNING } from './lean.js';
+import { LEAN_FEATURES, LEAN_TUNING } from './lean.js';
 import { lazyDump, lazyPagesPull, lazyRestore } from './lazy-steps.js';
 import { imagesCopy, localPreDumpCopied, rootfsCopy } from './steps.js';
 import { PRE_COPY_LIMITS } from './stop-rule.js';
@@ -44,6 +44,7 @@ export const hybrid: Strategy = {
   name: 'hybrid',
   summary: 'rsync rootfs, pre-dump rounds to a page server until the stop rule holds, lazy final dump, restore at once, the last pages on demand',
   storage: copied,
+  criuFeatures: [...LEAN_FEATURES, 'uffd', 'uffd-noncoop'],
   criu: LEAN_TUNING,
   pointOfNoReturn: 'restore',
   finalPagesOn: 'source',

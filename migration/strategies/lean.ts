@@ -15,6 +15,7 @@
 // with diskless; --pre-dump-mode=read is left out: with it, a restore failed
 // on a corrupt vDSO here (docs/fast-migration.md).
 import type { CriuTuning } from '../criu/commands.js';
+import type { CriuFeature } from '../criu/features.js';
 import { fixedPhases, type Phase, type Strategy } from '../engine/types.js';
 import { copied } from '../storage/copied.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
@@ -22,11 +23,15 @@ import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './
 /** lean's CRIU options: the post-copy strategies keep them. */
 export const LEAN_TUNING: CriuTuning = { networkLock: 'nftables', preDumpMode: 'splice', forceIrmap: 'if-inotify', warmKdat: true, network: 'prepared' };
 
+/** What lean's options need of CRIU: pre-dumps, the nftables lock, the namespace left out. */
+export const LEAN_FEATURES: readonly CriuFeature[] = ['mem_dirty_track', 'network_lock_nftables', 'external_net_ns'];
+
 export const lean: Strategy = {
   name: 'lean',
   summary:
     'diskless with an nftables network lock, --force-irmap only for inotify, a final rootfs sync of the changes alone, and the network namespace prepared on the destination instead of dumped',
   storage: copied,
+  criuFeatures: LEAN_FEATURES,
   criu: LEAN_TUNING,
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',

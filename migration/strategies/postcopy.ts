@@ -10,7 +10,7 @@
 // destination, whose restore config also asks for the lazy pages).
 import { fixedPhases, type Strategy } from '../engine/types.js';
 import { copied } from '../storage/copied.js';
-import { LEAN_TUNING } from './lean.js';
+import { LEAN_FEATURES, LEAN_TUNING } from './lean.js';
 import { lazyDump, lazyPagesPull, lazyRestore } from './lazy-steps.js';
 import { imagesCopy, rootfsCopy } from './steps.js';
 
@@ -18,6 +18,7 @@ export const postcopy: Strategy = {
   name: 'postcopy',
   summary: 'rsync rootfs, lazy final dump, restore at once on the destination, the pages fetched on fault and pushed in the background from the frozen source',
   storage: copied,
+  criuFeatures: [...LEAN_FEATURES, 'uffd', 'uffd-noncoop'],
   criu: LEAN_TUNING,
   // The container runs on the destination once restored; the lazy window after it cannot go back.
   pointOfNoReturn: 'restore',

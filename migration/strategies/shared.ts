@@ -10,6 +10,7 @@ export const shared: Strategy = {
   name: 'shared',
   summary: 'rootfs and images on the NFS share: pre-dumps and final dump into it, restore from it',
   storage: sharedStorage,
+  criuFeatures: ['mem_dirty_track'],
   pointOfNoReturn: 'restore',
   finalPagesOn: 'source',
   ...fixedPhases((predumps) => {

@@ -13,6 +13,7 @@ export const sharedlean: Strategy = {
   name: 'sharedlean',
   summary: "rootfs on the NFS share; pre-dumps and final dump streamed to a page server in the destination's memory, lean's CRIU options, restore",
   storage: sharedRootfs,
+  criuFeatures: lean.criuFeatures,
   ...(lean.criu ? { criu: lean.criu } : {}),
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',

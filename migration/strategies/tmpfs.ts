@@ -10,6 +10,7 @@ export const tmpfs: Strategy = {
   name: 'tmpfs',
   summary: 'rsync rootfs, pre-dumps into tmpfs rsynced across, final dump, restore',
   storage: copied,
+  criuFeatures: ['mem_dirty_track'],
   pointOfNoReturn: 'restore',
   finalPagesOn: 'source',
   ...fixedPhases((predumps) => {
