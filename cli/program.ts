@@ -209,6 +209,15 @@ export function buildProgram(io: CliIo): Command {
 
   program.addCommand(demoCommand().action(async (o) => (await import('./commands/demo.js')).demo(o)));
 
+  program
+    .command('doctor')
+    .description(
+      'check what a migration needs, before anything runs: the host (hypervisor, libvirt, disk, subnet, image) and each edge (CRIU, its features for every strategy, cpuinfo, clocks, NFS); exit 1 when a strategy cannot run',
+    )
+    .option('--stack <name>', 'testbed stack (stacks/Pulumi.<name>.yaml); its edges are checked when it is up (default: two-vm)')
+    .option(...CONFIG)
+    .option(...INVENTORY)
+    .action(async (o) => (await import('./commands/doctor.js')).doctor(o));
   const container = program.command('container').description("a workload's container on an edge");
   container.addCommand(containerDeployCommand().action(async (o) => (await import('./commands/container.js')).containerDeploy(o)));
   container.addCommand(containerRemoveCommand().action(async (o) => (await import('./commands/container.js')).containerRemove(o)));

@@ -9,6 +9,11 @@ export const COMMAND_KINDS = [
   'criu-dump',
   'criu-page-server',
   'criu-features',
+  // doctor
+  'criu-check',
+  'criu-cpuinfo',
+  'read-clock',
+  'nfs-check',
   'criu-lazy-pages',
   'wait-lazy-dump',
   'fail-lazy-dump',
