@@ -27,7 +27,11 @@ const QUIET_WAIT_MS = 200_000;
  * cannot be reached again keeps its lost connection: what needs it fails,
  * and says why.
  */
-async function withLiveEdges<T extends SettleContext>(ctx: T, r: Reconnect, o: { quiesceAlways: boolean }): Promise<{ ctx: T; notes: string[] }> {
+async function withLiveEdges<T extends SettleContext>(
+  ctx: T,
+  r: Reconnect,
+  o: { quiesceAlways: boolean; beforeQuiesce?: (live: T) => Promise<string | undefined> },
+): Promise<{ ctx: T; notes: string[] }> {
   const notes: string[] = [];
   const again = async (edge: Edge, node: InventoryNode): Promise<Edge> => {
     if (edge.ssh.lostReason === undefined) return edge;
@@ -47,6 +51,10 @@ async function withLiveEdges<T extends SettleContext>(ctx: T, r: Reconnect, o: {
   const live = reconnected ? { ...ctx, source, dest } : ctx;
   // Before a rollback also with both connections intact: a step that timed out (a dump stuck on a stopped NFS server) may still run.
   // Only when both answer: an edge that stays unreachable keeps whatever runs there, and rollback says what it could not do.
+  if (source.ssh.lostReason === undefined) {
+    const did = await o.beforeQuiesce?.(live).catch((e: unknown) => `before settling: ${(e as Error).message.split('\n')[0]}`);
+    if (did) notes.push(`${ctx.container} on ${source.name}: ${did}`);
+  }
   if ((reconnected || o.quiesceAlways) && source.ssh.lostReason === undefined && dest.ssh.lostReason === undefined) {
     const report = { id: ctx.id, container: ctx.container, found: [] as string[], did: [] as string[], settled: false };
     try {
@@ -69,9 +77,12 @@ const withNotes = (notes: string[], detail: string) => (notes.length ? `${notes.
 
 /** rollback(), over connections that work. */
 export async function rollbackOverLiveConnections(ctx: SettleContext, strategy: Strategy, r: Reconnect): Promise<RollbackOutcome> {
-  // A lazy dump serves its pages until a daemon takes them, which none will now: it is ended first, or the wait below would wait it out.
-  if (ctx.source.ssh.lostReason === undefined) await endLazyDump(ctx, strategy).catch(() => undefined);
-  const { ctx: live, notes } = await withLiveEdges(ctx, r, { quiesceAlways: true });
+  // A lazy dump serves its pages until a daemon takes them, which none will now: it is ended first, or the wait for the
+  // migration's processes would wait it out.
+  const { ctx: live, notes } = await withLiveEdges(ctx, r, {
+    quiesceAlways: true,
+    beforeQuiesce: (l) => endLazyDump(l, strategy),
+  });
   const rb = await rollback(live, strategy);
   return { ...rb, detail: withNotes(notes, rb.detail) };
 }

@@ -121,6 +121,12 @@ export function lazyPagesPull(): Phase {
           copied = p.count.pagesCopied;
           lastChange = performance.now();
         } else if (performance.now() - lastChange > LAZY_STALL_MS) {
+          // Every page arrived and only the session's end hangs (the source gone after its last page): the copy is whole.
+          if (missing === 0 && p.count.pagesLazy > 0) {
+            await ctx.dest.killPageServers(ctx.workDir);
+            lazy.sourceWarning = `${ctx.source.name} did not answer the end of the transfer after its last page: the daemon on ${ctx.dest.name} was stopped`;
+            return { bytes: p.count.pagesCopied * 4096 };
+          }
           throw new LazyWindowError(
             `no page arrived from ${ctx.source.name} for ${LAZY_STALL_MS / 1000} s: ${missing} of ${p.count.pagesLazy} lazy pages had not arrived`,
             missing,

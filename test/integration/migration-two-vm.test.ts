@@ -208,7 +208,7 @@ describe('migration between the edges of two-vm', () => {
       NAME,
     ]);
     expect(cli.exitCode).toBe(2);
-    expect(cli.stderr).toContain('--to: "edge-c" is not an edge of testbed fmtwo; edges: edge-a, edge-b');
+    expect(cli.stderr).toContain(`--to: "edge-c" is not an edge of testbed ${i.prefix}; edges: edge-a, edge-b`);
     expect(await stateOn(i, 'edge-a', NAME)).toBe('RUNNING');
   });
 

@@ -1,4 +1,4 @@
-// The two-vm testbed (shared, from the global setup): both edges answer over
+// Two edges of the shared testbed (the global setup's view of the corridor): both answer over
 // SSH with their pinned host keys and can checkpoint (criu check) and run LXC.
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
@@ -9,7 +9,7 @@ import { onNode } from './ssh.js';
 
 const inv = () => readInventory(inject('twoVmInventory'));
 
-describe('two-vm testbed', () => {
+describe('two edges of the testbed', () => {
   it('the inventory says what runs: each domain running with the inventory MAC, each node holding the inventory address on br0', async () => {
     const i = inv();
     expect(i.nodes.map((n) => n.role)).toEqual(['edge', 'edge']);
@@ -27,7 +27,7 @@ describe('two-vm testbed', () => {
 
   it.each(['edge-a', 'edge-b'])('%s: criu check passes and LXC is usable', async (name) => {
     await onNode(inv(), name, async (c) => {
-      expect((await c.run(['hostname'])).stdout.trim()).toBe(`fmtwo-${name}`);
+      expect((await c.run(['hostname'])).stdout.trim()).toBe(`${inv().prefix}-${name}`);
       const criu = await c.run(['criu', 'check'], { timeoutMs: 120_000 });
       expect(criu.exitCode, criu.stderr).toBe(0);
       expect((await c.check(['criu', '--version'])).stdout).toMatch(/Version: 4\./);
@@ -54,6 +54,6 @@ describe('two-vm testbed', () => {
     const cpus = xmls.map((x) => /<cpu[^>]*>[\s\S]*?<\/cpu>|<cpu[^>]*\/>/.exec(x.stdout)?.[0]);
     expect(new Set(types).size).toBe(1);
     expect(new Set(cpus).size).toBe(1);
-    for (const x of xmls) expect(x.stdout).toContain('<fm:prefix>fmtwo</fm:prefix>');
+    for (const x of xmls) expect(x.stdout).toContain(`<fm:prefix>${inv().prefix}</fm:prefix>`);
   });
 });
