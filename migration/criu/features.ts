@@ -17,7 +17,7 @@ export const CRIU_FEATURES = {
 
 export type CriuFeature = keyof typeof CRIU_FEATURES;
 
-/** Where an edge keeps the answers, for the CRIU version that gave them: /run is a tmpfs, so a reboot (a new kernel) asks again. */
+/** Where an edge keeps the answers, for the CRIU binary and version that gave them: /run is a tmpfs, so a reboot (a new kernel) asks again. */
 const CACHE = '/run/followme-criu-features';
 
 /**
@@ -29,7 +29,8 @@ export function missingFeaturesScript(features: readonly CriuFeature[]): string[
   return [
     'sh',
     '-c',
-    'v=$(criu --version 2>/dev/null | head -n 1); [ -n "$v" ] || { echo "criu: not installed"; exit 0; }; ' +
+    // Keyed by which criu answers and its version: another binary (a wrapper, an upgrade) is asked afresh.
+    'v="$(command -v criu) $(criu --version 2>/dev/null | head -n 1)"; [ "${v#* }" != "" ] || { echo "criu: not installed"; exit 0; }; ' +
       `c=${CACHE}; for f; do ` +
       'a=$(grep -F -x -- "$v|$f|yes" "$c" 2>/dev/null || grep -F -x -- "$v|$f|no" "$c" 2>/dev/null); ' +
       'if [ -z "$a" ]; then if criu check --feature "$f" >/dev/null 2>&1; then a="$v|$f|yes"; else a="$v|$f|no"; fi; echo "$a" >> "$c"; fi; ' +
