@@ -16,6 +16,7 @@ import { resolvePlan } from '../../experiment/plan.js';
 import { runExperiment } from '../../experiment/runner.js';
 import type { RunRecord } from '../../experiment/results.js';
 import { summarize, type Summary } from '../../experiment/stats.js';
+import { lazyThroughput, sampleMemory } from './memory-sampler.js';
 import { down, up } from '../../provision/testbed/runner.js';
 import { loadStack, stackConfigPath } from '../../provision/topology/stack-config.js';
 
@@ -69,7 +70,7 @@ const plans = [
 
 const stack = 'three-vm-nfs';
 const topology = loadStack(stack);
-type PlanRun = RunRecord & { plan: string };
+type PlanRun = RunRecord & { plan: string; throughput?: { ticks: number; dirtied: number } | undefined };
 const runs: PlanRun[] = [];
 const loadBefore = loadavg()[0]!;
 const dir = mkdtempSync(join(tmpdir(), 'fm-bench-strategies-'));
@@ -77,6 +78,8 @@ try {
   const { inventory } = await up({ topology, source: stackConfigPath(stack), stack, log });
   for (const plan of plans) {
     const out = join(dir, plan.name);
+    // The memory workload's own throughput, for the lazy window's price (memory-sampler.ts).
+    const sampler = plan.name.startsWith('working-set') ? sampleMemory(inventory, 6 * 3600_000) : undefined;
     const planFile = join(dir, `${plan.name}.json`);
     writeFileSync(planFile, JSON.stringify(plan));
     const r = await runExperiment({
@@ -88,7 +91,8 @@ try {
       log,
       onProgress: (p) => p.last && log(`${p.done}/${p.total} ${p.last.key}: ${p.last.outcome}, downtime ${p.last.migration?.downtimeMs?.toFixed(0) ?? '–'} ms`),
     });
-    runs.push(...r.runs.map((run) => ({ ...run, plan: plan.name })));
+    const samples = sampler?.stop();
+    runs.push(...r.runs.map((run) => ({ ...run, plan: plan.name, ...(samples ? { throughput: lazyThroughput(run, samples) } : {}) })));
   }
 } finally {
   await down(topology, log);
@@ -119,7 +123,7 @@ for (const cell of cells) {
       rows[key] = `no run migrated with its state intact (${all.map((r) => r.outcome).join(', ')})`;
       continue;
     }
-    const of = (f: (r: RunRecord) => number | undefined) => summarize(ok.map(f).filter((v): v is number => v !== undefined));
+    const of = (f: (r: PlanRun) => number | undefined) => summarize(ok.map(f).filter((v): v is number => v !== undefined));
     const down = of((r) => r.migration?.downtimeMs)!;
     const service = of((r) => r.serviceDowntimeMs);
     const total = of((r) => r.migration?.totalMs)!;
@@ -140,6 +144,8 @@ for (const cell of cells) {
     const window = of((r) => r.migration?.lazy?.windowMs);
     const faults = of((r) => r.migration?.lazy?.faults);
     const lazyPages = of((r) => r.migration?.lazy?.pagesLazy);
+    const ticks = of((r) => r.throughput?.ticks);
+    const dirtied = of((r) => r.throughput?.dirtied);
     const ratio = ratios.length ? ` (${ratios.join(', ')})` : '';
     const stops = ok.flatMap((r) => r.migration?.phases.find((p) => p.kind === 'final-dump')?.decision?.rule ?? []);
     const rounds = ok.map((r) => r.migration?.phases.filter((p) => p.kind === 'pre-dump').length ?? 0);
@@ -156,6 +162,9 @@ for (const cell of cells) {
       window ? `lazy window ${(window.median / 1000).toFixed(1)}${window.ci95 === null ? '' : ` ±${(window.ci95 / 1000).toFixed(1)}`} s` : '',
       lazyPages ? `lazy pages ${ms(lazyPages.median)}` : '',
       faults ? `faults ${ms(faults.median)}` : '',
+      ticks && dirtied
+        ? `in the window ${(100 * ticks.median).toFixed(0)} % of the ticks/s and ${(100 * dirtied.median).toFixed(0)} % of the pages dirtied/s before the move`
+        : '',
     ]
       .filter(Boolean)
       .join(' · ');
