@@ -48,6 +48,7 @@ export const COMMAND_KINDS = [
   'mkdir',
   'make-dump-dirs',
   'empty-images-dir',
+  'drop-copied-pages',
   'read-file',
   'read-config',
   'write-file',

@@ -145,7 +145,13 @@ export function localPreDumpCopied(iteration: number): Phase {
     iteration,
     async run(ctx) {
       await dump.run(ctx);
-      return copy.run(ctx);
+      const copied = await copy.run(ctx);
+      // The next dump reads only this round's pagemap on the source (to find unchanged pages); its pages are on the
+      // destination now. Emptied, they leave the source's tmpfs one round's worth instead of every round's.
+      await ctx.source.exec(
+        command('drop-copied-pages', ['sh', '-c', 'for f in "$0"/pages-*.img; do [ -f "$f" ] && : > "$f"; done; exit 0', iterationDir(ctx, iteration)]),
+      );
+      return copied;
     },
   };
 }
