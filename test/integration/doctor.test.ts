@@ -19,7 +19,7 @@ const lines = (out: string, verdict: string) => out.split('\n').filter((l) => l.
 
 /** Answers "missing" for one feature and passes everything else to the real criu (first on root's PATH). */
 const WRAPPER =
-  '#!/bin/sh\n[ "$1" = check ] && [ "$2" = --feature ] && [ "$3" = uffd-noncoop ] && { echo "uffd-noncoop: not supported (followme test wrapper)" >&2; exit 1; }\nexec /usr/sbin/criu "$@"\n';
+  '#!/bin/sh\n[ "$1" = check ] && [ "$2" = --feature ] && [ "$3" = network_lock_nftables ] && { echo "not supported (followme test wrapper)" >&2; exit 1; }\nexec /usr/sbin/criu "$@"\n';
 
 describe('followme doctor', () => {
   const kept = keptConnections(inv);
@@ -66,13 +66,16 @@ describe('followme doctor', () => {
     try {
       const r = await doctor();
       expect(r.exitCode).toBe(1);
-      expect(lines(r.stdout, 'fail')).toEqual([expect.stringMatching(/^fail +edge-b +criu feature uffd-noncoop: missing: postcopy, hybrid cannot run/)]);
+      expect(lines(r.stdout, 'fail')).toEqual([
+        expect.stringMatching(/^fail +edge-b +criu feature network_lock_nftables: missing: lean, sharedlean, postcopy, hybrid cannot run/),
+      ]);
+      // The container is on the share (the corridor has one): sharedlean is the strategy there that needs the feature.
       const refused = await followme([
         'migrate',
         '--inventory',
         inventoryPath(),
         '--strategy',
-        'hybrid',
+        'sharedlean',
         '--from',
         'edge-a',
         '--to',
@@ -81,7 +84,7 @@ describe('followme doctor', () => {
         name,
       ]);
       expect(refused.exitCode, refused.stderr).toBe(1);
-      expect(refused.stderr).toMatch(/strategy hybrid needs CRIU features that edge-b lacks: edge-b lacks uffd-noncoop/);
+      expect(refused.stderr).toMatch(/strategy sharedlean needs CRIU features that edge-b lacks: edge-b lacks network_lock_nftables/);
       expect(await runningOn(inv(), name, kept.onNode)).toEqual(['edge-a']);
       expect(unfinishedMigrations(journalDirFor(inv().prefix))).toEqual([]);
       expect((await kept.onNode('edge-b', (c) => c.run(['test', '-e', `/var/lib/lxc/${name}`]))).exitCode).toBe(1);
