@@ -1,4 +1,5 @@
-// A post-copy move that failed in its lazy window: the container ran on the
+// A post-copy move's lazy window: what its record says of it, and the move
+// settled when it failed there. A failure in the window: the container ran on the
 // destination with part of its memory still on the source, and that part
 // cannot arrive now. Nothing can bring the state back, and no copy may run
 // with holes in its memory (a page the daemon never brings would read as
@@ -8,7 +9,9 @@
 import { command } from '../edge-command.js';
 import { lxc } from '../lxc/commands.js';
 import { lazyPagesPort } from '../strategies/lazy-steps.js';
-import { iterationDir, type SettleContext, type Strategy } from './types.js';
+import type { LazyRecord, MigrationRecord } from '../record/schema.js';
+import { lazyDumpEndMs } from './downtime.js';
+import { iterationDir, type MigrationContext, type SettleContext, type Strategy } from './types.js';
 
 export interface LazyWindowSettled {
   detail: string;
@@ -51,4 +54,37 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
   const detail = `${where}; ${did.join('; ')}`;
   if (left.length === 0) return { detail };
   return { detail: `${detail}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`, left: left.join('; ') };
+}
+
+/** The end of the restore (the container running on the destination), as an offset; `fallback` for a strategy without one. */
+export function restoredAtMs(phases: readonly MigrationRecord['phases'][number][], fallback: number): number {
+  const r = phases.find((p) => p.kind === 'restore');
+  return r ? r.startMs + r.durationMs : fallback;
+}
+
+/** The record's `lazy`, for a move that made a lazy dump. */
+export function lazyRecordOf(
+  ctx: MigrationContext,
+  phases: MigrationRecord['phases'],
+  iterations: MigrationRecord['iterations'],
+  finished: boolean,
+): LazyRecord | undefined {
+  const lazy = ctx.lazy;
+  const restore = phases.find((p) => p.kind === 'restore');
+  if (!lazy || !restore) return undefined;
+  const restoredAt = restore.startMs + restore.durationMs;
+  const lazyPhase = phases.find((p) => p.kind === 'lazy-pages');
+  const lastPageAt = lazy.dumpRanMs !== undefined ? lazyDumpEndMs(phases, lazy.dumpRanMs) : undefined;
+  const windowEnd = lastPageAt ?? (lazyPhase ? lazyPhase.startMs + lazyPhase.durationMs : undefined);
+  const before = iterations.length ? iterations.reduce((n, i) => n + i.stats.pagesWritten, 0) : undefined;
+  const count = lazy.count ?? { pagesLazy: 0, pagesCopied: 0, faults: 0 };
+  return {
+    restoredAtMs: restoredAt,
+    ...(finished && windowEnd !== undefined ? { lastPageAtMs: Math.max(restoredAt, windowEnd), windowMs: Math.max(0, windowEnd - restoredAt) } : {}),
+    ...(before !== undefined ? { pagesBeforeRestore: before } : {}),
+    pagesLazy: count.pagesLazy,
+    pagesSentLazily: count.pagesCopied,
+    faults: count.faults,
+    ...(lazy.sourceWarning ? { warning: lazy.sourceWarning } : {}),
+  };
 }

@@ -11,12 +11,12 @@ import { underBase } from '../../common/input/remote-path.js';
 import { LXC_TUNING } from '../criu/commands.js';
 import { connectEdge, type Edge } from '../edge.js';
 import { LXC_PATH } from '../lxc/commands.js';
-import type { LazyRecord, MigrationRecord } from '../record/schema.js';
+import type { MigrationRecord } from '../record/schema.js';
 import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
 import { EngineClock } from './clock.js';
-import { freezeAtMs, lazyDumpEndMs, remoteMsFrom } from './downtime.js';
-import { settleLostLazyWindow } from './lazy-window.js';
+import { freezeAtMs, remoteMsFrom } from './downtime.js';
+import { lazyRecordOf, restoredAtMs, settleLostLazyWindow } from './lazy-window.js';
 import { LazyWindowError } from '../strategies/lazy-steps.js';
 import { dumpIterations, injectFaultAt, runPhases } from './phases.js';
 import { portsFor, receiverRunDir } from './ports.js';
@@ -331,39 +331,6 @@ async function lostInLazyWindow(
   return new MigrationFailedError(`migration ${ctx.id} lost its state in phase "${failure.phase}": ${message}\n${settled.detail}`, record, {
     cause: failure.error,
   });
-}
-
-/** The end of the restore (the container running on the destination), as an offset; `fallback` for a strategy without one. */
-function restoredAtMs(phases: readonly MigrationRecord['phases'][number][], fallback: number): number {
-  const r = phases.find((p) => p.kind === 'restore');
-  return r ? r.startMs + r.durationMs : fallback;
-}
-
-/** The record's `lazy`, for a move that made a lazy dump. */
-function lazyRecordOf(
-  ctx: MigrationContext,
-  phases: MigrationRecord['phases'],
-  iterations: MigrationRecord['iterations'],
-  finished: boolean,
-): LazyRecord | undefined {
-  const lazy = ctx.lazy;
-  const restore = phases.find((p) => p.kind === 'restore');
-  if (!lazy || !restore) return undefined;
-  const restoredAt = restore.startMs + restore.durationMs;
-  const lazyPhase = phases.find((p) => p.kind === 'lazy-pages');
-  const lastPageAt = lazy.dumpRanMs !== undefined ? lazyDumpEndMs(phases, lazy.dumpRanMs) : undefined;
-  const windowEnd = lastPageAt ?? (lazyPhase ? lazyPhase.startMs + lazyPhase.durationMs : undefined);
-  const before = iterations.length ? iterations.reduce((n, i) => n + i.stats.pagesWritten, 0) : undefined;
-  const count = lazy.count ?? { pagesLazy: 0, pagesCopied: 0, faults: 0 };
-  return {
-    restoredAtMs: restoredAt,
-    ...(finished && windowEnd !== undefined ? { lastPageAtMs: Math.max(restoredAt, windowEnd), windowMs: Math.max(0, windowEnd - restoredAt) } : {}),
-    ...(before !== undefined ? { pagesBeforeRestore: before } : {}),
-    pagesLazy: count.pagesLazy,
-    pagesSentLazily: count.pagesCopied,
-    faults: count.faults,
-    ...(lazy.sourceWarning ? { warning: lazy.sourceWarning } : {}),
-  };
 }
 
 /** Past the point of no return: CRIU's restore statistics, then the source's copy removed; what the record says of both. */

@@ -9,7 +9,7 @@ import type { History, Phase, StepDone, Strategy } from '../engine/types.js';
 import type { PhaseDecision } from '../record/schema.js';
 import { copied } from '../storage/copied.js';
 import { imagesCopy, pageServerDump, restoreOnDestination, rootfsCopy } from './steps.js';
-import { PRE_COPY_LIMITS, type PreCopyRound, stopPreCopy } from './stop-rule.js';
+import { PRE_COPY_LIMITS, type PreCopyLimits, type PreCopyRound, stopPreCopy } from './stop-rule.js';
 
 function round(step: StepDone): PreCopyRound | undefined {
   if (!step.stats) return undefined;
@@ -21,9 +21,9 @@ function round(step: StepDone): PreCopyRound | undefined {
 }
 
 /** After a pre-dump: stop the rounds (the final dump comes next) or do round `round`, and why, from the rounds' statistics. */
-export function nextRound(h: History): { stop: boolean; round: number; decision: PhaseDecision } {
+export function nextRound(h: History, limits: PreCopyLimits = PRE_COPY_LIMITS): { stop: boolean; round: number; decision: PhaseDecision } {
   const rounds = h.steps.filter((s) => s.kind === 'pre-dump');
-  const d = stopPreCopy(rounds.map(round));
+  const d = stopPreCopy(rounds.map(round), limits);
   return d.stop
     ? { stop: true, round: rounds.length, decision: { rule: d.rule, detail: d.detail } }
     : { stop: false, round: rounds.length + 1, decision: { rule: 'continue', detail: d.detail } };

@@ -10,7 +10,15 @@ import { nextRound } from './adaptive.js';
 import { LEAN_FEATURES, LEAN_TUNING } from './lean.js';
 import { lazyDump, lazyPagesPull, lazyRestore } from './lazy-steps.js';
 import { imagesCopy, localPreDumpCopied, rootfsCopy } from './steps.js';
-import { PRE_COPY_LIMITS } from './stop-rule.js';
+import { PRE_COPY_LIMITS, type PreCopyLimits } from './stop-rule.js';
+
+/**
+ * Adaptive's rule with two rounds at most: the lazy dump takes whatever they
+ * leave, so more rounds buy little, and each one's images stay in the
+ * destination's tmpfs until the move ends (at 40 MB/s over 256 MB a third
+ * round filled it).
+ */
+export const HYBRID_LIMITS: PreCopyLimits = { ...PRE_COPY_LIMITS, maxRounds: 2 };
 
 function outline(preDumps: number): Phase[] {
   const phases: Phase[] = [rootfsCopy({ markChanges: true })];
@@ -26,7 +34,7 @@ function next(h: History): Phase | undefined {
     case 'rootfs-copy':
       return localPreDumpCopied(1);
     case 'pre-dump': {
-      const r = nextRound(h);
+      const r = nextRound(h, HYBRID_LIMITS);
       return r.stop ? { ...lazyDump(), decision: r.decision } : { ...localPreDumpCopied(r.round), decision: r.decision };
     }
     case 'final-dump':
@@ -48,7 +56,7 @@ export const hybrid: Strategy = {
   criu: LEAN_TUNING,
   pointOfNoReturn: 'restore',
   finalPagesOn: 'source',
-  maxPreDumps: () => PRE_COPY_LIMITS.maxRounds,
+  maxPreDumps: () => HYBRID_LIMITS.maxRounds,
   measuresRounds: true,
   next,
   outline,

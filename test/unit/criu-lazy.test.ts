@@ -22,11 +22,12 @@ async function freePort(): Promise<number> {
 }
 
 describe('the lazy dump launcher', () => {
-  it('returns once the dump listens on its port, leaving it running with its pid written', async () => {
+  // A python stand-in and two shells: seconds on a loaded machine, beyond vitest's default 5 s.
+  it('returns once the dump listens on its port, leaving it running with its pid written', { timeout: 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-lazy-'));
     const port = await freePort();
-    // Stands in for `criu dump --lazy-pages`: listens for 3 s, then exits.
-    const dump = ['python3', '-c', `import socket,time; s=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); time.sleep(3)`];
+    // Stands in for `criu dump --lazy-pages`: listens for 2 s, then exits.
+    const dump = ['python3', '-c', `import socket,time; s=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); time.sleep(2)`];
     const [sh, ...args] = lazyDumpLauncher(dump, lazyFilesOf(dir), port, 5_000);
     await run(sh!, args);
     const pid = Number(readFileSync(join(dir, 'lazy-dump.pid'), 'utf8'));
@@ -38,7 +39,7 @@ describe('the lazy dump launcher', () => {
       (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
     );
     expect(waited.code).toBe(1);
-    expect(Number(waited.out.trim())).toBeGreaterThanOrEqual(2_500);
+    expect(Number(waited.out.trim())).toBeGreaterThanOrEqual(1_500);
     writeFileSync(join(dir, 'stats-dump'), '');
     expect((await run(wsh!, wargs)).stdout.trim()).toMatch(/^\d+$/);
   });
