@@ -30,6 +30,7 @@ export function missingFeaturesScript(features: readonly CriuFeature[]): string[
     'sh',
     '-c',
     // Keyed by which criu answers and its version: another binary (a wrapper, an upgrade) is asked afresh.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
     'v="$(command -v criu) $(criu --version 2>/dev/null | head -n 1)"; [ "${v#* }" != "" ] || { echo "criu: not installed"; exit 0; }; ' +
       `c=${CACHE}; for f; do ` +
       'a=$(grep -F -x -- "$v|$f|yes" "$c" 2>/dev/null || grep -F -x -- "$v|$f|no" "$c" 2>/dev/null); ' +

@@ -52,6 +52,7 @@ export function lazyDumpLauncher(dumpArgv: readonly string[], f: LazyFiles, port
     'pid=$!; echo "$pid" > "$p" || exit 90',
     'i=0',
     'while kill -0 "$pid" 2>/dev/null; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
     '  while read -r _ local _ st _; do [ "${local#*:}" = "$port" ] && [ "$st" = 0A ] && exit 0; done < /proc/net/tcp',
     '  [ "$i" -lt "$n" ] || { echo "the lazy dump did not listen within its bound" >&2; exit 124; }',
     '  i=$((i+1)); sleep 0.02',
