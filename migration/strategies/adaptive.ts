@@ -21,7 +21,7 @@ function round(step: StepDone): PreCopyRound | undefined {
 }
 
 /** After a pre-dump: stop the rounds (the final dump comes next) or do round `round`, and why, from the rounds' statistics. */
-export function nextRound(h: History, limits: PreCopyLimits = PRE_COPY_LIMITS): { stop: boolean; round: number; decision: PhaseDecision } {
+function nextRound(h: History, limits: PreCopyLimits): { stop: boolean; round: number; decision: PhaseDecision } {
   const rounds = h.steps.filter((s) => s.kind === 'pre-dump');
   const d = stopPreCopy(rounds.map(round), limits);
   return d.stop
@@ -29,31 +29,40 @@ export function nextRound(h: History, limits: PreCopyLimits = PRE_COPY_LIMITS): 
     : { stop: false, round: rounds.length + 1, decision: { rule: 'continue', detail: d.detail } };
 }
 
-function outline(preDumps: number): Phase[] {
-  const phases: Phase[] = [rootfsCopy()];
-  for (let i = 1; i <= preDumps; i++) phases.push(pageServerDump(i));
-  phases.push(pageServerDump('dump'), imagesCopy('dump'), restoreOnDestination());
-  return phases;
+/** The phases of a strategy that measures its rounds: the first (the rootfs copy), each round, the final dump, and what follows it. */
+export interface MeasuredRounds {
+  first: () => Phase;
+  round: (i: number) => Phase;
+  final: () => Phase;
+  /** The phases after the final dump, in order. */
+  after: () => Phase[];
+  limits?: PreCopyLimits;
 }
 
-function next(h: History): Phase | undefined {
-  const last = h.steps.at(-1);
-  switch (last?.kind) {
-    case undefined:
-      return rootfsCopy();
-    case 'rootfs-copy':
-      return pageServerDump(1);
-    case 'pre-dump': {
-      const r = nextRound(h);
-      return r.stop ? { ...pageServerDump('dump'), decision: r.decision } : { ...pageServerDump(r.round), decision: r.decision };
-    }
-    case 'final-dump':
-      return imagesCopy('dump');
-    case 'final-copy':
-      return restoreOnDestination();
-    default:
-      return undefined;
-  }
+/**
+ * A strategy's phases chosen from its rounds: the first phase, then rounds
+ * until the stop rule holds (the final dump says which rule stopped them),
+ * then the final dump and the phases after it.
+ */
+export function measuredRounds(p: MeasuredRounds): Pick<Strategy, 'next' | 'outline' | 'maxPreDumps' | 'measuresRounds'> {
+  const limits = p.limits ?? PRE_COPY_LIMITS;
+  return {
+    outline: (preDumps) => [p.first(), ...Array.from({ length: preDumps }, (_, i) => p.round(i + 1)), p.final(), ...p.after()],
+    // It decides its rounds: --predumps does not bound them, the stop rule's round limit does.
+    maxPreDumps: () => limits.maxRounds,
+    measuresRounds: true,
+    next(h) {
+      const last = h.steps.at(-1);
+      if (!last) return p.first();
+      if (last.kind === 'rootfs-copy') return p.round(1);
+      if (last.kind === 'pre-dump') {
+        const r = nextRound(h, limits);
+        return { ...(r.stop ? p.final() : p.round(r.round)), decision: r.decision };
+      }
+      // After the final dump: its followers in turn, then nothing.
+      return p.after()[h.steps.length - 1 - h.steps.findIndex((x) => x.kind === 'final-dump')];
+    },
+  };
 }
 
 export const adaptive: Strategy = {
@@ -63,9 +72,10 @@ export const adaptive: Strategy = {
   criuFeatures: ['mem_dirty_track'],
   pointOfNoReturn: 'restore',
   finalPagesOn: 'destination',
-  // It decides its rounds: --predumps does not bound them, the stop rule's round limit does.
-  maxPreDumps: () => PRE_COPY_LIMITS.maxRounds,
-  measuresRounds: true,
-  next,
-  outline,
+  ...measuredRounds({
+    first: () => rootfsCopy(),
+    round: (i) => pageServerDump(i),
+    final: () => pageServerDump('dump'),
+    after: () => [imagesCopy('dump'), restoreOnDestination()],
+  }),
 };

@@ -1,12 +1,13 @@
 // hybrid: adaptive's pre-copy rounds (each a pre-dump to the source's tmpfs
 // and its copy to the destination, while the container runs, until the stop
 // rule holds), then postcopy's lazy final dump, whose pages unchanged since
-// the last round come from that round's images on the destination. Most pages move while the container runs; the
-// ones dirtied since the last round follow on demand, so the lazy window is
-// shorter than postcopy's and the freeze shorter than adaptive's.
-import type { History, Phase, Strategy } from '../engine/types.js';
+// the last round come from that round's images on the destination. Most
+// pages move while the container runs; the ones dirtied since the last round
+// follow on demand, so the lazy window is shorter than postcopy's and the
+// freeze shorter than adaptive's.
+import type { Strategy } from '../engine/types.js';
 import { copied } from '../storage/copied.js';
-import { nextRound } from './adaptive.js';
+import { measuredRounds } from './adaptive.js';
 import { LEAN_FEATURES, LEAN_TUNING } from './lean.js';
 import { lazyDump, lazyPagesPull, lazyRestore } from './lazy-steps.js';
 import { imagesCopy, localPreDumpCopied, rootfsCopy } from './steps.js';
@@ -20,44 +21,19 @@ import { PRE_COPY_LIMITS, type PreCopyLimits } from './stop-rule.js';
  */
 export const HYBRID_LIMITS: PreCopyLimits = { ...PRE_COPY_LIMITS, maxRounds: 2 };
 
-function outline(preDumps: number): Phase[] {
-  const phases: Phase[] = [rootfsCopy({ markChanges: true })];
-  for (let i = 1; i <= preDumps; i++) phases.push(localPreDumpCopied(i));
-  phases.push(lazyDump(), imagesCopy('dump', { rootfs: 'changed' }), lazyRestore(), lazyPagesPull());
-  return phases;
-}
-
-function next(h: History): Phase | undefined {
-  switch (h.steps.at(-1)?.kind) {
-    case undefined:
-      return rootfsCopy({ markChanges: true });
-    case 'rootfs-copy':
-      return localPreDumpCopied(1);
-    case 'pre-dump': {
-      const r = nextRound(h, HYBRID_LIMITS);
-      return r.stop ? { ...lazyDump(), decision: r.decision } : { ...localPreDumpCopied(r.round), decision: r.decision };
-    }
-    case 'final-dump':
-      return imagesCopy('dump', { rootfs: 'changed' });
-    case 'final-copy':
-      return lazyRestore();
-    case 'restore':
-      return lazyPagesPull();
-    default:
-      return undefined;
-  }
-}
-
 export const hybrid: Strategy = {
   name: 'hybrid',
-  summary: 'rsync rootfs, pre-dump rounds to a page server until the stop rule holds, lazy final dump, restore at once, the last pages on demand',
+  summary: 'rsync rootfs, pre-dump rounds to tmpfs, each copied, until the stop rule holds, lazy final dump, restore at once, the last pages on demand',
   storage: copied,
   criuFeatures: [...LEAN_FEATURES, 'uffd', 'uffd-noncoop'],
   criu: LEAN_TUNING,
   pointOfNoReturn: 'restore',
   finalPagesOn: 'source',
-  maxPreDumps: () => HYBRID_LIMITS.maxRounds,
-  measuresRounds: true,
-  next,
-  outline,
+  ...measuredRounds({
+    first: () => rootfsCopy({ markChanges: true }),
+    round: (i) => localPreDumpCopied(i),
+    final: () => lazyDump(),
+    after: () => [imagesCopy('dump', { rootfs: 'changed' }), lazyRestore(), lazyPagesPull()],
+    limits: HYBRID_LIMITS,
+  }),
 };
