@@ -18,8 +18,6 @@ export interface LazyFiles {
   pidFile: string;
   /** When the launcher started the dump, in ms since the epoch on the source. */
   startedFile: string;
-  /** CRIU's own log of the dump (-o). */
-  log: string;
   /** CRIU's statistics of the dump: written only when the dump, its lazy pages included, succeeded. */
   stats: string;
 }
@@ -27,7 +25,6 @@ export interface LazyFiles {
 export const lazyFilesOf = (imagesDir: string): LazyFiles => ({
   pidFile: `${imagesDir}/lazy-dump.pid`,
   startedFile: `${imagesDir}/lazy-dump.started`,
-  log: `${imagesDir}/dump.log`,
   stats: `${imagesDir}/stats-dump`,
 });
 

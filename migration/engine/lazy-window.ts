@@ -70,9 +70,8 @@ export function lazyRecordOf(
   finished: boolean,
 ): LazyRecord | undefined {
   const lazy = ctx.lazy;
-  const restore = phases.find((p) => p.kind === 'restore');
-  if (!lazy || !restore) return undefined;
-  const restoredAt = restore.startMs + restore.durationMs;
+  if (!lazy || !phases.some((p) => p.kind === 'restore')) return undefined;
+  const restoredAt = restoredAtMs(phases, 0);
   const lazyPhase = phases.find((p) => p.kind === 'lazy-pages');
   const lastPageAt = lazy.dumpRanMs !== undefined ? lazyDumpEndMs(phases, lazy.dumpRanMs) : undefined;
   const windowEnd = lastPageAt ?? (lazyPhase ? lazyPhase.startMs + lazyPhase.durationMs : undefined);

@@ -183,7 +183,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const lazy = lazyRecordOf(ctx, run.phases, iterations, run.failure === undefined);
     const lostPages = run.failure?.error instanceof LazyWindowError ? run.failure.error.pagesNotArrived : undefined;
     if (lazy) Object.assign(base, { lazy: { ...lazy, ...(lostPages !== undefined ? { pagesNotArrived: lostPages } : {}) } });
-    if (run.failure?.afterNoReturn) throw await lostInLazyWindow(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
+    if (run.failure?.afterNoReturn) throw await lostInLazyWindow(settle, run.failure, lostPages, (r) => sealRecord({ ...base, ...r, ...extras() }));
     if (run.failure) throw await rolledBack(settle, run.failure, (r) => sealRecord({ ...base, ...r, ...extras() }));
     const finished = await cleanedUp(settle, missing);
     const last = iterations.find((i) => i.kind === 'dump');
@@ -308,11 +308,11 @@ async function rolledBack(
 async function lostInLazyWindow(
   s: Settling,
   failure: { phase: string; error: unknown },
+  notArrived: number | undefined,
   seal: (r: Pick<MigrationRecord, 'outcome' | 'error'>) => MigrationRecord,
 ): Promise<MigrationFailedError> {
   const { journal, clock, fault, ctx } = s;
   const message = (failure.error as Error)?.message ?? String(failure.error);
-  const notArrived = failure.error instanceof LazyWindowError ? failure.error.pagesNotArrived : undefined;
   const stateLost =
     `the container ran on ${ctx.dest.name} with ${notArrived !== undefined ? `${notArrived} pages` : 'part of its memory'} still on ${ctx.source.name}, ` +
     `and they cannot arrive now (post-copy's lazy window): ${message.split('\n')[0]}`;

@@ -68,9 +68,9 @@ export async function endLazyDump(ctx: SettleContext, strategy: Strategy): Promi
 
 export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<RollbackOutcome> {
   await stopRestoreOnDestination(ctx).catch(() => undefined);
-  const lazyEnded = await endLazyDump(ctx, strategy).catch((e: unknown) => `its lazy dump could not be ended: ${(e as Error).message.split('\n')[0]}`);
+  // A lazy dump was ended by the caller, before it waited for the migration's processes (endLazyDump).
   const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
-  const notes: string[] = lazyEnded ? [lazyEnded] : [];
+  const notes: string[] = [];
 
   if (sourceState === 'RUNNING' || sourceState === 'FROZEN') {
     // The final dump did not happen or failed (CRIU thaws the tasks then).
