@@ -46,32 +46,16 @@ async function criuCheck(e: Edge): Promise<Check> {
   );
 }
 
-/** One line per feature: asked afresh, each in its own `criu check --feature`. */
+/** One line per feature, asked of CRIU afresh (not the migrations' cache). */
 async function featureChecks(e: Edge): Promise<Check[]> {
   const users = featureUsers();
-  const features = [...users.keys()];
-  const r = await e.exec(
-    command(
-      'criu-features',
-      ['sh', '-c', 'for f; do if criu check --feature "$f" >/dev/null 2>&1; then echo "$f yes"; else echo "$f no"; fi; done', 'features', ...features],
-      {
-        timeoutMs: 120_000,
-      },
-    ),
-  );
-  const answers = new Map(
-    r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ') as [string, string]),
-  );
-  return features.map((f) => {
-    const who = users.get(f)!.join(', ');
-    if (answers.get(f) === 'yes') return ok(e.name, `criu feature ${f}`, `present (${who} need it)`);
+  const missing = new Set(await e.missingCriuFeatures([...users.keys()], { fresh: true }));
+  return [...users].map(([f, who]) => {
+    if (!missing.has(f)) return ok(e.name, `criu feature ${f}`, `present (${who.join(', ')} need it)`);
     return fail(
       e.name,
       `criu feature ${f}`,
-      `missing: ${who} cannot run (${CRIU_FEATURES[f]})`,
+      `missing: ${who.join(', ')} cannot run (${CRIU_FEATURES[f]})`,
       `a kernel and CRIU that pass \`criu check --feature ${f}\` on ${e.name}`,
     );
   });

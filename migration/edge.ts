@@ -114,10 +114,10 @@ export class Edge {
     return { kernel, criu: parseCriuVersion(criuLine), lxc: lxcVersion.trim() };
   }
 
-  /** Which of `features` CRIU lacks on this node (["criu: not installed"] without CRIU). */
-  async missingCriuFeatures(features: readonly CriuFeature[]): Promise<string[]> {
+  /** Which of `features` CRIU lacks on this node (["criu: not installed"] without CRIU); `fresh` asks CRIU, not the boot's cache. */
+  async missingCriuFeatures(features: readonly CriuFeature[], opts: { fresh?: boolean } = {}): Promise<string[]> {
     if (!features.length) return [];
-    const r = await this.exec(command('criu-features', missingFeaturesScript(features), { timeoutMs: STEP_TIMEOUT_MS.dump }));
+    const r = await this.exec(command('criu-features', missingFeaturesScript(features, opts), { timeoutMs: STEP_TIMEOUT_MS.dump }));
     return r.stdout
       .split('\n')
       .map((l) => l.trim())

@@ -23,16 +23,17 @@ const CACHE = '/run/followme-criu-features';
 /**
  * Prints each feature of "$@" that CRIU says the node lacks, one per line.
  * `criu check --feature` costs 0.1 to 0.3 s under TCG: the answers are kept
- * per CRIU version and asked only once per boot.
+ * per CRIU version and asked only once per boot, unless `fresh` (the doctor)
+ * asks CRIU itself.
  */
-export function missingFeaturesScript(features: readonly CriuFeature[]): string[] {
+export function missingFeaturesScript(features: readonly CriuFeature[], opts: { fresh?: boolean } = {}): string[] {
   return [
     'sh',
     '-c',
     // Keyed by which criu answers and its version: another binary (a wrapper, an upgrade) is asked afresh.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
     'v="$(command -v criu) $(criu --version 2>/dev/null | head -n 1)"; [ "${v#* }" != "" ] || { echo "criu: not installed"; exit 0; }; ' +
-      `c=${CACHE}; for f; do ` +
+      `c=${opts.fresh ? '/dev/null' : CACHE}; for f; do ` +
       'a=$(grep -F -x -- "$v|$f|yes" "$c" 2>/dev/null || grep -F -x -- "$v|$f|no" "$c" 2>/dev/null); ' +
       'if [ -z "$a" ]; then if criu check --feature "$f" >/dev/null 2>&1; then a="$v|$f|yes"; else a="$v|$f|no"; fi; echo "$a" >> "$c"; fi; ' +
       'case "$a" in *"|no") echo "$f";; esac; done; exit 0',
