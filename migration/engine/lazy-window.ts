@@ -56,6 +56,29 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
   return { detail: `${detail}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`, left: left.join('; ') };
 }
 
+/** What a record or a recovery says of a lost lazy window. */
+export function lazyStateLost(ctx: Pick<SettleContext, 'source' | 'dest'>, notArrived: number | undefined, why: string): string {
+  const pages = notArrived !== undefined ? `${notArrived} pages` : 'part of its memory';
+  return `the container ran on ${ctx.dest.name} with ${pages} still on ${ctx.source.name}, and they cannot arrive now (post-copy's lazy window): ${why}`;
+}
+
+/**
+ * After a controller died past a lazy restore, once the source's dump has
+ * ended (recover's quiesce waits for it): why the destination's copy is not
+ * whole, from its lazy-pages daemon's log, or undefined when every page
+ * arrived. A copy that no longer runs, or whose log cannot be read, counts as
+ * lost: a copy with holes must not run, nor the source's older one again.
+ */
+export async function lazyWindowLoss(ctx: SettleContext, runningOnDest: boolean): Promise<string | undefined> {
+  if (!runningOnDest) return lazyStateLost(ctx, undefined, `${ctx.container} no longer runs on ${ctx.dest.name}`);
+  const log = await ctx.dest.lazyPagesProgress(iterationDir(ctx, 'dump')).catch((e: unknown) => e as Error);
+  if (log instanceof Error) return lazyStateLost(ctx, undefined, `whether every page arrived cannot be read: ${log.message.split('\n')[0]}`);
+  const missing = Math.max(0, log.count.pagesLazy - log.count.pagesCopied);
+  if (missing > 0 || log.errors > 0)
+    return lazyStateLost(ctx, missing, `${missing} of ${log.count.pagesLazy} lazy pages never arrived (${log.errors} errors in the daemon's log)`);
+  return undefined;
+}
+
 /** The end of the restore (the container running on the destination), as an offset; `fallback` for a strategy without one. */
 export function restoredAtMs(phases: readonly MigrationRecord['phases'][number][], fallback: number): number {
   const r = phases.find((p) => p.kind === 'restore');
@@ -84,6 +107,6 @@ export function lazyRecordOf(
     pagesLazy: count.pagesLazy,
     pagesSentLazily: count.pagesCopied,
     faults: count.faults,
-    ...(lazy.sourceWarning ? { warning: lazy.sourceWarning } : {}),
+    ...(lazy.sourceWarning || lazy.reopened ? { warning: [lazy.sourceWarning, ...(lazy.reopened ?? [])].filter(Boolean).join('; ') } : {}),
   };
 }

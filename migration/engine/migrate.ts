@@ -16,11 +16,11 @@ import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
 import { EngineClock } from './clock.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
-import { lazyRecordOf, restoredAtMs, settleLostLazyWindow } from './lazy-window.js';
+import { lazyRecordOf, lazyStateLost, restoredAtMs, settleLostLazyWindow } from './lazy-window.js';
 import { LazyWindowError } from '../strategies/lazy-steps.js';
 import { dumpIterations, injectFaultAt, runPhases } from './phases.js';
 import { portsFor, receiverRunDir } from './ports.js';
-import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections } from './reconnect.js';
+import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections, type Reconnect } from './reconnect.js';
 import { checkAndPrepare, nothingMade, type SetupMade, type SetupResult } from './setup.js';
 import { iterationDirs, workDirOf, type EventListener, type FaultHook, type MigrationContext, type Strategy } from './types.js';
 import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
@@ -152,7 +152,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
   const reopened: Edge[] = [];
   const live = { from: fromNode, to: toNode, connect, opened: reopened };
   try {
-    const { ctx, setup, setupMs } = await prepare(o, valid, { ...places, journal, clock, source, dest });
+    const { ctx, setup, setupMs } = await prepare(o, valid, { ...places, journal, clock, source, dest, live });
     const run = await runPhases(ctx, strategy, { clock, journal, ...(o.fault ? { fault: o.fault } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     const missing: string[] = [];
     const iterations = await dumpIterations(ctx, run, missing);
@@ -214,9 +214,9 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
 async function prepare(
   o: MigrateOptions,
   { strategy, predumps }: ValidMigration,
-  p: { id: string; workDir: string; lxcDir: string; journal: Journal; clock: EngineClock; source: Edge; dest: Edge },
+  p: { id: string; workDir: string; lxcDir: string; journal: Journal; clock: EngineClock; source: Edge; dest: Edge; live: Reconnect },
 ): Promise<{ ctx: MigrationContext; setup: SetupResult; setupMs: number }> {
-  const { id, workDir, lxcDir, journal, clock, source, dest } = p;
+  const { id, workDir, lxcDir, journal, clock, source, dest, live } = p;
   const setupStarted = clock.now();
   const made = nothingMade();
   journal.update({ step: 'checks' });
@@ -257,6 +257,11 @@ async function prepare(
     // Set-up made the container's directory on the destination.
     destTouched: true,
     emit: (e) => clock.emit(e),
+    async reopen(edge) {
+      const fresh = await live.connect(edge === 'source' ? live.from : live.to);
+      live.opened.push(fresh);
+      ctx[edge] = fresh;
+    },
   };
   return { ctx, setup, setupMs };
 }
@@ -313,9 +318,7 @@ async function lostInLazyWindow(
 ): Promise<MigrationFailedError> {
   const { journal, clock, fault, ctx } = s;
   const message = (failure.error as Error)?.message ?? String(failure.error);
-  const stateLost =
-    `the container ran on ${ctx.dest.name} with ${notArrived !== undefined ? `${notArrived} pages` : 'part of its memory'} still on ${ctx.source.name}, ` +
-    `and they cannot arrive now (post-copy's lazy window): ${message.split('\n')[0]}`;
+  const stateLost = lazyStateLost(ctx, notArrived, message.split('\n')[0]!);
   await clock.emit({ type: 'state-lost', phase: failure.phase, error: message });
   journal.update({ step: 'lazy window lost', stateLost });
   if (fault?.healBeforeRollback) await fault.heal();

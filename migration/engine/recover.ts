@@ -6,7 +6,8 @@
 // one place, and running recover again finds nothing more to do.
 import { command } from '../edge-command.js';
 import { dropNetworkLock } from '../criu/network-lock.js';
-import { settleLostLazyWindow } from './lazy-window.js';
+import { lazyWindowLoss, settleLostLazyWindow } from './lazy-window.js';
+import { hasLazyWindow } from '../strategies/lazy-steps.js';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
@@ -156,14 +157,19 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     note(report.found, `${e.container} is ${sourceState ?? 'absent'} on ${source.name} and ${destState ?? 'absent'} on ${dest.name}`);
     const onSource = sourceState === 'RUNNING' || sourceState === 'FROZEN';
     const onDest = destState === 'RUNNING';
+    const keepDest = onDest && (!onSource || e.pointOfNoReturnPassed);
+    // Past a lazy restore the copy on the destination is whole only if every page arrived.
+    const lazyWindow = hasLazyWindow(strategy.outline(e.predumps)) && (keepDest || e.pointOfNoReturnPassed);
+    const stateLost = e.stateLost ?? (lazyWindow ? await lazyWindowLoss(ctx, onDest) : undefined);
 
-    if (e.stateLost !== undefined) {
+    if (stateLost !== undefined) {
       // A post-copy move lost its lazy window: no copy may run again; the destination keeps the stopped container.
+      if (e.stateLost === undefined) note(report.found, stateLost);
       const settled = await settleLostLazyWindow(ctx, strategy);
       note(report.did, settled.detail);
-      Object.assign(report, { stateLost: e.stateLost, stoppedOn: dest.name });
+      Object.assign(report, { stateLost, stoppedOn: dest.name });
       if (settled.left) report.problem = settled.detail;
-    } else if (onDest && (!onSource || e.pointOfNoReturnPassed)) {
+    } else if (keepDest) {
       // The restore finished: complete the migration.
       const warning = await cleanupSource(ctx, strategy);
       note(report.did, `kept the copy on ${dest.name} (the restore had finished) and removed the source's copy and the images`);

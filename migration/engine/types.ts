@@ -17,8 +17,9 @@ export interface MigrationContext {
   readonly id: string;
   readonly container: string;
   readonly inventory: Inventory;
-  readonly source: Edge;
-  readonly dest: Edge;
+  /** The controller's connections; reopen() replaces a lost one. */
+  source: Edge;
+  dest: Edge;
   /** The container's LXC directory (config, and the rootfs unless it is shared). */
   readonly lxcDir: string;
   /** Image directories of this migration: the same path on both edges, or on the share. */
@@ -41,6 +42,12 @@ export interface MigrationContext {
   /** Set by a lazy final dump (post-copy): what the lazy phases learn as they go. */
   lazy?: LazyProgress;
   emit(e: MigrationEvent): Promise<void>;
+  /**
+   * Opens the controller's lost SSH connection to an edge again, in place:
+   * in the lazy window the edges go on without the controller, and a dropped
+   * connection must not end a move that is whole.
+   */
+  reopen(edge: 'source' | 'dest'): Promise<void>;
 }
 
 /** What rollback, source cleanup and recovery need of a migration: its places, not its progress. */
@@ -72,6 +79,8 @@ export interface LazyProgress {
   count?: LazyPagesCount;
   /** The source's dump did not say its transfer finished, though every page arrived. */
   sourceWarning?: string;
+  /** The controller's connections lost in the window and opened again. */
+  reopened?: string[];
 }
 
 export interface DumpDone {

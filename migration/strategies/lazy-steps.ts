@@ -6,9 +6,9 @@
 import { FollowmeError } from '../../common/errors.js';
 import { sleep } from '../../common/poll.js';
 import { postDumpHookPath } from '../criu/post-dump-hook.js';
-import { iterationDir, parentOf, preDumpsDone, type Phase } from '../engine/types.js';
+import { iterationDir, parentOf, preDumpsDone, type MigrationContext, type Phase } from '../engine/types.js';
 import { portsFor } from '../engine/ports.js';
-import { STEP_TIMEOUT_MS } from '../edge.js';
+import { STEP_TIMEOUT_MS, type Edge } from '../edge.js';
 import { freshDir, recordDump, withOneRetry } from './steps.js';
 
 /** The lazy window's phase, by name (faults aim at it). */
@@ -110,7 +110,7 @@ export function lazyPagesPull(): Phase {
       let copied = -1;
       let lastChange = performance.now();
       for (;;) {
-        const p = await ctx.dest.lazyPagesProgress(imagesDir);
+        const p = await overLiveConnection(ctx, 'dest', (e) => e.lazyPagesProgress(imagesDir));
         lazy.count = p.count;
         const missing = Math.max(0, p.count.pagesLazy - p.count.pagesCopied);
         if (!p.running) {
@@ -135,13 +135,34 @@ export function lazyPagesPull(): Phase {
         await sleep(LAZY_POLL_MS);
       }
       // Every page is on the destination: the source's dump ends by itself now.
-      const done = await ctx.source.waitLazyDump(imagesDir, STEP_TIMEOUT_MS.quick);
+      const done = await overLiveConnection(ctx, 'source', (e) => e.waitLazyDump(imagesDir, STEP_TIMEOUT_MS.quick));
       if (done.ranMs !== undefined) lazy.dumpRanMs = done.ranMs;
       if (!done.ok)
         lazy.sourceWarning = `${ctx.source.name}: the lazy dump ended without its statistics, which CRIU writes on success (dump.log in ${imagesDir})`;
       return { bytes: lazy.count?.pagesCopied !== undefined ? lazy.count.pagesCopied * 4096 : 0 };
     },
   };
+}
+
+/**
+ * `read` on an edge, and once more over a new connection when the
+ * controller's own one was lost: the edges go on without the controller, so
+ * a dropped connection says nothing of the pages. An edge that cannot be
+ * reached again fails the window (nothing can tell whether its copy is whole).
+ */
+async function overLiveConnection<T>(ctx: MigrationContext, edge: 'source' | 'dest', read: (e: Edge) => Promise<T>): Promise<T> {
+  try {
+    return await read(ctx[edge]);
+  } catch (e) {
+    const lost = ctx[edge].ssh.lostReason;
+    if (lost === undefined) throw e;
+    await ctx.reopen(edge);
+    (ctx.lazy ??= {}).reopened = [
+      ...(ctx.lazy.reopened ?? []),
+      `the SSH connection to ${ctx[edge].name} was lost in the lazy window (${lost}) and opened again`,
+    ];
+    return read(ctx[edge]);
+  }
 }
 
 /** Whether a strategy has a lazy window (a phase after the restore that brings the pages in). */

@@ -260,11 +260,15 @@ const rowLine = (r: MatrixRow) => `| ${r.strategy} | ${r.phase} | ${r.fault} | $
  */
 export function losesState(c: FaultCase): 'never' | 'may' | 'always' {
   if (c.strategy === 'diskless') return c.fault === 'dest-destroyed' && ['final copy', 'restore', 'source cleanup'].includes(c.phase) ? 'always' : 'never';
-  // Post-copy's lazy window: the memory split between the edges; losing either, the link, or the controller's view of
-  // them loses it, unless the last page had arrived first (a blank container's few pages often have).
-  const lazy = hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) && c.phase === LAZY_PAGES_PHASE && c.fault !== CONTROLLER_KILLED;
+  // Post-copy's lazy window: the memory split between the edges; losing either, or the link, loses it, unless the last
+  // page had arrived first (a blank container's few pages often have). The controller's own connection dropped, or the
+  // controller killed, does not: the edges go on without it, and it reconnects (recover for a killed one).
+  const lazy = hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) && c.phase === LAZY_PAGES_PHASE && !CONTROLLER_VIEW.includes(c.fault);
   return lazy ? 'may' : 'never';
 }
+
+/** Faults that take the controller's view of the edges, not the edges. */
+const CONTROLLER_VIEW: readonly string[] = [CONTROLLER_KILLED, 'ssh-dropped-source', 'ssh-dropped-dest'];
 
 /** Where a case that lost the state leaves the container stopped: the destination for post-copy (its root file system is the newest), else the source. */
 function stoppedOn(c: FaultCase, from: string, to: string): string {

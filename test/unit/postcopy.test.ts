@@ -82,6 +82,24 @@ describe('postcopy on scripted edges', () => {
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
+  it("the controller's connection to the destination dropped in the lazy window is opened again: the move ends migrated and says so", async () => {
+    let reads = 0;
+    const { tb, record } = await moveBy('postcopy', (kind, _argv, edge) => {
+      if (kind !== 'read-lazy-pages-log') return undefined;
+      reads += 1;
+      if (reads === 2) {
+        edge.ssh.sever('cut by the test');
+        throw new Error(`${edge.name}: the SSH connection was lost (cut by the test)`);
+      }
+      return { stdout: reads < 3 ? 'running\n300 100 4 0\n' : 'stopped\n300 300 9 0\n' };
+    });
+    expect(record.outcome, record.error?.message).toBe('migrated');
+    expect(record.lazy).toMatchObject({ pagesLazy: 300, pagesSentLazily: 300, faults: 9 });
+    expect(record.lazy!.warning).toMatch(/the SSH connection to edge-b was lost in the lazy window \(cut by the test\) and opened again/);
+    expect([...tb.running['edge-b']!]).toEqual(['c1']);
+    expect([...tb.running['edge-a']!]).toEqual([]);
+  });
+
   it('a restore that fails before the container runs rolls back: the lazy dump is made to fail, the source resumes and is unlocked', async () => {
     const { tb, record } = await moveBy('postcopy', (kind, _argv, edge) => {
       if (kind === 'criu-lazy-pages') return { exitCode: 1, stderr: 'no userfaultfd' };

@@ -12,7 +12,7 @@ import { TMPFS_ROOT } from '../../migration/storage/copied.js';
 import { type ScriptedAnswer, scriptedTestbed } from './scripted-edge.js';
 
 /** A journal entry as a controller killed at `step` leaves it (unlocked: its process is gone). */
-function abandoned(journalDir: string, step: string, pointOfNoReturnPassed = false, strategy: 'tmpfs' | 'diskless' = 'tmpfs') {
+function abandoned(journalDir: string, step: string, pointOfNoReturnPassed = false, strategy: 'tmpfs' | 'diskless' | 'postcopy' = 'tmpfs') {
   const id = migrationId(strategy, 'c1');
   const j = Journal.open(journalDir, {
     id,
@@ -120,6 +120,36 @@ describe('followme recover', () => {
       expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
     },
   );
+
+  it.each([
+    ['every page arrived', true, 'stopped\n300 300 12 0\n', undefined],
+    [
+      '60 pages never arrived',
+      true,
+      'stopped\n300 240 12 0\n',
+      /with 60 pages still on edge-a, and they cannot arrive now \(post-copy's lazy window\): 60 of 300 lazy pages never arrived/,
+    ],
+    ['the copy stopped on the destination', false, 'stopped\n300 300 12 0\n', /with part of its memory still on edge-a, .*: c1 no longer runs on edge-b$/],
+  ])('postcopy, killed in the lazy window (%s): keeps the destination only when its copy is whole', async (_what, onDest, log, lost) => {
+    const tb = scriptedTestbed((kind, _argv, edge) => (kind === 'read-lazy-pages-log' && edge.name === 'edge-b' ? { stdout: log } : undefined));
+    tb.running['edge-a']!.clear();
+    if (onDest) tb.running['edge-b']!.add('c1');
+    abandoned(tb.journalDir, 'lazy pages', true, 'postcopy');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r!.settled, JSON.stringify(r)).toBe(true);
+    // Never a rollback: the source's images lack the lazy pages, and its older copy may not run again.
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-restore');
+    if (lost) {
+      expect(r!.stateLost).toMatch(lost);
+      expect(r).toMatchObject({ stoppedOn: 'edge-b' });
+      expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
+    } else {
+      expect(r).toMatchObject({ runningOn: 'edge-b' });
+      expect(r!.stateLost).toBeUndefined();
+      expect([...tb.running['edge-b']!]).toEqual(['c1']);
+    }
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
 
   it('killed after the restore finished (runs on the destination only): completes the migration', async () => {
     const tb = scriptedTestbed();
