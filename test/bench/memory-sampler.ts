@@ -13,13 +13,16 @@ interface Sample {
   dirtied: number;
 }
 
+/** Each container address's samples. */
+export type MemorySamples = Map<string, Sample[]>;
+
 export interface MemorySampler {
-  stop(): Map<string, Sample[]>;
+  stop(): MemorySamples;
 }
 
 /** Samples every container address of the testbed until stopped, or `maxMs`. */
 export function sampleMemory(inv: Inventory, maxMs: number): MemorySampler {
-  const samples = new Map<string, Sample[]>();
+  const samples: MemorySamples = new Map();
   const started = Date.now();
   let stopped = false;
   const loop = async (ip: string) => {
@@ -50,7 +53,7 @@ function rateBetween(s: readonly Sample[], from: number, to: number, f: (x: Samp
 }
 
 /** The lazy window's ticks and dirtied pages per second, each as a share of the 10 s before the move. */
-export function lazyThroughput(run: RunRecord, samples: Map<string, Sample[]>): { ticks: number; dirtied: number } | undefined {
+export function lazyThroughput(run: RunRecord, samples: MemorySamples): { ticks: number; dirtied: number } | undefined {
   const m = run.migration;
   if (!m?.lazy?.lastPageAtMs || !m.containerIp) return undefined;
   const s = samples.get(m.containerIp);
