@@ -8,6 +8,7 @@
 // image go. What could not be reached stays in the journal for recover.
 import { command } from '../edge-command.js';
 import { lxc } from '../lxc/commands.js';
+import { STEP_TIMEOUT_MS } from '../edge.js';
 import { lazyPagesPort } from '../strategies/lazy-steps.js';
 import type { LazyRecord, MigrationRecord } from '../record/schema.js';
 import { lazyDumpEndMs } from './downtime.js';
@@ -65,17 +66,25 @@ export function lazyStateLost(ctx: Pick<SettleContext, 'source' | 'dest'>, notAr
 /**
  * After a controller died past a lazy restore, once the source's dump has
  * ended (recover's quiesce waits for it): why the destination's copy is not
- * whole, from its lazy-pages daemon's log, or undefined when every page
- * arrived. A copy that no longer runs, or whose log cannot be read, counts as
- * lost: a copy with holes must not run, nor the source's older one again.
+ * whole, or undefined when it is. Whole: the source's dump wrote its
+ * statistics, which CRIU does only once every page was served; or, failing
+ * that, the destination daemon's log shows every page copied and no error
+ * (its count alone can fall short on a healthy move: pages the container
+ * unmapped meanwhile are dropped). A copy that no longer runs, or whose
+ * pages cannot be accounted for, counts as lost: a copy with holes must not
+ * run, nor the source's older one again.
  */
 export async function lazyWindowLoss(ctx: SettleContext, runningOnDest: boolean): Promise<string | undefined> {
   if (!runningOnDest) return lazyStateLost(ctx, undefined, `${ctx.container} no longer runs on ${ctx.dest.name}`);
-  const log = await ctx.dest.lazyPagesProgress(iterationDir(ctx, 'dump')).catch((e: unknown) => e as Error);
-  if (log instanceof Error) return lazyStateLost(ctx, undefined, `whether every page arrived cannot be read: ${log.message.split('\n')[0]}`);
+  const imagesDir = iterationDir(ctx, 'dump');
+  const served = await ctx.source.waitLazyDump(imagesDir, STEP_TIMEOUT_MS.quick).catch(() => undefined);
+  if (served?.ok) return undefined;
+  const log = await ctx.dest.lazyPagesProgress(imagesDir).catch((e: unknown) => e as Error);
+  const unserved = `the lazy dump on ${ctx.source.name} ended without serving every page (no statistics)`;
+  if (log instanceof Error) return lazyStateLost(ctx, undefined, `${unserved}, and the daemon's log cannot be read: ${log.message.split('\n')[0]}`);
   const missing = Math.max(0, log.count.pagesLazy - log.count.pagesCopied);
   if (missing > 0 || log.errors > 0)
-    return lazyStateLost(ctx, missing, `${missing} of ${log.count.pagesLazy} lazy pages never arrived (${log.errors} errors in the daemon's log)`);
+    return lazyStateLost(ctx, missing, `${unserved}: ${missing} of ${log.count.pagesLazy} lazy pages never arrived (${log.errors} errors in the daemon's log)`);
   return undefined;
 }
 

@@ -122,16 +122,22 @@ describe('followme recover', () => {
   );
 
   it.each([
-    ['every page arrived', true, 'stopped\n300 300 12 0\n', undefined],
+    ['the source served every page', true, 0, 'stopped\n300 280 12 0\n', undefined],
+    ['every page arrived, the source did not say so', true, 1, 'stopped\n300 300 12 0\n', undefined],
     [
       '60 pages never arrived',
       true,
-      'stopped\n300 240 12 0\n',
-      /with 60 pages still on edge-a, and they cannot arrive now \(post-copy's lazy window\): 60 of 300 lazy pages never arrived/,
+      1,
+      'stopped\n300 240 12 1\n',
+      /with 60 pages still on edge-a, and they cannot arrive now \(post-copy's lazy window\): .*: 60 of 300 lazy pages never arrived/,
     ],
-    ['the copy stopped on the destination', false, 'stopped\n300 300 12 0\n', /with part of its memory still on edge-a, .*: c1 no longer runs on edge-b$/],
-  ])('postcopy, killed in the lazy window (%s): keeps the destination only when its copy is whole', async (_what, onDest, log, lost) => {
-    const tb = scriptedTestbed((kind, _argv, edge) => (kind === 'read-lazy-pages-log' && edge.name === 'edge-b' ? { stdout: log } : undefined));
+    ['the copy stopped on the destination', false, 0, 'stopped\n300 300 12 0\n', /with part of its memory still on edge-a, .*: c1 no longer runs on edge-b$/],
+  ])('postcopy, killed in the lazy window (%s): keeps the destination only when its copy is whole', async (_what, onDest, dumpExit, log, lost) => {
+    const tb = scriptedTestbed((kind, _argv, edge) => {
+      if (kind === 'read-lazy-pages-log' && edge.name === 'edge-b') return { stdout: log };
+      if (kind === 'wait-lazy-dump' && edge.name === 'edge-a') return { stdout: '900\n', exitCode: dumpExit };
+      return undefined;
+    });
     tb.running['edge-a']!.clear();
     if (onDest) tb.running['edge-b']!.add('c1');
     abandoned(tb.journalDir, 'lazy pages', true, 'postcopy');
