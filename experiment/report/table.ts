@@ -87,11 +87,34 @@ export function runRow(r: RunRecord): Row {
     state_problem: r.state.problem !== undefined ? plainText(r.state.problem) : null,
     error: r.error !== undefined ? plainText(r.error) : null,
   };
+  Object.assign(row, lazyColumns(m));
   for (const p of m?.phases ?? []) {
     const col = phaseColumn(p.kind, p.iteration);
     row[col] = ((row[col] as number | null) ?? 0) + p.durationMs;
   }
   return row;
+}
+
+/**
+ * A post-copy move's lazy window, as columns only runs that had one carry:
+ * its length (the risk: a failure of either edge or the link in it loses the
+ * state), the pages it brought, the faults served, and, when it was lost,
+ * the pages that never arrived and why.
+ */
+function lazyColumns(m: RunRecord['migration']): Row {
+  const lost = m?.error?.stateLost;
+  const l = m?.lazy;
+  return {
+    ...(l
+      ? {
+          lazy_window_ms: l.windowMs ?? null,
+          lazy_page_count: l.pagesLazy,
+          lazy_faults: l.faults,
+          ...(l.pagesNotArrived !== undefined ? { lazy_pages_not_arrived: l.pagesNotArrived } : {}),
+        }
+      : {}),
+    ...(lost !== undefined ? { state_lost: plainText(lost) } : {}),
+  };
 }
 
 /** What the report keeps of a run: its row and a few words, not the whole record (a report of 100,000 runs). */
