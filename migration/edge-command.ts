@@ -45,6 +45,7 @@ export const COMMAND_KINDS = [
   // files and directories
   'path-exists',
   'fs-type',
+  'free-space',
   'mkdir',
   'make-dump-dirs',
   'empty-images-dir',

@@ -108,6 +108,13 @@ export class Edge {
     return (await this.exec(command('fs-type', ['stat', '-f', '-c', '%T', path]))).stdout.trim();
   }
 
+  /** Bytes free to an unprivileged writer on the file system holding `path` (df's avail). */
+  async freeBytes(path: string): Promise<number> {
+    const last = (await this.exec(command('free-space', ['df', '--output=avail', '-B1', path]))).stdout.trim().split('\n').pop()?.trim() ?? '';
+    if (!/^\d{1,18}$/.test(last)) throw new FollowmeError(`${this.name}: df printed no free space for ${path}`);
+    return Number(last);
+  }
+
   async versions(): Promise<EdgeVersions> {
     const r = await this.exec(command('versions', ['sh', '-c', 'uname -r; criu --version | head -1; lxc-start --version']));
     const [kernel = '', criuLine = '', lxcVersion = ''] = r.stdout.trim().split('\n');

@@ -260,6 +260,8 @@ async function prepare(
     async reopen(edge) {
       const fresh = await live.connect(edge === 'source' ? live.from : live.to);
       live.opened.push(fresh);
+      // The phase's command timings go on into its record.
+      fresh.sink = ctx[edge].sink;
       ctx[edge] = fresh;
     },
   };

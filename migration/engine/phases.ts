@@ -41,7 +41,6 @@ export async function runPhases(
   strategy: Strategy,
   o: { clock: EngineClock; journal: Journal; fault?: FaultHook; signal?: AbortSignal },
 ): Promise<PhasesRun> {
-  const { source, dest } = ctx;
   const { clock } = o;
   const run: PhasesRun = { phases: [], history: { predumps: ctx.predumps, steps: [] }, t0: clock.now(), end: 0, countsPages: new Set() };
   // Ψ ends with the last phase: the journal's note of the point of no return after it is bookkeeping.
@@ -63,11 +62,12 @@ export async function runPhases(
     }
     const commands: CommandTiming[] = [];
     // sentAt is the wall clock's; listeners and faults only run between commands, so the pause so far applies.
-    source.sink = dest.sink = (t, sentAt) => commands.push({ ...t, startMs: clock.fromWall(sentAt) - run.t0 });
+    // Read from the context each time: a connection opened again in a phase replaces its edge there (and takes its sink).
+    ctx.source.sink = ctx.dest.sink = (t, sentAt) => commands.push({ ...t, startMs: clock.fromWall(sentAt) - run.t0 });
     await clock.emit({ type: 'phase-start', name: phase.name, kind: phase.kind, ...(phase.iteration ? { iteration: phase.iteration } : {}) });
-    await injectFaultAt(o.fault, clock, phase.name, { source, dest });
-    const { rec, stats, error } = await timedPhase(ctx, strategy, phase, commands, o.journal, clock, run.t0);
-    source.sink = dest.sink = undefined;
+    await injectFaultAt(o.fault, clock, phase.name, { source: ctx.source, dest: ctx.dest });
+    const { rec, stats, roomBytes, error } = await timedPhase(ctx, strategy, phase, commands, o.journal, clock, run.t0);
+    ctx.source.sink = ctx.dest.sink = undefined;
     run.end = rec.startMs + rec.durationMs + run.t0;
     run.phases.push(rec);
     if (phase.pagesLeaveSource && !stats) run.countsPages.add(rec);
@@ -82,6 +82,7 @@ export async function runPhases(
       durationMs: rec.durationMs,
       ...(rec.bytes !== undefined ? { bytes: rec.bytes } : {}),
       ...(stats ? { stats } : {}),
+      ...(roomBytes !== undefined ? { roomBytes } : {}),
     });
     if (phase.kind === strategy.pointOfNoReturn) {
       pastNoReturn = true;
@@ -101,10 +102,11 @@ async function timedPhase(
   journal: Journal,
   clock: EngineClock,
   t0: number,
-): Promise<{ rec: PhaseRecord; stats: StepDone['stats']; error?: unknown }> {
+): Promise<{ rec: PhaseRecord; stats: StepDone['stats']; roomBytes?: number; error?: unknown }> {
   const start = clock.now();
   let bytes: number | undefined;
   let stats: StepDone['stats'];
+  let roomBytes: number | undefined;
   let error: unknown;
   let failed = false;
   try {
@@ -112,7 +114,7 @@ async function timedPhase(
     refuseOverLostConnection(ctx.dest);
     bytes = (await phase.run(ctx)).bytes;
     // A strategy that decides from its rounds gets each pre-dump's statistics now, inside the phase's time.
-    if (phase.kind === 'pre-dump' && strategy.measuresRounds) stats = await roundStats(ctx);
+    if (phase.kind === 'pre-dump' && strategy.measuresRounds) [stats, roomBytes] = await Promise.all([roundStats(ctx), roundRoom(ctx)]);
   } catch (e) {
     error = e;
     failed = true;
@@ -129,7 +131,7 @@ async function timedPhase(
     ...(bytes !== undefined ? { bytes } : {}),
     ...(phase.decision ? { decision: phase.decision } : {}),
   };
-  return { rec, stats, ...(failed ? { error: error ?? new Error('the phase failed') } : {}) };
+  return { rec, stats, ...(roomBytes !== undefined ? { roomBytes } : {}), ...(failed ? { error: error ?? new Error('the phase failed') } : {}) };
 }
 
 /** The statistics of the pre-dump that just ended; undefined when they cannot be read (the strategy then decides without them). */
@@ -137,6 +139,11 @@ async function roundStats(ctx: MigrationContext): Promise<StepDone['stats']> {
   const last = ctx.dumps.at(-1);
   if (!last) return undefined;
   return (await ctx.source.dumpStatsOf([last.imagesDir]).catch(() => [undefined]))[0];
+}
+
+/** Free bytes where the rounds' images gather on the destination; undefined when unreadable (the rule then goes without). */
+async function roundRoom(ctx: MigrationContext): Promise<number | undefined> {
+  return ctx.dest.freeBytes(ctx.workDir).catch(() => undefined);
 }
 
 /**

@@ -104,6 +104,8 @@ export interface StepDone {
   bytes?: number;
   /** A pre-dump's own CRIU statistics, read right after it (for strategies that measure rounds). */
   stats?: DumpStats;
+  /** Free bytes where the rounds' images gather on the destination, read with the statistics. */
+  roomBytes?: number;
 }
 
 /** What a strategy's next step is chosen from. */

@@ -17,6 +17,7 @@ function round(step: StepDone): PreCopyRound | undefined {
     pages: step.stats.pagesWritten,
     transferMs: (step.stats.memdumpTimeUs + step.stats.memwriteTimeUs) / 1000,
     durationMs: step.durationMs,
+    ...(step.roomBytes !== undefined ? { roomBytes: step.roomBytes } : {}),
   };
 }
 

@@ -17,6 +17,12 @@ export const PRE_COPY_LIMITS = {
   maxRounds: 8,
   /** Stop once the rounds together took this long: a container that never settles is moved anyway. */
   timeCapMs: 120_000,
+  /**
+   * Stop when the destination has room for fewer than this many more dumps of
+   * the last round's size: the next round and the final dump. The rounds'
+   * images stay there until the restore, and a full tmpfs fails the move.
+   */
+  roomForDumps: 2,
 } as const;
 
 export type PreCopyLimits = { readonly [K in keyof typeof PRE_COPY_LIMITS]: number };
@@ -29,9 +35,11 @@ export interface PreCopyRound {
   transferMs: number;
   /** The round's wall time, fixed work included. */
   durationMs: number;
+  /** Free bytes where the rounds' images gather on the destination, after the round; unknown when unread. */
+  roomBytes?: number;
 }
 
-export type StopRule = 'few-pages' | 'predicted-under-target' | 'no-convergence' | 'round-limit' | 'time-cap' | 'unmeasured';
+export type StopRule = 'few-pages' | 'predicted-under-target' | 'no-room' | 'no-convergence' | 'round-limit' | 'time-cap' | 'unmeasured';
 
 export type StopDecision = { stop: false; detail: string } | { stop: true; rule: StopRule; detail: string };
 
@@ -58,12 +66,20 @@ export function stopPreCopy(rounds: readonly (PreCopyRound | undefined)[], limit
   const ms = (x: number) => `${Math.round(x)} ms`;
   const growth = prev && prev.pages > 0 ? (last.pages - prev.pages) / prev.pages : undefined;
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   if (last.pages <= limits.fewPages) return { stop: true, rule: 'few-pages', detail: `round ${n} wrote ${last.pages} pages, at most ${limits.fewPages}` };
   if (predicted !== undefined && predicted < limits.predictedFinalDumpMs)
     return {
       stop: true,
       rule: 'predicted-under-target',
       detail: `round ${n} wrote ${last.pages} pages in ${ms(last.transferMs)}: the final dump's pages are predicted to move in ${ms(predicted)}, under ${ms(limits.predictedFinalDumpMs)}`,
+    };
+  const needed = limits.roomForDumps * last.pages * PAGE_SIZE;
+  if (last.roomBytes !== undefined && last.roomBytes < needed)
+    return {
+      stop: true,
+      rule: 'no-room',
+      detail: `round ${n} wrote ${mib(last.pages * PAGE_SIZE)}; ${mib(last.roomBytes)} are left on the destination, under the ${mib(needed)} of ${limits.roomForDumps} more dumps that size`,
     };
   if (growth !== undefined && growth > limits.maxGrowth)
     return {

@@ -76,8 +76,14 @@ describe('adaptive pre-copy decides its rounds from the pages it measured', () =
     ]);
     expect(r.lastDumpPagesWritten).toBe(30);
     expect(tb.edges.get('edge-a')!.commands.find((c) => c.startsWith('criu-dump:'))).toContain('--prev-images-dir ../pre-3');
-    // Each pre-dump's statistics were read inside its own phase, right after it: the next step depended on them.
-    for (const p of r.phases.filter((x) => x.kind === 'pre-dump')) expect(p.commands.at(-1)!.kind).toBe('read-stats-dump');
+    // Each pre-dump's statistics and the destination's room were read inside its own phase, right after it: the next step depended on them.
+    for (const p of r.phases.filter((x) => x.kind === 'pre-dump'))
+      expect(
+        p.commands
+          .slice(-2)
+          .map((c) => c.kind)
+          .sort(),
+      ).toEqual(['free-space', 'read-stats-dump']);
     // Pages streamed to the page server count as bytes moved.
     expect(r.phases.find((p) => p.name.startsWith('pre-dump 1'))!.bytes).toBe(5000 * 4096);
     // It may do up to the stop rule's 8 rounds: the record's bound.
@@ -90,6 +96,20 @@ describe('adaptive pre-copy decides its rounds from the pages it measured', () =
     expect(r.phases.find((p) => p.kind === 'final-dump')!.decision).toEqual({
       rule: 'no-convergence',
       detail: "round 2 wrote 6000 pages, 20.0 % more than round 1's 5000 (at most 10.0 %)",
+    });
+  });
+
+  it('stops before the destination runs out of room for the rounds and the final dump, and says so', async () => {
+    const pages = pagesPerRound([25_600, 25_600, 25_600], 25_600);
+    // 150 MiB left after each 100 MiB round: not enough for another round and the final dump.
+    const { r } = await adaptiveMove((kind, argv, edge) =>
+      kind === 'free-space' && edge.name === 'edge-b' ? { stdout: `Avail\n${150 * 2 ** 20}\n` } : pages(kind, argv, edge),
+    );
+    expect(r.outcome).toBe('migrated');
+    expect(r.phases.filter((p) => p.kind === 'pre-dump')).toHaveLength(1);
+    expect(r.phases.find((p) => p.kind === 'final-dump')!.decision).toEqual({
+      rule: 'no-room',
+      detail: 'round 1 wrote 100.0 MiB; 150.0 MiB are left on the destination, under the 200.0 MiB of 2 more dumps that size',
     });
   });
 

@@ -59,6 +59,19 @@ describe('stopPreCopy', () => {
     expect(stopPreCopy(steady)).toEqual({ stop: true, rule: 'round-limit', detail: 'round 8 is the last allowed (8); it wrote 1000 pages' });
   });
 
+  it('stops when the destination has no room for the next round and the final dump (no-room), not with room for both', () => {
+    // 25 600 pages are 100 MiB: two more dumps that size need 200 MiB.
+    const mib = 2 ** 20;
+    expect(stopPreCopy([r(25_600), { ...r(25_600), roomBytes: 200 * mib - 1 }])).toEqual({
+      stop: true,
+      rule: 'no-room',
+      detail: 'round 2 wrote 100.0 MiB; 200.0 MiB are left on the destination, under the 200.0 MiB of 2 more dumps that size',
+    });
+    expect(stopPreCopy([r(25_600), { ...r(25_600), roomBytes: 200 * mib }]).stop).toBe(false);
+    // Unread, the rule goes without.
+    expect(stopPreCopy([r(25_600), r(25_600)]).stop).toBe(false);
+  });
+
   it('stops once the rounds took the time cap (time-cap)', () => {
     const slow = [r(1000, 1000, 70_000), r(1000, 1000, 50_000)];
     expect(stopPreCopy(slow)).toEqual({ stop: true, rule: 'time-cap', detail: 'the 2 rounds took 120000 ms, at least the cap of 120000 ms' });
@@ -81,7 +94,7 @@ describe('stopPreCopy', () => {
   });
 
   it('takes its limits from one place, and any other set of limits', () => {
-    expect(PRE_COPY_LIMITS).toEqual({ predictedFinalDumpMs: 300, fewPages: 64, maxGrowth: 0.1, maxRounds: 8, timeCapMs: 120_000 });
+    expect(PRE_COPY_LIMITS).toEqual({ predictedFinalDumpMs: 300, fewPages: 64, maxGrowth: 0.1, maxRounds: 8, timeCapMs: 120_000, roomForDumps: 2 });
     expect(stopPreCopy([r(1000)], { ...PRE_COPY_LIMITS, maxRounds: 1 })).toMatchObject({ rule: 'round-limit' });
   });
 });
