@@ -186,7 +186,7 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     await sweep(ctx, strategy, report, note);
     if (report.runningOn) {
       const lock = await dropNetworkLock(report.runningOn === source.name ? source : dest, e.container);
-      if (lock) note(report.did, `removed CRIU's network lock (${lock}) from ${e.container}'s network namespace on ${report.runningOn}`);
+      if (lock) note(report.did, `undid what CRIU left on ${e.container}'s network on ${report.runningOn}: ${lock}`);
     }
     report.settled = (report.runningOn !== undefined || report.stateLost !== undefined) && report.problem === undefined;
     return report;

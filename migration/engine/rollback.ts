@@ -79,7 +79,7 @@ export async function rollback(ctx: SettleContext, strategy: Strategy): Promise<
     if (raised.length) notes.push(`its link ${raised.join(', ')} brought up again: the final dump's hook had taken it down`);
     // A lazy dump's failure path resumes the tasks but leaves the network locked.
     const lock = hasLazyWindow(strategy.outline(0)) ? await dropNetworkLock(ctx.source, ctx.container) : undefined;
-    if (lock) notes.push(`CRIU's network lock (${lock}) removed`);
+    if (lock) notes.push(`what CRIU left on its network undone: ${lock}`);
     return rolledBack(ctx, strategy, `container ${ctx.container} kept running on ${ctx.source.name}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   }
 
