@@ -45,6 +45,9 @@ export interface EdgeVersions {
 }
 
 /** Bounds of the remote steps; a step that takes longer fails its phase. */
+/** Less room than this where a dump wrote its images: it ran out of room. */
+const FULL_BELOW_BYTES = 4 * 2 ** 20;
+
 export const STEP_TIMEOUT_MS = {
   quick: 30_000,
   dump: 180_000,
@@ -232,11 +235,22 @@ export class Edge {
     } catch (e) {
       const log = `${imagesDir}/${action}.log`;
       // The last errors for the message; the first unseizable task, which may come before them, for the reason.
-      const errors = await this.ssh.run(['sh', '-c', 'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"', log]).catch(() => undefined);
+      // And the room left: a full tmpfs fails the dump before CRIU can log why (its log is in the same directory).
+      const errors = await this.ssh
+        .run([
+          'sh',
+          '-c',
+          'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"; echo ---; df --output=avail -B1 "$1" | tail -n 1',
+          log,
+          imagesDir,
+        ])
+        .catch(() => undefined);
       const what =
         e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
-      const [lines = '', unseizable = ''] = (errors?.stdout ?? '').split(/^---$/m).map((t) => t.trim());
-      const why = await this.whyUnseizable(unseizable);
+      const [lines = '', unseizable = '', avail = ''] = (errors?.stdout ?? '').split(/^---$/m).map((t) => t.trim());
+      const full =
+        /^\d+$/.test(avail) && Number(avail) < FULL_BELOW_BYTES ? `the file system of ${imagesDir} is full (${Number(avail) >> 10} KiB free)` : undefined;
+      const why = [full, await this.whyUnseizable(unseizable)].filter(Boolean).join('\n');
       throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${lines || '(no errors in its log)'} (log: ${log})${why ? `\n${why}` : ''}`, { cause: e });
     }
   }
