@@ -54,7 +54,8 @@ export function plainText(text: string, max = 2000): string {
 
 /** CRIU's own frozen time of the final dump (freeze to the dump's end), where the record has it. */
 function finalFrozenMs(m: RunRecord['migration']): number | null {
-  const s = m?.iterations.find((i) => i.kind === 'dump')?.stats;
+  // A lazy dump's statistics do not time its freeze (see migrate.ts).
+  const s = m?.lazy ? undefined : m?.iterations.find((i) => i.kind === 'dump')?.stats;
   return s ? s.frozenTimeUs / 1000 : null;
 }
 

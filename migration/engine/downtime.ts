@@ -29,18 +29,12 @@ function startedOnNode(startMs: number, c: CommandTiming): number {
  * it freezes). The nodes' clocks are not the controller's, so only durations
  * are taken from the node. Undefined when no dump was timed.
  */
-export function freezeAtMs(
-  phases: readonly PhaseRecord[],
-  finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>,
-  lazyDumpRanMs?: number,
-): number | undefined {
+export function freezeAtMs(phases: readonly PhaseRecord[], finalDumpStats?: Pick<DumpStats, 'frozenTimeUs' | 'freezingTimeUs'>): number | undefined {
   const c = freezingCommand(phases);
   if (c?.startMs === undefined) return undefined;
   const started = startedOnNode(c.startMs, c);
   if (!finalDumpStats) return started;
-  // A lazy dump's tasks stay frozen while it serves its pages, after its command returned: that part is not before the command's end.
-  const servedAfterMs = lazyDumpRanMs !== undefined ? Math.max(0, lazyDumpRanMs - c.remoteMs) : 0;
-  const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000 - servedAfterMs;
+  const frozenMs = (finalDumpStats.frozenTimeUs + finalDumpStats.freezingTimeUs) / 1000;
   return Math.max(started, started + c.remoteMs - frozenMs);
 }
 

@@ -174,7 +174,7 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
       iterations,
       bytesMoved: sum(run.phases.map((p) => p.bytes ?? 0)),
       remoteCommandMs,
-      engineOverheadMs: run.end - run.t0 - remoteCommandMs,
+      engineOverheadMs: run.end - run.t0 - remoteCommandMs - watchedMs(run.phases),
       versions: setup.versions,
     };
     // Listener, fault and missing figures are only known at the end: read them then.
@@ -188,7 +188,8 @@ export async function migrate(o: MigrateOptions): Promise<MigrationRecord> {
     const finished = await cleanedUp(settle, missing);
     const last = iterations.find((i) => i.kind === 'dump');
     // A migrated record always has a timed final dump; the phase's start is the fallback of a strategy that dumps otherwise.
-    const freezeAt = freezeAtMs(run.phases, last?.stats, ctx.lazy?.dumpRanMs) ?? run.phases.find((p) => p.kind === 'final-dump')?.startMs ?? run.end - run.t0;
+    // A lazy dump's statistics do not time its freeze (frozen_time came out as 2755 s here, memdump as 0): its command's start is taken.
+    const freezeAt = freezeAtMs(run.phases, ctx.lazy ? undefined : last?.stats) ?? run.phases.find((p) => p.kind === 'final-dump')?.startMs ?? run.end - run.t0;
     return sealRecord({
       ...base,
       outcome: 'migrated',
@@ -305,6 +306,11 @@ async function rolledBack(
   return new MigrationFailedError(`migration ${s.ctx.id} failed in phase "${failure.phase}": ${message}\nrollback: ${rb.detail}`, record, {
     cause: failure.error,
   });
+}
+
+/** The lazy window's time between its reads: the daemon's, which the engine only watches, not the engine's own. */
+function watchedMs(phases: readonly MigrationRecord['phases'][number][]): number {
+  return sum(phases.filter((p) => p.kind === 'lazy-pages').map((p) => p.durationMs - sum(p.commands.map((c) => c.remoteMs))));
 }
 
 /**

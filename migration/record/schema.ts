@@ -185,7 +185,7 @@ export const MigrationRecordSchema = Type.Object(
     bytesMoved: Count,
     /** Sum of all phases' remote command times. */
     remoteCommandMs: Ms,
-    /** totalMs − remoteCommandMs: what the engine and SSH add. */
+    /** totalMs − remoteCommandMs: what the engine and SSH add (less a lazy window's time between its reads: the daemon's, only watched). */
     engineOverheadMs: Type.Number(),
     /** Removing the source copy after success; outside Ψ. */
     cleanupMs: Type.Optional(Ms),

@@ -82,9 +82,10 @@ function details(ok: readonly PlanRun[]): string[] {
   const of = (f: (r: PlanRun) => number | undefined) => summarize(ok.map(f).filter((v): v is number => v !== undefined));
   const service = of((r) => r.serviceDowntimeMs);
   const total = of((r) => r.migration?.totalMs)!;
-  const pages = of((r) => r.migration?.lastDumpPagesWritten);
+  const pages = of((r) => (r.migration?.lazy ? undefined : r.migration?.lastDumpPagesWritten));
   const frozen = of((r) => {
-    const us = r.migration?.iterations.find((i) => i.kind === 'dump')?.stats.frozenTimeUs;
+    // A lazy dump's statistics do not time its freeze (see migrate.ts).
+    const us = r.migration?.lazy ? undefined : r.migration?.iterations.find((i) => i.kind === 'dump')?.stats.frozenTimeUs;
     return us === undefined ? undefined : us / 1000;
   });
   const restore = of((r) => (r.migration?.restoreStats ? r.migration.restoreStats.restoreTimeUs / 1000 : undefined));

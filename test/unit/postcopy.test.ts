@@ -96,6 +96,12 @@ describe('postcopy on scripted edges', () => {
     expect(record.outcome, record.error?.message).toBe('migrated');
     expect(record.lazy).toMatchObject({ pagesLazy: 300, pagesSentLazily: 300, faults: 9 });
     expect(record.lazy!.warning).toMatch(/the SSH connection to edge-b was lost in the lazy window \(cut by the test\) and opened again/);
+    // Its reads, over both connections, are in the phase's record; the time between them (the daemon's) is not the engine's overhead.
+    const window = record.phases.find((p) => p.kind === 'lazy-pages')!;
+    expect(window.commands.filter((c) => c.kind === 'read-lazy-pages-log')).toHaveLength(2);
+    const watched = window.durationMs - window.commands.reduce((n, c) => n + c.remoteMs, 0);
+    expect(watched).toBeGreaterThan(250);
+    expect(record.engineOverheadMs).toBeLessThan(watched);
     expect([...tb.running['edge-b']!]).toEqual(['c1']);
     expect([...tb.running['edge-a']!]).toEqual([]);
   });
