@@ -118,12 +118,14 @@ function details(ok: readonly PlanRun[]): string[] {
 export function workingSetSpec(runs: readonly PlanRun[], plans: readonly Plan[]): TopLevelSpec | undefined {
   const values: { strategy: string; workingSetMB: number; median: number; min: number; max: number; n: number }[] = [];
   const sets = runs.filter((r) => WORKING_SET_PLAN.test(r.plan) && migrated(r));
-  for (const strategy of [...new Set(sets.map((r) => r.strategy))]) {
+  // One line per strategy, and per link too when the plans differ in it: a line never joins two links.
+  const profiles = [...new Set(sets.map((r) => r.profile))];
+  const series = (r: PlanRun) => (profiles.length > 1 ? `${r.strategy} (${r.profile})` : r.strategy);
+  for (const line of [...new Set(sets.map(series))]) {
     for (const mb of [...new Set(sets.map((r) => memoryParams(plans, r)?.workingSetMB))]) {
-      const s = summarize(
-        sets.filter((r) => r.strategy === strategy && memoryParams(plans, r)?.workingSetMB === mb).map((r) => r.migration!.downtimeMs! / 1000),
-      );
-      if (s && mb !== undefined) values.push({ strategy, workingSetMB: mb, median: s.median, min: s.min, max: s.max, n: s.n });
+      const ofLine = sets.filter((r) => series(r) === line && memoryParams(plans, r)?.workingSetMB === mb);
+      const s = summarize(ofLine.map((r) => r.migration!.downtimeMs! / 1000));
+      if (s && mb !== undefined) values.push({ strategy: line, workingSetMB: mb, median: s.median, min: s.min, max: s.max, n: s.n });
     }
   }
   if (values.length === 0) return undefined;
@@ -131,11 +133,11 @@ export function workingSetSpec(runs: readonly PlanRun[], plans: readonly Plan[])
   const x = { field: 'workingSetMB', type: 'quantitative' as const, title: 'working set (MB, log scale)', scale: { type: 'log' as const, base: 2 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `Downtime against the working set: memory workload at ${rate} MB/s, median and range of the runs (${sets[0]!.profile})`,
+    title: `Downtime against the working set: memory workload at ${rate} MB/s, median and range of the runs (${profiles.join(', ')})`,
     data: { values },
     width: 420,
     height: 280,
-    encoding: { x, color: { field: 'strategy', type: 'nominal', title: 'strategy' } },
+    encoding: { x, color: { field: 'strategy', type: 'nominal', title: 'strategy', legend: { labelLimit: 320 } } },
     layer: [
       { mark: { type: 'line', point: true }, encoding: { y: { field: 'median', type: 'quantitative', title: 'downtime (s)' } } },
       { mark: { type: 'rule' }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
