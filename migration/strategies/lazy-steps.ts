@@ -157,10 +157,9 @@ async function overLiveConnection<T>(ctx: MigrationContext, edge: 'source' | 'de
     const lost = ctx[edge].ssh.lostReason;
     if (lost === undefined) throw e;
     await ctx.reopen(edge);
-    (ctx.lazy ??= {}).reopened = [
-      ...(ctx.lazy.reopened ?? []),
-      `the SSH connection to ${ctx[edge].name} was lost in the lazy window (${lost}) and opened again`,
-    ];
+    ctx.lazy ??= {};
+    const lazy = ctx.lazy;
+    lazy.reopened = [...(lazy.reopened ?? []), `the SSH connection to ${ctx[edge].name} was lost in the lazy window (${lost}) and opened again`];
     return read(ctx[edge]);
   }
 }
