@@ -7,7 +7,7 @@
 // stopped, with its root file system, the newest; the source's copy and every
 // image go. What could not be reached stays in the journal for recover.
 import { command } from '../edge-command.js';
-import { lxc } from '../lxc/commands.js';
+import { LXC_PATH, lxc } from '../lxc/commands.js';
 import { STEP_TIMEOUT_MS } from '../edge.js';
 import { lazyPagesPort } from '../strategies/lazy-steps.js';
 import type { LazyRecord, MigrationRecord } from '../record/schema.js';
@@ -43,7 +43,12 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
     await ctx.source.failLazyDump(iterationDir(ctx, 'dump'), lazyPagesPort(ctx.id));
     const s = await ctx.source.state(ctx.container);
     if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
-    await strategy.storage.removeSourceCopy(ctx);
+    // A removal cut short (the first try of two: the move's, then recover's) leaves a copy LXC no longer knows: its directory.
+    const destroyed = s === undefined ? undefined : await strategy.storage.removeSourceCopy(ctx).catch((e: unknown) => e as Error);
+    if (await ctx.source.exists(ctx.lxcDir)) {
+      const r = await ctx.source.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
+      if (r.exitCode !== 0) throw destroyed ?? new Error(`${ctx.source.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
+    }
     did.push(`the copy on ${ctx.source.name} removed`);
   });
   if (left.length === 0) {
