@@ -215,7 +215,12 @@ export function faultMatrix(
       expect(await runningOn(i, name, kept.onNode)).toEqual([]);
       const stopped = stoppedOn(c, from!, to);
       expect(await leftovers(i, name, stopped, kept.onNode)).toEqual([]);
-      expect((await kept.onNode(stopped, (conn) => conn.run(lxc.start(name)))).exitCode).toBe(0);
+      // lxc-start -d says little on failure: its log says why.
+      const started = await kept.onNode(stopped, (conn) =>
+        // To a file: the daemonized monitor would hold a stderr it logs to, and the SSH channel with it.
+        conn.run(['sh', '-c', 'lxc-start -n "$0" -d -l INFO -o "/tmp/lxc-start-$0.log" || { rc=$?; cat "/tmp/lxc-start-$0.log" >&2; exit "$rc"; }', name]),
+      );
+      expect(started.exitCode, `lxc-start on ${stopped}: ${started.stderr.slice(-3000)}`).toBe(0);
       count = await countAtLeast(ip, 1);
     }
     const now = await runningOn(i, name, kept.onNode);
