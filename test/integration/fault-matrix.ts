@@ -13,7 +13,6 @@ import { migrate, MigrationFailedError } from '../../migration/engine/migrate.js
 import { recover } from '../../migration/engine/recover.js';
 import { faultPhaseMatches } from '../../migration/engine/types.js';
 import { journalDirFor, unfinishedMigrations } from '../../migration/journal.js';
-import { lxc } from '../../migration/lxc/commands.js';
 import { registeredStrategies, strategyNamed } from '../../migration/strategies/index.js';
 import { hasLazyWindow, LAZY_PAGES_PHASE } from '../../migration/strategies/lazy-steps.js';
 import type { MigrationRecord, StrategyName } from '../../migration/record/schema.js';
