@@ -41,6 +41,8 @@ export const JournalEntrySchema = Type.Object(
     failure: Type.Optional(Type.String()),
     /** Set when a post-copy move lost the container's state in its lazy window: recover then removes what is left and never resumes a copy. */
     stateLost: Type.Optional(Type.String()),
+    /** With stateLost: the edge that keeps the container, stopped, with its root file system. */
+    stoppedOn: Type.Optional(Type.String({ maxLength: 64 })),
     startedAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -119,7 +121,7 @@ export class Journal {
     return entryPath(this.dir, this.entry.id);
   }
 
-  update(patch: Partial<Pick<JournalEntry, 'step' | 'pointOfNoReturnPassed' | 'failure' | 'stateLost'>>): void {
+  update(patch: Partial<Pick<JournalEntry, 'step' | 'pointOfNoReturnPassed' | 'failure' | 'stateLost' | 'stoppedOn'>>): void {
     this.entry = { ...this.entry, ...patch, updatedAt: new Date().toISOString() };
     this.write();
   }

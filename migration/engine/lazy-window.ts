@@ -16,11 +16,28 @@ import { iterationDir, type MigrationContext, type SettleContext, type Strategy 
 
 export interface LazyWindowSettled {
   detail: string;
+  /** Where the container is kept, stopped, with its root file system. */
+  keptOn?: 'source' | 'dest';
   /** What could not be removed (an edge unreachable): recover's. */
   left?: string;
 }
 
-export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strategy): Promise<LazyWindowSettled> {
+/**
+ * Which copy to keep, stopped, when no earlier settling chose: the
+ * destination's, unless it no longer runs while the source's tasks still do
+ * (frozen by the dump, or resumed by CRIU's failure path): a destination that
+ * died took its memory and, with a power cut, its root file system's unsynced
+ * writes (a kept copy failed to exec its init with EIO), while the source's
+ * root file system is whole.
+ */
+async function copyToKeep(ctx: SettleContext): Promise<'source' | 'dest'> {
+  const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
+  if (destState === 'RUNNING') return 'dest';
+  const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
+  return sourceState === 'RUNNING' || sourceState === 'FROZEN' ? 'source' : 'dest';
+}
+
+export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strategy, keepOn?: 'source' | 'dest'): Promise<LazyWindowSettled> {
   const left: string[] = [];
   const did: string[] = [];
   const step = async (what: string, fn: () => Promise<unknown>) => {
@@ -30,36 +47,46 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
       left.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
     }
   };
+  const keptOn = keepOn ?? (await copyToKeep(ctx));
+  const kept = keptOn === 'dest' ? ctx.dest : ctx.source;
+  const other = keptOn === 'dest' ? ctx.source : ctx.dest;
+  // Whichever is kept: the source's dump may still hold its tasks (frozen, or resumed by CRIU's failure path), the
+  // destination's daemon may still run, and neither copy may run again.
+  await step(`stop the copy on ${ctx.source.name}`, async () => {
+    await ctx.source.failLazyDump(iterationDir(ctx, 'dump'), lazyPagesPort(ctx.id));
+    const s = await ctx.source.state(ctx.container);
+    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
+  });
   await step(`stop the copy on ${ctx.dest.name}`, async () => {
     await ctx.dest.killPageServers(ctx.workDir);
     const s = await ctx.dest.state(ctx.container);
     if (s !== undefined && s !== 'STOPPED') await ctx.dest.exec(command('lxc-kill', lxc.kill(ctx.container)));
     if (ctx.receiver) await ctx.dest.stopReceiver(ctx.receiver);
     if (strategy.criu?.network === 'prepared') await ctx.dest.forgetNetwork(ctx.container, { allowFailure: true });
-    did.push(`the copy on ${ctx.dest.name} stopped`);
   });
-  await step(`remove the copy on ${ctx.source.name}`, async () => {
-    // The dump may still hold the source's tasks (frozen, or resumed by CRIU's failure path): neither may run again.
-    await ctx.source.failLazyDump(iterationDir(ctx, 'dump'), lazyPagesPort(ctx.id));
-    const s = await ctx.source.state(ctx.container);
-    if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
+  if (left.length === 0) did.push(`both copies stopped`);
+  await step(`remove the copy on ${other.name}`, async () => {
+    const s = await other.state(ctx.container);
     // A removal cut short (the first try of two: the move's, then recover's) leaves a copy LXC no longer knows: its directory.
-    const destroyed = s === undefined ? undefined : await strategy.storage.removeSourceCopy(ctx).catch((e: unknown) => e as Error);
-    if (await ctx.source.exists(ctx.lxcDir)) {
-      const r = await ctx.source.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
-      if (r.exitCode !== 0) throw destroyed ?? new Error(`${ctx.source.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
+    const remove = () =>
+      other === ctx.source ? strategy.storage.removeSourceCopy(ctx) : other.exec(command('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }));
+    const destroyed = s === undefined ? undefined : await remove().catch((e: unknown) => e as Error);
+    if (await other.exists(ctx.lxcDir)) {
+      const r = await other.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
+      if (r.exitCode !== 0)
+        throw destroyed instanceof Error ? destroyed : new Error(`${other.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
     }
-    did.push(`the copy on ${ctx.source.name} removed`);
+    did.push(`the copy on ${other.name} removed`);
   });
   if (left.length === 0) {
     const imagesLeft = await strategy.storage.removeImages(ctx, ctx.dest, [ctx.source, ctx.dest]);
     if (imagesLeft) left.push(imagesLeft);
     else did.push('the images removed');
   }
-  const where = `${ctx.container} is stopped on ${ctx.dest.name} with its root file system: start it anew to run it without that state`;
+  const where = `${ctx.container} is stopped on ${kept.name} with its root file system: start it anew to run it without that state`;
   const detail = `${where}; ${did.join('; ')}`;
-  if (left.length === 0) return { detail };
-  return { detail: `${detail}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`, left: left.join('; ') };
+  if (left.length === 0) return { detail, keptOn };
+  return { detail: `${detail}; ${left.join('; ')}: \`followme recover\` removes what is left once it can`, left: left.join('; '), keptOn };
 }
 
 /** What a record or a recovery says of a lost lazy window. */

@@ -16,7 +16,7 @@ import { sealRecord } from '../record/validate.js';
 import { strategyNamed } from '../strategies/index.js';
 import { EngineClock } from './clock.js';
 import { freezeAtMs, remoteMsFrom } from './downtime.js';
-import { lazyRecordOf, lazyStateLost, restoredAtMs, settleLostLazyWindow } from './lazy-window.js';
+import { lazyRecordOf, lazyStateLost, type LazyWindowSettled, restoredAtMs, settleLostLazyWindow } from './lazy-window.js';
 import { LazyWindowError } from '../strategies/lazy-steps.js';
 import { dumpIterations, injectFaultAt, runPhases } from './phases.js';
 import { portsFor, receiverRunDir } from './ports.js';
@@ -308,6 +308,11 @@ async function rolledBack(
   });
 }
 
+/** The journal's name for the edge that keeps a lost window's container: recover keeps the same. */
+function keptOnEdge(ctx: MigrationContext, keptOn: 'source' | 'dest' | undefined): { stoppedOn?: string } {
+  return keptOn ? { stoppedOn: keptOn === 'dest' ? ctx.dest.name : ctx.source.name } : {};
+}
+
 /** The lazy window's time between its reads: the daemon's, which the engine only watches, not the engine's own. */
 function watchedMs(phases: readonly MigrationRecord['phases'][number][]): number {
   return sum(phases.filter((p) => p.kind === 'lazy-pages').map((p) => p.durationMs - sum(p.commands.map((c) => c.remoteMs))));
@@ -330,12 +335,12 @@ async function lostInLazyWindow(
   await clock.emit({ type: 'state-lost', phase: failure.phase, error: message });
   journal.update({ step: 'lazy window lost', stateLost });
   if (fault?.healBeforeRollback) await fault.heal();
-  const settled = await settleLostLazyWindow(ctx, s.strategy).catch((e: unknown) => ({
+  const settled: LazyWindowSettled = await settleLostLazyWindow(ctx, s.strategy).catch((e: unknown) => ({
     detail: `settling failed: ${(e as Error).message}`,
     left: (e as Error).message,
   }));
   if (fault && !fault.healBeforeRollback) await fault.heal();
-  if (settled.left) journal.update({ failure: `lost in ${failure.phase}: ${settled.detail}` });
+  if (settled.left) journal.update({ failure: `lost in ${failure.phase}: ${settled.detail}`, ...keptOnEdge(ctx, settled.keptOn) });
   else journal.close();
   await clock.emit({ type: 'rollback-end', outcome: 'failed', detail: settled.detail });
   const record = seal({ outcome: 'failed', error: { phase: failure.phase, message, rollback: settled.detail, stateLost } });

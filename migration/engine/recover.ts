@@ -165,9 +165,10 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     if (stateLost !== undefined) {
       // A post-copy move lost its lazy window: no copy may run again; the destination keeps the stopped container.
       if (e.stateLost === undefined) note(report.found, stateLost);
-      const settled = await settleLostLazyWindow(ctx, strategy);
+      const keepOn = e.stoppedOn === source.name ? 'source' : e.stoppedOn === dest.name ? 'dest' : undefined;
+      const settled = await settleLostLazyWindow(ctx, strategy, keepOn);
       note(report.did, settled.detail);
-      Object.assign(report, { stateLost, stoppedOn: dest.name });
+      Object.assign(report, { stateLost, stoppedOn: settled.keptOn === 'source' ? source.name : dest.name });
       if (settled.left) report.problem = settled.detail;
     } else if (keepDest) {
       // The restore finished: complete the migration.

@@ -274,9 +274,13 @@ export function losesState(c: FaultCase): 'never' | 'may' | 'always' {
 /** Faults that take the controller's view of the edges, not the edges. */
 const CONTROLLER_VIEW: readonly string[] = [CONTROLLER_KILLED, 'ssh-dropped-source', 'ssh-dropped-dest'];
 
-/** Where a case that lost the state leaves the container stopped: the destination for post-copy (its root file system is the newest), else the source. */
+/**
+ * Where a case that lost the state leaves the container stopped: for
+ * post-copy the destination (its root file system is the newest), unless the
+ * destination died (its unsynced writes with it); else the source.
+ */
 function stoppedOn(c: FaultCase, from: string, to: string): string {
-  return hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) ? to : from;
+  return hasLazyWindow(strategyNamed(c.strategy).outline(PREDUMPS)) && c.fault !== 'dest-destroyed' ? to : from;
 }
 
 /** The matrix as a Markdown table, one row per case. */

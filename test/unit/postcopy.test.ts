@@ -106,6 +106,29 @@ describe('postcopy on scripted edges', () => {
     expect([...tb.running['edge-a']!]).toEqual([]);
   });
 
+  it('a lazy window lost with the destination: keeps the source copy, whose root file system is whole, and removes the destination one', async () => {
+    let sourceResumed = false;
+    const { tb, record } = await moveBy('postcopy', (kind, _argv, edge) => {
+      if (kind === 'read-lazy-pages-log') {
+        // The destination's copy died; CRIU's failed dump resumed the source's tasks.
+        edge.running.delete('c1');
+        sourceResumed = true;
+        return { stdout: 'stopped\n300 240 9 2\n' };
+      }
+      if (edge.name === 'edge-a' && sourceResumed && kind === 'lxc-state') return { stdout: 'RUNNING\n' };
+      if (edge.name === 'edge-b' && kind === 'lxc-state' && !edge.running.has('c1') && edge.kinds.includes('read-lazy-pages-log'))
+        return { stdout: 'STOPPED\n' };
+      if (edge.name === 'edge-a' && sourceResumed && kind === 'lxc-kill') sourceResumed = false;
+      return undefined;
+    });
+    expect(record.error?.stateLost).toMatch(/60 pages still on edge-a/);
+    expect(record.error?.rollback).toMatch(/^c1 is stopped on edge-a with its root file system/);
+    expect(tb.edges.get('edge-b')!.kinds).toContain('lxc-destroy');
+    expect(tb.edges.get('edge-a')!.kinds).toContain('lxc-kill');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-destroy');
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
   it('a restore that fails before the container runs rolls back: the lazy dump is made to fail, the source resumes and is unlocked', async () => {
     const { tb, record } = await moveBy('postcopy', (kind, _argv, edge) => {
       if (kind === 'criu-lazy-pages') return { exitCode: 1, stderr: 'no userfaultfd' };
