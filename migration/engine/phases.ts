@@ -111,7 +111,8 @@ async function timedPhase(
   let failed = false;
   try {
     journal.update({ step: phase.name });
-    refuseOverLostConnection(ctx.dest);
+    // The lazy window goes on without the controller: it opens a lost connection again itself (lazy-steps.ts).
+    if (phase.kind !== 'lazy-pages') refuseOverLostConnection(ctx.dest);
     bytes = (await phase.run(ctx)).bytes;
     // A strategy that decides from its rounds gets each pre-dump's statistics now, inside the phase's time.
     if (phase.kind === 'pre-dump' && strategy.measuresRounds) [stats, roomBytes] = await Promise.all([roundStats(ctx), roundRoom(ctx)]);
