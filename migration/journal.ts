@@ -94,6 +94,9 @@ export function entryHeld(dir: string, id: string): boolean {
   return lockfile.checkSync(entryPath(dir, id), lockOptions);
 }
 
+/** The journal's step once the container runs on the destination for good: only the source's copy is left to remove. */
+export const SOURCE_CLEANUP_STEP = 'source cleanup';
+
 export class Journal {
   private release: (() => void) | undefined;
 

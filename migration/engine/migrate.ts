@@ -23,7 +23,7 @@ import { portsFor, receiverRunDir } from './ports.js';
 import { cleanupSourceOverLiveConnections, rollbackOverLiveConnections, type Reconnect } from './reconnect.js';
 import { checkAndPrepare, nothingMade, type SetupMade, type SetupResult } from './setup.js';
 import { iterationDirs, workDirOf, type EventListener, type FaultHook, type MigrationContext, type Strategy } from './types.js';
-import { Journal, journalDirFor, unfinishedMigrations } from '../journal.js';
+import { Journal, journalDirFor, SOURCE_CLEANUP_STEP, unfinishedMigrations } from '../journal.js';
 
 export const DEFAULT_PREDUMPS = 2; // as the paper
 export const MAX_PREDUMPS = 20;
@@ -356,9 +356,9 @@ async function cleanedUp(s: Settling, missing: string[]): Promise<Pick<Migration
     missing.push(`CRIU's restore statistics: reading them on ${ctx.dest.name} failed: ${(e as Error).message.split('\n')[0]}`);
     return undefined;
   });
-  await injectFaultAt(fault, clock, 'source cleanup', { source: ctx.source, dest: ctx.dest });
+  await injectFaultAt(fault, clock, SOURCE_CLEANUP_STEP, { source: ctx.source, dest: ctx.dest });
   const cleanupStarted = clock.now();
-  const warning = await settleAfter(s.journal, 'source cleanup', () =>
+  const warning = await settleAfter(s.journal, SOURCE_CLEANUP_STEP, () =>
     cleanupSourceOverLiveConnections(ctx, s.strategy, s.live).catch((e: unknown) => `source cleanup failed: ${(e as Error).message}`),
   );
   const cleanupMs = clock.now() - cleanupStarted;

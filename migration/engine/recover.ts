@@ -12,7 +12,16 @@ import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
 import { NotYet, poll, PollTimeoutError } from '../../common/poll.js';
 import { connectEdge, type Edge } from '../edge.js';
-import { entryHeld, ENTRY_LOCK_STALE_MS, journalDirFor, NOTHING_MADE_STEPS, settle, unfinishedMigrations, type JournalEntry } from '../journal.js';
+import {
+  entryHeld,
+  ENTRY_LOCK_STALE_MS,
+  journalDirFor,
+  NOTHING_MADE_STEPS,
+  settle,
+  SOURCE_CLEANUP_STEP,
+  unfinishedMigrations,
+  type JournalEntry,
+} from '../journal.js';
 import { LXC_PATH, literalPattern, lxc } from '../lxc/commands.js';
 import { strategyNamed } from '../strategies/index.js';
 import { cleanupSource, endLazyDump, rollback } from './rollback.js';
@@ -159,7 +168,8 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     const onDest = destState === 'RUNNING';
     const keepDest = onDest && (!onSource || e.pointOfNoReturnPassed);
     // Past a lazy restore the copy on the destination is whole only if every page arrived.
-    const lazyWindow = hasLazyWindow(strategy.outline(e.predumps)) && (keepDest || e.pointOfNoReturnPassed);
+    // Not once the window had ended (the journal then says source cleanup): the dump and the daemon's log may be gone with it.
+    const lazyWindow = hasLazyWindow(strategy.outline(e.predumps)) && (keepDest || e.pointOfNoReturnPassed) && e.step !== SOURCE_CLEANUP_STEP;
     const stateLost = e.stateLost ?? (lazyWindow ? await lazyWindowLoss(ctx, onDest) : undefined);
 
     if (stateLost !== undefined) {

@@ -157,6 +157,18 @@ describe('followme recover', () => {
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
+  it('postcopy, killed in source cleanup (the window had ended): keeps the destination without judging the window again', async () => {
+    // The dump's statistics and the daemon's log may be gone with the cleanup: unreadable here.
+    const tb = scriptedTestbed((kind) => (kind === 'wait-lazy-dump' ? { exitCode: 1 } : undefined));
+    tb.running['edge-a']!.clear();
+    tb.running['edge-b']!.add('c1');
+    abandoned(tb.journalDir, 'source cleanup', true, 'postcopy');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r).toMatchObject({ settled: true, runningOn: 'edge-b' });
+    expect(r!.stateLost).toBeUndefined();
+    expect([...tb.running['edge-b']!]).toEqual(['c1']);
+  });
+
   it('killed after the restore finished (runs on the destination only): completes the migration', async () => {
     const tb = scriptedTestbed();
     tb.running['edge-a']!.clear();
