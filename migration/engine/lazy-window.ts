@@ -7,7 +7,7 @@
 // stopped, with its root file system, the newest; the source's copy and every
 // image go. What could not be reached stays in the journal for recover.
 import { command } from '../edge-command.js';
-import { LXC_PATH, lxc } from '../lxc/commands.js';
+import { type ContainerState, LXC_PATH, lxc } from '../lxc/commands.js';
 import { STEP_TIMEOUT_MS } from '../edge.js';
 import { lazyPagesPort } from '../strategies/lazy-steps.js';
 import type { LazyRecord, MigrationRecord } from '../record/schema.js';
@@ -30,11 +30,26 @@ export interface LazyWindowSettled {
  * writes (a kept copy failed to exec its init with EIO), while the source's
  * root file system is whole.
  */
-async function copyToKeep(ctx: SettleContext): Promise<'source' | 'dest'> {
-  const destState = await ctx.dest.state(ctx.container).catch(() => undefined);
-  if (destState === 'RUNNING') return 'dest';
-  const sourceState = await ctx.source.state(ctx.container).catch(() => undefined);
-  return sourceState === 'RUNNING' || sourceState === 'FROZEN' ? 'source' : 'dest';
+export function copyToKeep(states: { source: ContainerState | undefined; dest: ContainerState | undefined }): 'source' | 'dest' {
+  if (states.dest === 'RUNNING') return 'dest';
+  return states.source === 'RUNNING' || states.source === 'FROZEN' ? 'source' : 'dest';
+}
+
+/** copyToKeep from the copies' states as they are now (unreadable counts as absent). */
+async function copyToKeepNow(ctx: SettleContext): Promise<'source' | 'dest'> {
+  const [source, dest] = await Promise.all([ctx.source, ctx.dest].map((e) => e.state(ctx.container).catch(() => undefined)));
+  return copyToKeep({ source, dest });
+}
+
+/** The source's copy removed by its storage; a removal cut short (the move's, then recover's) leaves a directory LXC no longer knows. */
+async function removeSourceCopy(ctx: SettleContext, strategy: Strategy): Promise<void> {
+  const { source } = ctx;
+  const destroyed =
+    (await source.state(ctx.container)) === undefined ? undefined : await strategy.storage.removeSourceCopy(ctx).catch((e: unknown) => e as Error);
+  if (!(await source.exists(ctx.lxcDir))) return;
+  const r = await source.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
+  if (r.exitCode !== 0)
+    throw destroyed instanceof Error ? destroyed : new Error(`${source.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
 }
 
 export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strategy, keepOn?: 'source' | 'dest'): Promise<LazyWindowSettled> {
@@ -47,7 +62,7 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
       left.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
     }
   };
-  const keptOn = keepOn ?? (await copyToKeep(ctx));
+  const keptOn = keepOn ?? (await copyToKeepNow(ctx));
   const kept = keptOn === 'dest' ? ctx.dest : ctx.source;
   const other = keptOn === 'dest' ? ctx.source : ctx.dest;
   // Whichever is kept: the source's dump may still hold its tasks (frozen, or resumed by CRIU's failure path), the
@@ -66,16 +81,9 @@ export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strateg
   });
   if (left.length === 0) did.push(`both copies stopped`);
   await step(`remove the copy on ${other.name}`, async () => {
-    const s = await other.state(ctx.container);
-    // A removal cut short (the first try of two: the move's, then recover's) leaves a copy LXC no longer knows: its directory.
-    const remove = () =>
-      other === ctx.source ? strategy.storage.removeSourceCopy(ctx) : other.exec(command('lxc-destroy', lxc.destroy(ctx.container), { timeoutMs: 300_000 }));
-    const destroyed = s === undefined ? undefined : await remove().catch((e: unknown) => e as Error);
-    if (await other.exists(ctx.lxcDir)) {
-      const r = await other.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
-      if (r.exitCode !== 0)
-        throw destroyed instanceof Error ? destroyed : new Error(`${other.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
-    }
+    // The destination's as rollback removes it: its own directory only (with a shared rootfs it holds the config alone).
+    if (other === ctx.dest) await ctx.dest.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir);
+    else await removeSourceCopy(ctx, strategy);
     did.push(`the copy on ${other.name} removed`);
   });
   if (left.length === 0) {

@@ -6,7 +6,7 @@
 // one place, and running recover again finds nothing more to do.
 import { command } from '../edge-command.js';
 import { dropNetworkLock } from '../criu/network-lock.js';
-import { lazyWindowLoss, settleLostLazyWindow } from './lazy-window.js';
+import { copyToKeep, lazyWindowLoss, settleLostLazyWindow } from './lazy-window.js';
 import { hasLazyWindow } from '../strategies/lazy-steps.js';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import type { Inventory, InventoryNode } from '../../common/inventory.js';
@@ -175,7 +175,8 @@ async function recoverOne(e: JournalEntry, o: RecoverOptions, log: (l: string) =
     if (stateLost !== undefined) {
       // A post-copy move lost its lazy window: no copy may run again; the destination keeps the stopped container.
       if (e.stateLost === undefined) note(report.found, stateLost);
-      const keepOn = e.stoppedOn === source.name ? 'source' : e.stoppedOn === dest.name ? 'dest' : undefined;
+      // The copy an earlier settling chose (the journal says), else as the states found above say.
+      const keepOn = e.stoppedOn === source.name ? 'source' : e.stoppedOn === dest.name ? 'dest' : copyToKeep({ source: sourceState, dest: destState });
       const settled = await settleLostLazyWindow(ctx, strategy, keepOn);
       note(report.did, settled.detail);
       Object.assign(report, { stateLost, stoppedOn: settled.keptOn === 'source' ? source.name : dest.name });

@@ -157,6 +157,24 @@ describe('followme recover', () => {
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
+  it("postcopy, killed in the lazy window, the destination's copy gone while the source's dump still holds its tasks: keeps the source's copy, stopped", async () => {
+    const tb = scriptedTestbed((kind, _argv, edge) => {
+      if (kind === 'lxc-state' && edge.name === 'edge-a' && edge.running.has('c1')) return { stdout: 'FROZEN\n' };
+      return undefined;
+    });
+    abandoned(tb.journalDir, 'lazy pages', true, 'postcopy');
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r!.settled, JSON.stringify(r)).toBe(true);
+    expect(r!.stateLost).toMatch(/c1 no longer runs on edge-b$/);
+    expect(r).toMatchObject({ stoppedOn: 'edge-a' });
+    // The destination's copy goes as a rollback removes it: its own directory, never lxc-destroy (a shared rootfs would go with it).
+    expect(tb.edges.get('edge-b')!.commands).toContain('remove-container-dir: rm -rf --one-file-system /var/lib/lxc/c1');
+    expect(tb.edges.get('edge-b')!.kinds).not.toContain('lxc-destroy');
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-restore');
+    expect(tb.running['edge-a']!.size + tb.running['edge-b']!.size).toBe(0);
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
+  });
+
   it('postcopy, killed in source cleanup (the window had ended): keeps the destination without judging the window again', async () => {
     // The dump's statistics and the daemon's log may be gone with the cleanup: unreadable here.
     const tb = scriptedTestbed((kind) => (kind === 'wait-lazy-dump' ? { exitCode: 1 } : undefined));
