@@ -8,18 +8,18 @@ import { assertUnder } from '../common/input/remote-path.js';
 import type { InventoryNode } from '../common/inventory.js';
 import { sshTarget } from '../common/ssh/target.js';
 import { SshConnection, type ExecResult } from '../common/ssh/transport.js';
-import { explainUnseizable, findUnseizableTask } from './criu/log.js';
+import { explainUnseizable, failedDumpScript, findUnseizableTask, parseFailedDump } from './criu/log.js';
 import { missingFeaturesScript, type CriuFeature } from './criu/features.js';
 import {
   failLazyDump,
-  LAZY_LOG_COUNTS,
   lazyDumpLauncher,
   lazyFilesOf,
   lazyPagesDaemon,
   lazyPagesLog,
-  lazyPagesPidFile,
+  lazyPagesProgressScript,
+  parseLazyPagesProgress,
   waitLazyDump,
-  type LazyPagesCount,
+  type LazyPagesProgress,
 } from './criu/lazy.js';
 import { criu, parseContainerProcess, parseCriuVersion, probeContainerProcess, type ContainerProcess, type DumpRequest } from './criu/commands.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './criu/stats.js';
@@ -45,9 +45,6 @@ export interface EdgeVersions {
 }
 
 /** Bounds of the remote steps; a step that takes longer fails its phase. */
-/** Less room than this where a dump wrote its images: it ran out of room. */
-const FULL_BELOW_BYTES = 4 * 2 ** 20;
-
 export const STEP_TIMEOUT_MS = {
   quick: 30_000,
   dump: 180_000,
@@ -210,22 +207,11 @@ export class Edge {
    * The lazy-pages daemon as it is now: whether it still runs, what its log
    * counts, and how many errors it logged (counted on the node: the log is long).
    */
-  async lazyPagesProgress(imagesDir: string): Promise<{ running: boolean; count: LazyPagesCount; errors: number }> {
-    const r = await this.exec(
-      command('read-lazy-pages-log', [
-        'sh',
-        '-c',
-        'r=stopped; p=$(cat "$0" 2>/dev/null) && kill -0 "$p" 2>/dev/null && r=running; echo "$r"; exec awk "$1" "$2"',
-        lazyPagesPidFile(imagesDir),
-        LAZY_LOG_COUNTS,
-        lazyPagesLog(imagesDir),
-      ]),
-    );
-    const [state = '', numbers = ''] = r.stdout.trim().split('\n');
-    const [pagesLazy = NaN, pagesCopied = NaN, faults = NaN, errors = NaN] = numbers.trim().split(' ').map(Number);
-    if (![pagesLazy, pagesCopied, faults, errors].every(Number.isInteger) || !['running', 'stopped'].includes(state))
-      throw new FollowmeError(`${this.name}: cannot read ${lazyPagesLog(imagesDir)}: ${JSON.stringify(r.stdout.slice(0, 80))}`);
-    return { running: state === 'running', count: { pagesLazy, pagesCopied, faults }, errors };
+  async lazyPagesProgress(imagesDir: string): Promise<LazyPagesProgress> {
+    const r = await this.exec(command('read-lazy-pages-log', lazyPagesProgressScript(imagesDir)));
+    const progress = parseLazyPagesProgress(r.stdout);
+    if (!progress) throw new FollowmeError(`${this.name}: cannot read ${lazyPagesLog(imagesDir)}: ${JSON.stringify(r.stdout.slice(0, 80))}`);
+    return progress;
   }
 
   /** Runs a CRIU action; on failure the error carries CRIU's own last errors (it logs to a file, not stderr). */
@@ -234,22 +220,10 @@ export class Edge {
       await this.exec(command(action === 'dump' ? 'criu-dump' : 'criu-pre-dump', argv, { timeoutMs: STEP_TIMEOUT_MS.dump }));
     } catch (e) {
       const log = `${imagesDir}/${action}.log`;
-      // The last errors for the message; the first unseizable task, which may come before them, for the reason.
-      // And the room left: a full tmpfs fails the dump before CRIU can log why (its log is in the same directory).
-      const errors = await this.ssh
-        .run([
-          'sh',
-          '-c',
-          'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"; echo ---; df --output=avail -B1 "$1" | tail -n 1',
-          log,
-          imagesDir,
-        ])
-        .catch(() => undefined);
+      const read = await this.ssh.run(failedDumpScript(log, imagesDir)).catch(() => undefined);
       const what =
         e instanceof CommandError ? (e.timedOut ? `timed out after ${Math.round(e.durationMs / 1000)} s` : `exited with ${e.exitCode}`) : (e as Error).message;
-      const [lines = '', unseizable = '', avail = ''] = (errors?.stdout ?? '').split(/^---$/m).map((t) => t.trim());
-      const full =
-        /^\d+$/.test(avail) && Number(avail) < FULL_BELOW_BYTES ? `the file system of ${imagesDir} is full (${Number(avail) >> 10} KiB free)` : undefined;
+      const { errorLines: lines, unseizable, full } = parseFailedDump(read?.stdout ?? '', imagesDir);
       const why = [full, await this.whyUnseizable(unseizable)].filter(Boolean).join('\n');
       throw new FollowmeError(`${this.name}: criu ${action} ${what}: ${lines || '(no errors in its log)'} (log: ${log})${why ? `\n${why}` : ''}`, { cause: e });
     }

@@ -144,3 +144,30 @@ export const LAZY_LOG_COUNTS =
   '/pages to be handled by UFFD/ { for (i = 1; i < NF; i++) if ($i == "Found") l += $(i+1) } ' +
   '/uffd_copy: 0x/ { split($NF, a, "/"); b += a[2] } /#PF at 0x/ { f++ } /Error \\(/ { e++ } ' +
   'END { printf "%d %d %d %d\\n", l, b / 4096, f, e }';
+
+/** What `lazyPagesProgress` reads: whether the daemon still runs, its log's counts and its errors. */
+export interface LazyPagesProgress {
+  running: boolean;
+  count: LazyPagesCount;
+  errors: number;
+}
+
+/** A command printing the daemon's state ("running" or "stopped") and its log's counts (LAZY_LOG_COUNTS), counted on the node: the log is long. */
+export function lazyPagesProgressScript(imagesDir: string): string[] {
+  return [
+    'sh',
+    '-c',
+    'r=stopped; p=$(cat "$0" 2>/dev/null) && kill -0 "$p" 2>/dev/null && r=running; echo "$r"; exec awk "$1" "$2"',
+    lazyPagesPidFile(imagesDir),
+    LAZY_LOG_COUNTS,
+    lazyPagesLog(imagesDir),
+  ];
+}
+
+/** Parses what `lazyPagesProgressScript` printed; undefined when it is not that. */
+export function parseLazyPagesProgress(stdout: string): LazyPagesProgress | undefined {
+  const [state = '', numbers = ''] = stdout.trim().split('\n');
+  const [pagesLazy = NaN, pagesCopied = NaN, faults = NaN, errors = NaN] = numbers.trim().split(' ').map(Number);
+  if (![pagesLazy, pagesCopied, faults, errors].every(Number.isInteger) || !['running', 'stopped'].includes(state)) return undefined;
+  return { running: state === 'running', count: { pagesLazy, pagesCopied, faults }, errors };
+}

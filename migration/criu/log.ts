@@ -29,3 +29,30 @@ export function explainUnseizable(task: UnseizableTask, comm: string | undefined
     'Typical causes: a /bin/sh (dash) script waiting on vfork for a child CRIU holds before its exec (run such scripts with bash), or I/O on a slow or NFS file system'
   );
 }
+
+/** Less room than this where a dump wrote its images: it ran out of room. */
+const FULL_BELOW_BYTES = 4 * 2 ** 20;
+
+/**
+ * A command printing, after a failed dump, its log's last errors, its first
+ * unseizable task (which may come before them) and the room left where its
+ * images are, separated by "---" lines: a full tmpfs fails the dump before
+ * CRIU can log why (its log is in the same directory).
+ */
+export function failedDumpScript(log: string, imagesDir: string): string[] {
+  return [
+    'sh',
+    '-c',
+    'grep -h "Error" "$0" | tail -n 3; echo ---; grep -h -m1 "Unseizable" "$0"; echo ---; df --output=avail -B1 "$1" | tail -n 1',
+    log,
+    imagesDir,
+  ];
+}
+
+/** What `failedDumpScript` printed: the error lines, the unseizable line, and why the images directory is full if it is. */
+export function parseFailedDump(stdout: string, imagesDir: string): { errorLines: string; unseizable: string; full: string | undefined } {
+  const [errorLines = '', unseizable = '', avail = ''] = stdout.split(/^---$/m).map((t) => t.trim());
+  const full =
+    /^\d+$/.test(avail) && Number(avail) < FULL_BELOW_BYTES ? `the file system of ${imagesDir} is full (${Number(avail) >> 10} KiB free)` : undefined;
+  return { errorLines, unseizable, full };
+}
