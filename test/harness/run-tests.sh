@@ -18,6 +18,9 @@ node -e '
   const fs = require("node:fs");
   let r;
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { console.log("Tests: 0 passed, 1 failed (no vitest report)"); process.exit(0); }
+  // Where the run'"'"'s time went (CI time is scarce): each file'"'"'s wall time, the slowest first.
+  const files = (r.testResults ?? []).map((f) => ({ s: Math.round((f.endTime - f.startTime) / 1000), name: f.name.replace(process.cwd() + "/", "") }));
+  for (const f of files.filter((f) => f.s >= 30).sort((a, b) => b.s - a.s)) console.log(`${String(f.s).padStart(6)} s  ${f.name}`);
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 ' "$report"
