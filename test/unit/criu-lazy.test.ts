@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { LAZY_LOG_COUNTS, lazyDumpLauncher, lazyFilesOf, waitLazyDump } from '../../migration/criu/lazy.js';
+import { LAZY_LOG_COUNTS, lazyDumpLauncher, lazyFilesOf, lazyPagesProgressScript, parseLazyPagesProgress, waitLazyDump } from '../../migration/criu/lazy.js';
 
 const run = promisify(execFile);
 
@@ -73,4 +73,15 @@ it("counts the lazy-pages daemon's pages, copies, faults and errors", () => {
   const dir = mkdtempSync(join(tmpdir(), 'fm-lazy-'));
   writeFileSync(join(dir, 'lazy-pages.log'), log);
   expect(execFileSync('awk', [LAZY_LOG_COUNTS, join(dir, 'lazy-pages.log')]).toString()).toBe('320 17 2 1\n');
+  // The whole read, as the lazy window runs it: the daemon (this process here) still running, then gone.
+  const [cmd, ...args] = lazyPagesProgressScript(dir);
+  writeFileSync(join(dir, 'lazy-pages.pid'), String(process.pid));
+  expect(parseLazyPagesProgress(execFileSync(cmd!, args).toString())).toEqual({
+    running: true,
+    count: { pagesLazy: 320, pagesCopied: 17, faults: 2 },
+    errors: 1,
+  });
+  writeFileSync(join(dir, 'lazy-pages.pid'), '999999999');
+  expect(parseLazyPagesProgress(execFileSync(cmd!, args).toString())?.running).toBe(false);
+  expect(parseLazyPagesProgress('running\n')).toBeUndefined();
 });
