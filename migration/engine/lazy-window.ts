@@ -12,6 +12,7 @@ import { STEP_TIMEOUT_MS } from '../edge.js';
 import { lazyPagesPort } from '../strategies/lazy-steps.js';
 import type { LazyRecord, MigrationRecord } from '../record/schema.js';
 import { lazyDumpEndMs } from './downtime.js';
+import { removeSourceCopy } from './rollback.js';
 import { iterationDir, type MigrationContext, type SettleContext, type Strategy } from './types.js';
 
 export interface LazyWindowSettled {
@@ -39,17 +40,6 @@ export function copyToKeep(states: { source: ContainerState | undefined; dest: C
 async function copyToKeepNow(ctx: SettleContext): Promise<'source' | 'dest'> {
   const [source, dest] = await Promise.all([ctx.source, ctx.dest].map((e) => e.state(ctx.container).catch(() => undefined)));
   return copyToKeep({ source, dest });
-}
-
-/** The source's copy removed by its storage; a removal cut short (the move's, then recover's) leaves a directory LXC no longer knows. */
-async function removeSourceCopy(ctx: SettleContext, strategy: Strategy): Promise<void> {
-  const { source } = ctx;
-  const destroyed =
-    (await source.state(ctx.container)) === undefined ? undefined : await strategy.storage.removeSourceCopy(ctx).catch((e: unknown) => e as Error);
-  if (!(await source.exists(ctx.lxcDir))) return;
-  const r = await source.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
-  if (r.exitCode !== 0)
-    throw destroyed instanceof Error ? destroyed : new Error(`${source.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
 }
 
 export async function settleLostLazyWindow(ctx: SettleContext, strategy: Strategy, keepOn?: 'source' | 'dest'): Promise<LazyWindowSettled> {

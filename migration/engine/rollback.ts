@@ -154,6 +154,21 @@ async function rolledBack(ctx: SettleContext, strategy: Strategy, where: string)
 }
 
 /**
+ * The source's copy removed by its storage, once: a copy LXC no longer knows
+ * is not removed again (recover finishing a cleanup that had got that far),
+ * and a removal cut short leaves a directory LXC no longer knows: removed.
+ */
+export async function removeSourceCopy(ctx: SettleContext, strategy: Strategy): Promise<void> {
+  const { source } = ctx;
+  const destroyed =
+    (await source.state(ctx.container)) === undefined ? undefined : await strategy.storage.removeSourceCopy(ctx).catch((e: unknown) => e as Error);
+  if (!(await source.exists(ctx.lxcDir))) return;
+  const r = await source.removeUnder('remove-container-dir', LXC_PATH, ctx.lxcDir, { allowFailure: true });
+  if (r.exitCode !== 0)
+    throw destroyed instanceof Error ? destroyed : new Error(`${source.name}: removing ${ctx.lxcDir} exited with ${r.exitCode}: ${r.stderr.trim()}`);
+}
+
+/**
  * After the point of no return: remove the stopped source copy and the
  * images, once the destination's copy is seen running. Errors here are
  * warnings; the migration has succeeded.
@@ -181,7 +196,7 @@ export async function cleanupSource(ctx: SettleContext, strategy: Strategy): Pro
     const s = await ctx.source.state(ctx.container);
     if (s !== undefined && s !== 'STOPPED') await ctx.source.exec(command('lxc-kill', lxc.kill(ctx.container)));
   });
-  await step('remove source copy', () => strategy.storage.removeSourceCopy(ctx));
+  await step('remove source copy', () => removeSourceCopy(ctx, strategy));
   const imagesLeft = await strategy.storage.removeImages(ctx, ctx.dest, [ctx.source, ctx.dest]);
   if (imagesLeft) warnings.push(`remove images: ${imagesLeft}`);
   return warnings.length ? warnings.join('; ') : undefined;

@@ -123,7 +123,9 @@ describe('postcopy on scripted edges', () => {
     });
     expect(record.error?.stateLost).toMatch(/60 pages still on edge-a/);
     expect(record.error?.rollback).toMatch(/^c1 is stopped on edge-a with its root file system/);
-    expect(tb.edges.get('edge-b')!.kinds).toContain('lxc-destroy');
+    // The destination's copy goes as a rollback removes it: its own directory (lxc-destroy would take a shared rootfs too).
+    expect(tb.edges.get('edge-b')!.commands).toContain('remove-container-dir: rm -rf --one-file-system /var/lib/lxc/c1');
+    expect(tb.edges.get('edge-b')!.kinds).not.toContain('lxc-destroy');
     expect(tb.edges.get('edge-a')!.kinds).toContain('lxc-kill');
     expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-destroy');
     expect(unfinishedMigrations(tb.journalDir)).toEqual([]);

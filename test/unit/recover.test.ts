@@ -189,13 +189,29 @@ describe('followme recover', () => {
 
   it('killed after the restore finished (runs on the destination only): completes the migration', async () => {
     const tb = scriptedTestbed();
+    // The final dump stopped the source's copy.
     tb.running['edge-a']!.clear();
+    tb.stopped['edge-a']!.add('c1');
     tb.running['edge-b']!.add('c1');
     abandoned(tb.journalDir, 'restore', true);
     const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
     expect(r).toMatchObject({ settled: true, runningOn: 'edge-b' });
     expect(tb.edges.get('edge-a')!.kinds).toContain('lxc-destroy');
+    expect(tb.stopped['edge-a']!.size).toBe(0);
     expect(tb.running['edge-b']!.has('c1')).toBe(true);
+  });
+
+  it('killed in a source cleanup that had removed the source copy: finishes it without removing the copy again', async () => {
+    // LXC no longer knows the source's copy: lxc-destroy would fail ("Container is not defined"), as it did in the fault matrix.
+    const tb = scriptedTestbed();
+    tb.running['edge-a']!.clear();
+    tb.running['edge-b']!.add('c1');
+    abandoned(tb.journalDir, 'source cleanup', true);
+    const [r] = await recover({ inventory: tb.inventory, connect: tb.connect, journalDir: tb.journalDir, quietWaitMs: 1000 });
+    expect(r, JSON.stringify(r)).toMatchObject({ settled: true, runningOn: 'edge-b' });
+    expect(r!.problem).toBeUndefined();
+    expect(tb.edges.get('edge-a')!.kinds).not.toContain('lxc-destroy');
+    expect(unfinishedMigrations(tb.journalDir)).toEqual([]);
   });
 
   it('a restore that finished before the journal said so still counts: the copy on the destination is kept', async () => {

@@ -34,6 +34,8 @@ export class ScriptedEdge extends Edge {
     node: InventoryNode,
     readonly running: Set<string>,
     private readonly answer: ScriptedAnswer = () => undefined,
+    /** Containers LXC knows here that do not run (a dump or lxc-stop stopped them): lxc-destroy removes them, and refuses one it does not know. */
+    readonly stopped = new Set<string>(),
   ) {
     // Nothing reaches SSH unless a command fails (CRIU's log is then read): that read fails too.
     // It can be severed as a real one can (fault injection): every later command fails as lost.
@@ -76,7 +78,7 @@ export class ScriptedEdge extends Edge {
     const name = argv[argv.indexOf('-n') + 1] ?? '';
     switch (kind) {
       case 'lxc-state':
-        return this.running.has(name) ? { stdout: 'RUNNING\n' } : { exitCode: 1 };
+        return this.running.has(name) ? { stdout: 'RUNNING\n' } : this.stopped.has(name) ? { stdout: 'STOPPED\n' } : { exitCode: 1 };
       case 'path-exists':
         return { exitCode: 1 };
       case 'read-config':
@@ -89,19 +91,31 @@ export class ScriptedEdge extends Edge {
         return { stdout: '4242\n/lxc.payload.c1\ncpu memory pids\nno-inotify\n4026532236\n' };
       case 'criu-dump':
         // CRIU stops the container's tasks once they are dumped; a scripted edge holds one container.
+        for (const c of this.running) this.stopped.add(c);
         this.running.clear();
         return {};
       case 'lxc-restore':
         // A restore joining a prepared network names the container after its script's four network arguments.
         if (argv.includes('restore-prepared')) {
-          this.running.add(argv[argv.indexOf('restore-prepared') + 5] ?? '');
+          const restored = argv[argv.indexOf('restore-prepared') + 5] ?? '';
+          this.stopped.delete(restored);
+          this.running.add(restored);
           return { stdout: 'RUNNING\n' };
         }
-        this.running.add(argv[argv.indexOf('-n') + 1] ?? '');
+        this.stopped.delete(name);
+        this.running.add(name);
         return {};
       case 'lxc-destroy':
-      case 'lxc-kill':
+        if (!this.running.has(name) && !this.stopped.has(name)) return { exitCode: 1, stderr: `lxc-destroy: ${name}: Container is not defined\n` };
         this.running.delete(name);
+        this.stopped.delete(name);
+        return {};
+      case 'lxc-kill':
+        if (this.running.delete(name)) this.stopped.add(name);
+        return {};
+      case 'remove-container-dir':
+      case 'remove-config-dir':
+        this.stopped.delete(argv.at(-1)!.split('/').at(-1)!);
         return {};
       case 'read-stats-dump': {
         const dirs = argv.slice(4);
@@ -122,6 +136,8 @@ export interface ScriptedTestbed {
   journalDir: string;
   /** Which containers run on each edge. */
   running: Record<string, Set<string>>;
+  /** Which containers LXC knows on each edge without their running. */
+  stopped: Record<string, Set<string>>;
 }
 
 /** Two scripted edges (c1 running on edge-a) and a journal in a scratch directory. */
@@ -130,10 +146,11 @@ export function scriptedTestbed(answer?: ScriptedAnswer): ScriptedTestbed {
   const inventory = loopbackInventory({ port: 22, hostPublicKey: generateKeyPair('node').public } as never, clientKey(dir).privateKeyPath);
   const edges = new Map<string, ScriptedEdge>();
   const running = { 'edge-a': new Set(['c1']), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
+  const stopped = { 'edge-a': new Set<string>(), 'edge-b': new Set<string>() } as Record<string, Set<string>>;
   // One edge per node, as state lives on the node; a new one (same node state) once its connection was severed.
   const connect = async (n: InventoryNode) => {
-    if (!edges.has(n.name) || edges.get(n.name)!.ssh.lostReason) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer));
+    if (!edges.has(n.name) || edges.get(n.name)!.ssh.lostReason) edges.set(n.name, new ScriptedEdge(n, running[n.name]!, answer, stopped[n.name]!));
     return edges.get(n.name)!;
   };
-  return { inventory, edges, connect, journalDir: join(dir, 'journal'), running };
+  return { inventory, edges, connect, journalDir: join(dir, 'journal'), running, stopped };
 }
