@@ -111,14 +111,11 @@ async function buildDebian(r: DebianRecipe, key: string, out: string, log: Log):
   // Both debootstraps share one .deb cache: the container's packages are a subset.
   const debs = join(out, 'debs');
   await mkdir(debs, { recursive: true });
-  const debootstrap = (target: string, packages: readonly string[]) =>
-    run(log, ['debootstrap', `--variant=${r.variant}`, `--cache-dir=${debs}`, `--include=${packages.join(',')}`, r.suite, target, r.mirror]);
+  const debootstrap = (target: string, packages: readonly string[], cache = debs) =>
+    run(log, ['debootstrap', `--variant=${r.variant}`, `--cache-dir=${cache}`, `--include=${packages.join(',')}`, r.suite, target, r.mirror]);
   try {
     await debootstrap(root, r.packages);
-    for (const t of r.containers) {
-      log(`  debootstrap the ${t.workload} container's template into ${t.dir} (${t.packages.join(', ')})`);
-      await debootstrap(join(root, t.dir), t.packages);
-    }
+    await debootstrapTemplates(r.containers, root, debs, log, debootstrap);
   } catch (e) {
     if (e instanceof CommandError && /Failed getting release file|Couldn't download|Temporary failure/i.test(e.stderr)) {
       throw new FollowmeError(
@@ -150,6 +147,42 @@ async function buildDebian(r: DebianRecipe, key: string, out: string, log: Log):
   await rm(raw, { force: true });
   await rm(root, { recursive: true, force: true });
   for (const f of ['rootfs.qcow2', 'vmlinuz', 'initrd.img']) await chmod(join(out, f), 0o644);
+}
+
+/**
+ * The containers' templates: one debootstrap per distinct package set, all at
+ * once (each waits on dpkg's fsyncs as much as on the CPU), each with its own
+ * hard-linked copy of the base's .deb cache (debootstrap adds to its cache,
+ * and two adding the same package at once would clash); a template whose
+ * packages another has is a copy of it. A fresh machine's `npm test` builds
+ * the image first: this is CI time.
+ */
+async function debootstrapTemplates(
+  templates: readonly ContainerTemplateRecipe[],
+  root: string,
+  debs: string,
+  log: Log,
+  debootstrap: (target: string, packages: readonly string[], cache: string) => Promise<unknown>,
+): Promise<void> {
+  const bySet = new Map<string, ContainerTemplateRecipe[]>();
+  for (const t of templates) {
+    const set = [...t.packages].sort().join(',');
+    bySet.set(set, [...(bySet.get(set) ?? []), t]);
+  }
+  await Promise.all(
+    [...bySet.values()].map(async ([first, ...same], i) => {
+      const cache = `${debs}-${i}`;
+      await run(log, ['cp', '-al', debs, cache]);
+      log(`  debootstrap the ${first!.workload} container's template into ${first!.dir} (${first!.packages.join(', ')})`);
+      await debootstrap(join(root, first!.dir), first!.packages, cache);
+      await rm(cache, { recursive: true, force: true });
+      for (const t of same) {
+        log(`  the ${t.workload} container's template: a copy of the ${first!.workload} container's (the same packages)`);
+        await mkdir(dirname(join(root, t.dir)), { recursive: true });
+        await run(log, ['cp', '-a', join(root, first!.dir), join(root, t.dir)]);
+      }
+    }),
+  );
 }
 
 /** Offline changes to the debootstrapped tree: no daemon runs, nothing mounted. */
