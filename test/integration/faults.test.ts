@@ -6,10 +6,10 @@
 // in exactly one place with its count going on, nothing of the migration or
 // the fault is left, the record (or the journal) names the fault, the phase
 // and the outcome. The next migration is the next case's (which must get
-// through every phase before its own fault), and after each strategy's last
-// case a plain one that must succeed: a migration after every case, as the
-// whole matrix makes, would not fit the CI budget. The table is printed at
-// the end.
+// through every phase before its own fault), and after the last case a
+// plain one that must succeed: a migration after every case (or after each
+// strategy's last), as the whole matrix makes, would not fit the CI budget.
+// The table is printed at the end.
 import { afterAll, describe, expect, it } from 'vitest';
 import { strategyNames } from '../../migration/strategies/index.js';
 import { faultPhases } from '../../experiment/faults.js';
@@ -41,7 +41,7 @@ describe('faults in each strategy on copied storage (two-vm)', () => {
     'flt2',
     FAULTS_IN_NPM_TEST.filter((c) => here.includes(c.strategy)),
     rows,
-    'after each strategy',
+    'after the last case',
   );
 });
 
@@ -52,6 +52,6 @@ describe('faults in each strategy on shared storage (corridor)', () => {
     'flt3',
     FAULTS_IN_NPM_TEST.filter((c) => here.includes(c.strategy)),
     rows,
-    'after each strategy',
+    'after the last case',
   );
 });
