@@ -47,6 +47,12 @@ export function subnetsOverlap(a: Ipv4Subnet, b: Ipv4Subnet): boolean {
   return (a.network & m) >>> 0 === (b.network & m) >>> 0;
 }
 
+/** True when the address `ip` lies in `s` (its network and broadcast addresses included). */
+export function inSubnet(s: Ipv4Subnet, ip: string): boolean {
+  const n = parseIpv4(ip);
+  return n !== undefined && (n & mask(s.prefixLength)) >>> 0 === s.network;
+}
+
 export function hostCount(s: Ipv4Subnet): number {
   return Math.max(0, 2 ** (32 - s.prefixLength) - 2);
 }

@@ -13,7 +13,7 @@ const HOST = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9](?:[A-Za-z0-9
 const ABSOLUTE = /^\/[A-Za-z0-9._/-]{1,4095}$/;
 const FLAG = /^[01]$/;
 
-type Transport = 'local' | 'ssh' | 'libssh' | 'libssh2' | 'tls' | 'tcp' | 'unix';
+export type Transport = 'local' | 'ssh' | 'libssh' | 'libssh2' | 'tls' | 'tcp' | 'unix';
 
 /** Parameters each transport may carry, and the values each takes. */
 const PARAMETERS: Record<string, { transports: Transport[]; value: RegExp; allowed: string }> = {
@@ -47,7 +47,7 @@ export function libvirtUriProblem(uri: string): string | undefined {
   const s = SCHEME.exec(scheme);
   if (!s) return `scheme ${shown(scheme, 40)} is not allowed; allowed: qemu, qemu+ssh, qemu+libssh, qemu+libssh2, qemu+tls, qemu+tcp, qemu+unix`;
   if (!HOST.test(authority)) return `${shown(authority, 80)} is not a host name or address (with optional user@ and :port)`;
-  const transport: Transport = (s[1] as Transport | undefined) ?? (authority ? 'tls' : 'local');
+  const transport = transportOf(s[1], authority);
   if ((transport === 'local' || transport === 'unix') && authority) return `a ${scheme} URI names no host`;
   if (query === undefined || query === '') return undefined;
   for (const pair of query.split('&')) {
@@ -64,6 +64,17 @@ export function libvirtUriProblem(uri: string): string | undefined {
     if (!rule.value.test(value)) return `parameter ${name}=${shown(value, 80).slice(1, -1)}: must be ${rule.allowed}`;
   }
   return undefined;
+}
+
+function transportOf(suffix: string | undefined, authority: string): Transport {
+  return (suffix as Transport | undefined) ?? (authority ? 'tls' : 'local');
+}
+
+/** The transport of a URI libvirtUriProblem accepted: the scheme's suffix, else tls with a host and local without. */
+export function libvirtUriTransport(uri: string): Transport {
+  const m = URI.exec(uri);
+  if (!m) throw new Error(`not a libvirt URI: ${uri}`);
+  return transportOf(SCHEME.exec(m[1]!)?.[1], m[2] ?? '');
 }
 
 /** True for a URI that reaches this machine's own libvirtd. */

@@ -55,6 +55,13 @@ export async function prepare(o: UpOptions): Promise<Plan> {
   const t = o.topology;
   const log = o.log ?? (() => {});
   const uris = topologyUris(t);
+  // Guests on two hosts need one L2 segment between them (the VXLAN of issue #24), which is not made yet: without it,
+  // each host's network would serve its own gateway and DHCP at the same addresses.
+  if (uris.length > 1)
+    throw new ConfigError(
+      `${o.source}: the nodes are on ${uris.length} libvirt hosts (${uris.join(', ')}); followme does not yet join hosts into one network, so every node must be on one host`,
+      t.hosts ? 'hosts' : 'nodes',
+    );
   const dir = testbedStateDir(t.prefix);
   if (!hasKeys(dir)) {
     const leftovers = await findTestbed(t);

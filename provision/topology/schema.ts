@@ -1,7 +1,7 @@
 // The one configuration surface of a testbed. The JSON schema and the
 // TypeScript type come from the same TypeBox declaration, so they cannot drift.
 import { Type, type Static } from '@sinclair/typebox';
-import { CIDR_PATTERN, NODE_NAME_PATTERN, PREFIX_PATTERN } from '../../common/input/patterns.js';
+import { CIDR_PATTERN, ED25519_PUBLIC_KEY_PATTERN, IPV4_PATTERN, NODE_NAME_PATTERN, PREFIX_PATTERN } from '../../common/input/patterns.js';
 
 /** An http(s) URL of plain characters (it reaches debootstrap's and curl's argv). */
 const HTTP_URL_PATTERN = '^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/+-]*)?$';
@@ -26,6 +26,32 @@ const NodeSettings = {
   bandwidthMbit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'rate limit of the node link in Mbit/s' })),
 };
 
+const HostName = Type.String({
+  pattern: NODE_NAME_PATTERN,
+  description: 'lower-case letters, digits and dashes, starting with a letter, at most 15 characters',
+});
+
+/**
+ * A libvirt host of a testbed that spans several: where its nodes run, and
+ * the address the testbed's VXLAN reaches it at. validate.ts holds the rules
+ * across hosts (names, URIs and addresses unique, a pinned key for remote ones).
+ */
+export const HostSpec = Type.Object(
+  {
+    name: HostName,
+    libvirtUri: LibvirtUri,
+    underlay: Type.String({ pattern: IPV4_PATTERN, description: "the host's IPv4 address on the network that carries the VXLAN between the hosts" }),
+    sshHostKey: Type.Optional(
+      Type.String({
+        pattern: ED25519_PUBLIC_KEY_PATTERN,
+        maxLength: 1024,
+        description: "a remote host's SSH host key (an OpenSSH ed25519 public key line), pinned: libvirt and the VXLAN set-up connect only to it",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** Metres on the road's map (the trace's coordinates). */
 const Metres = Type.Number({ minimum: -1e7, maximum: 1e7 });
 
@@ -33,6 +59,7 @@ export const NodeSpec = Type.Object(
   {
     name: NodeName,
     role: Type.Union([Type.Literal('edge'), Type.Literal('nfs')]),
+    host: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN, description: 'the name of the host (in hosts) the node runs on' })),
     ...NodeSettings,
     position: Type.Optional(
       Type.Object(
@@ -82,6 +109,13 @@ export const TopologySchema = Type.Object(
       }),
     ),
     defaults: Type.Optional(Type.Object(NodeSettings, { additionalProperties: false })),
+    hosts: Type.Optional(
+      Type.Array(HostSpec, {
+        minItems: 1,
+        maxItems: 16,
+        description: 'the libvirt hosts the nodes run on, joined by a VXLAN (absent: every node on its libvirtUri, by default this machine)',
+      }),
+    ),
     nodes: Type.Array(NodeSpec, { minItems: 1, maxItems: 32 }),
     latencyProfiles: Type.Optional(
       Type.Array(
@@ -102,6 +136,7 @@ export const TopologySchema = Type.Object(
 
 export type Topology = Static<typeof TopologySchema>;
 export type NodeSpec = Static<typeof NodeSpec>;
+export type HostSpec = Static<typeof HostSpec>;
 
 /** Defaults used where neither the node nor `defaults` says. */
 export const NODE_DEFAULTS = {
@@ -124,10 +159,12 @@ export interface ResolvedNode {
 
 export function resolveNode(t: Topology, n: NodeSpec): ResolvedNode {
   const d = { ...NODE_DEFAULTS, ...t.defaults };
+  // With hosts, the node's host places it (validate.ts refuses a libvirtUri beside hosts).
+  const host = t.hosts?.find((h) => h.name === n.host);
   return {
     name: n.name,
     role: n.role,
-    libvirtUri: n.libvirtUri ?? d.libvirtUri,
+    libvirtUri: host?.libvirtUri ?? n.libvirtUri ?? d.libvirtUri,
     vcpus: n.vcpus ?? d.vcpus,
     memoryMiB: n.memoryMiB ?? d.memoryMiB,
     diskGiB: n.diskGiB ?? d.diskGiB,

@@ -5,9 +5,9 @@
 import { ConfigError } from '../../common/errors.js';
 import { formatProblems, newAjv, schemaProblems, type SchemaProblem } from '../../common/input/ajv.js';
 import { shown } from '../../common/input/clip.js';
-import { libvirtUriProblem } from '../../common/input/libvirt-uri.js';
+import { isLocalUri, libvirtUriProblem, libvirtUriTransport } from '../../common/input/libvirt-uri.js';
 import { testbedSubnetProblem } from '../../common/input/net-rules.js';
-import { hostCount, parseSubnet, type Ipv4Subnet } from '../../common/net.js';
+import { hostCount, inSubnet, parseSubnet, type Ipv4Subnet } from '../../common/net.js';
 import { coverageGaps } from '../../common/road-cells.js';
 import { TopologySchema, type Topology } from './schema.js';
 
@@ -68,6 +68,7 @@ export function validateTopology(data: unknown, source = 'topology'): Topology {
     });
   }
   problems.push(...roadProblems(t, source));
+  problems.push(...hostProblems(t, source));
   if (problems.length) refuse(problems);
   return t;
 }
@@ -106,5 +107,65 @@ function roadProblems(t: Topology, source: string): SchemaProblem[] {
       key: `${source}.nodes`,
       text: `${source}.nodes: no cell covers the road from ${Math.round(g.fromM)} m to ${Math.round(g.toM)} m along it (between ${g.between[0]} and ${g.between[1]}): widen radiusM or move the edges closer`,
     });
+  return problems;
+}
+
+/** Transports a remote host is reached by: libvirt and the VXLAN set-up both go over SSH, to the pinned host key. */
+const REMOTE_HOST_TRANSPORTS = ['ssh', 'libssh', 'libssh2'];
+
+/**
+ * A testbed on several hosts: every node on one of them (named, and placed
+ * by it alone), names, URIs and underlay addresses unique, an underlay
+ * address outside the testbed's subnet, and a remote host reached over SSH
+ * with its host key pinned.
+ */
+function hostProblems(t: Topology, source: string): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const add = (key: string, text: string) => problems.push({ key, text: `${key}${text}` });
+  if (!t.hosts) {
+    t.nodes.forEach((n, i) => {
+      if (n.host !== undefined) add(`${source}.nodes[${i}].host`, ` = "${n.host}": there are no hosts; name them in ${source}.hosts, or leave host out`);
+    });
+    return problems;
+  }
+  const known = t.hosts.map((h) => h.name);
+  const firstOf = (values: string[], i: number) => values.indexOf(values[i]!) !== i;
+  const subnet = parseSubnet(t.subnet);
+  t.hosts.forEach((h, i) => {
+    const key = `${source}.hosts[${i}]`;
+    if (firstOf(known, i)) add(`${key}.name`, ` = "${h.name}": host names must be unique`);
+    if (
+      firstOf(
+        t.hosts!.map((x) => x.libvirtUri),
+        i,
+      )
+    )
+      add(`${key}.libvirtUri`, ` = ${shown(h.libvirtUri)}: another host has this URI; each host is one libvirtd`);
+    if (
+      firstOf(
+        t.hosts!.map((x) => x.underlay),
+        i,
+      )
+    )
+      add(`${key}.underlay`, ` = ${h.underlay}: another host has this underlay address; each host needs its own`);
+    if (subnet && inSubnet(subnet, h.underlay))
+      add(`${key}.underlay`, ` = ${h.underlay}: inside the testbed's subnet ${t.subnet}; the underlay is the network between the hosts, not the testbed's`);
+    const why = libvirtUriProblem(h.libvirtUri);
+    if (why) add(`${key}.libvirtUri`, ` = ${shown(h.libvirtUri)}: ${why}`);
+    else if (!isLocalUri(h.libvirtUri)) {
+      const transport = libvirtUriTransport(h.libvirtUri);
+      if (!REMOTE_HOST_TRANSPORTS.includes(transport))
+        add(`${key}.libvirtUri`, ` = ${shown(h.libvirtUri)}: a remote host is reached over SSH; use qemu+ssh, qemu+libssh or qemu+libssh2`);
+      if (h.sshHostKey === undefined)
+        add(`${key}.sshHostKey`, `: missing; a remote host's SSH host key must be pinned (its /etc/ssh/ssh_host_ed25519_key.pub)`);
+    }
+  });
+  if (t.defaults?.libvirtUri !== undefined) add(`${source}.defaults.libvirtUri`, `: with hosts, each node's host places it; remove defaults.libvirtUri`);
+  t.nodes.forEach((n, i) => {
+    const key = `${source}.nodes[${i}]`;
+    if (n.libvirtUri !== undefined) add(`${key}.libvirtUri`, ` (${n.name}): with hosts, the node's host places it; name it in host instead`);
+    if (n.host === undefined) add(`${key}.host`, ` (${n.name}): missing; with hosts, every node names its host: one of ${known.join(', ')}`);
+    else if (!known.includes(n.host)) add(`${key}.host`, ` = "${n.host}" (${n.name}): not a host; known: ${known.join(', ')}`);
+  });
   return problems;
 }

@@ -68,6 +68,33 @@ describe('followme as a process', { timeout: 60_000 }, () => {
     expect(good.code).toBe(5);
   });
 
+  it('a testbed across two hosts is refused before libvirt or the hosts are asked anything: their network is not made yet', async () => {
+    const cfg = join(scratchDir('fm-hosts-'), 'Pulumi.lab.yaml');
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzmBYRHu0SGVGxhZNqvPnAnP+9Cq8uZjvZ0lH0GkTtU lab2';
+    writeFileSync(
+      cfg,
+      [
+        'config:',
+        '  followme:topology:',
+        '    prefix: fmlab',
+        '    subnet: 10.77.40.0/24',
+        '    image: { kind: debian, suite: trixie }',
+        '    hosts:',
+        '      - { name: lab1, libvirtUri: "qemu:///system", underlay: 192.168.50.1 }',
+        `      - { name: lab2, libvirtUri: "qemu+ssh://root@192.168.50.2/system", underlay: 192.168.50.2, sshHostKey: "${key}" }`,
+        '    nodes:',
+        '      - { name: edge-a, role: edge, host: lab1 }',
+        '      - { name: edge-b, role: edge, host: lab2 }',
+        '',
+      ].join('\n'),
+    );
+    const r = await followme(['testbed', 'up', '--config', cfg]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('the nodes are on 2 libvirt hosts (qemu:///system, qemu+ssh://root@192.168.50.2/system)');
+    expect(r.virshCalls).toEqual([]);
+    expect(r.made).toEqual([]);
+  });
+
   it('a user error never shows a stack trace', async () => {
     const r = await followme(['migrate', '--inventory', '/nonexistent', '--strategy', 'tmpfs', '--from', 'a', '--to', 'b']);
     expect(r.code).toBe(2);

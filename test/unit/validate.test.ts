@@ -143,3 +143,81 @@ describe("a testbed's memory against the machine's", () => {
     );
   });
 });
+
+describe('a topology on several hosts', () => {
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzmBYRHu0SGVGxhZNqvPnAnP+9Cq8uZjvZ0lH0GkTtU host2';
+  const hosts = () => [
+    { name: 'lab1', libvirtUri: 'qemu:///system', underlay: '192.168.50.1' },
+    { name: 'lab2', libvirtUri: 'qemu+ssh://root@192.168.50.2/system?keyfile=/root/.ssh/id_ed25519', underlay: '192.168.50.2', sshHostKey: KEY },
+  ];
+  const onHosts = (over: Record<string, unknown> = {}) => {
+    const t = twoVm();
+    return {
+      ...t,
+      hosts: hosts(),
+      nodes: [
+        { ...t.nodes[0], host: 'lab1' },
+        { ...t.nodes[1], host: 'lab2' },
+      ],
+      ...over,
+    };
+  };
+  const problemsOf = (data: unknown) => refusal(data).message.split('\n').slice(1);
+
+  it("accepts edges on two hosts, each node placed by its host's URI", async () => {
+    const t = validateTopology(onHosts(), 'cfg');
+    const { resolveNode } = await import('../../provision/topology/schema.js');
+    expect(t.nodes.map((n) => resolveNode(t, n).libvirtUri)).toEqual(['qemu:///system', hosts()[1]!.libvirtUri]);
+  });
+
+  it('refuses a node on an unknown host, and one on no host, naming the known ones', () => {
+    const t = twoVm();
+    const problems = problemsOf(onHosts({ nodes: [{ ...t.nodes[0], host: 'lab3' }, t.nodes[1]] }));
+    expect(problems).toEqual([
+      expect.stringContaining('cfg.nodes[0].host = "lab3" (edge-a): not a host; known: lab1, lab2'),
+      expect.stringContaining('cfg.nodes[1].host (edge-b): missing; with hosts, every node names its host: one of lab1, lab2'),
+    ]);
+  });
+
+  it('refuses a host name given without hosts', () => {
+    const t = twoVm();
+    expect(refusal({ ...t, nodes: [{ ...t.nodes[0], host: 'lab1' }, t.nodes[1]] }).key).toBe('cfg.nodes[0].host');
+  });
+
+  it('refuses a URI outside the allow-list, a remote one not over SSH, and a remote one without a pinned host key', () => {
+    const [h1, h2] = hosts();
+    expect(refusal(onHosts({ hosts: [h1, { ...h2, libvirtUri: 'qemu+ssh://lab2/system?command=/bin/evil' }] })).message).toContain(
+      'cfg.hosts[1].libvirtUri = "qemu+ssh://lab2/system?command=/bin/evil": parameter "command" is not allowed',
+    );
+    expect(refusal(onHosts({ hosts: [h1, { ...h2, libvirtUri: 'qemu+tcp://lab2/system' }] })).message).toContain(
+      'cfg.hosts[1].libvirtUri = "qemu+tcp://lab2/system": a remote host is reached over SSH',
+    );
+    const { sshHostKey: _, ...unpinned } = h2!;
+    const e = refusal(onHosts({ hosts: [h1, unpinned] }));
+    expect(e.key).toBe('cfg.hosts[1].sshHostKey');
+    expect(e.message).toContain("a remote host's SSH host key must be pinned");
+  });
+
+  it('refuses two hosts with one underlay address, one name or one URI, and an underlay inside the testbed subnet', () => {
+    const [h1, h2] = hosts();
+    expect(problemsOf(onHosts({ hosts: [h1, { ...h2, underlay: '192.168.50.1' }] }))).toEqual([
+      expect.stringContaining('cfg.hosts[1].underlay = 192.168.50.1: another host has this underlay address'),
+    ]);
+    expect(problemsOf(onHosts({ hosts: [h1, { ...h2, name: 'lab1' }] }))[0]).toContain('cfg.hosts[1].name = "lab1": host names must be unique');
+    expect(problemsOf(onHosts({ hosts: [h1, { ...h2, libvirtUri: 'qemu:///system' }] }))).toEqual([
+      expect.stringContaining('cfg.hosts[1].libvirtUri = "qemu:///system": another host has this URI; each host is one libvirtd'),
+    ]);
+    expect(refusal(onHosts({ hosts: [h1, { ...h2, underlay: '10.77.10.200' }] })).message).toContain(
+      "cfg.hosts[1].underlay = 10.77.10.200: inside the testbed's subnet 10.77.10.0/24",
+    );
+  });
+
+  it('refuses a libvirtUri beside hosts, on a node or in defaults', () => {
+    const t = onHosts();
+    const problems = problemsOf({ ...t, defaults: { libvirtUri: 'qemu:///system' }, nodes: [{ ...t.nodes[0], libvirtUri: 'qemu:///system' }, t.nodes[1]] });
+    expect(problems).toEqual([
+      expect.stringContaining('cfg.defaults.libvirtUri: with hosts'),
+      expect.stringContaining('cfg.nodes[0].libvirtUri (edge-a): with hosts'),
+    ]);
+  });
+});
