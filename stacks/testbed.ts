@@ -1,5 +1,5 @@
 // The Pulumi side of a testbed: one dynamic resource per plan item, wired in
-// the order libvirt needs (pool → network → images → disks/seeds → domains),
+// the order libvirt needs (pool → network → VXLAN port → images → disks/seeds → domains),
 // and the inventory as the stack output.
 import * as pulumi from '@pulumi/pulumi';
 import { readFileSync } from 'node:fs';
@@ -26,7 +26,9 @@ export class Testbed extends pulumi.ComponentResource {
     const { plan } = args;
     const create = (items: Parameters<Testbed['createAll']>[1], dependsOn: LibvirtObject[]) => this.createAll(plan.prefix, items, dependsOn);
     const pools = create(plan.pools, []);
-    const networks = create(plan.networks, pools);
+    // Across hosts, each network's bridge gets its VXLAN port before any guest boots and asks for its address.
+    const networks = [...create(plan.networks, pools)];
+    networks.push(...create(plan.vxlans, networks));
     const images = create(
       plan.volumes.filter((v) => v.source === 'upload'),
       pools,
@@ -43,7 +45,11 @@ export class Testbed extends pulumi.ComponentResource {
     this.registerOutputs({ inventory: this.inventory, privateKey: this.privateKey });
   }
 
-  private createAll(prefix: string, items: Plan['pools'] | Plan['networks'] | Plan['volumes'] | Plan['domains'], dependsOn: LibvirtObject[]): LibvirtObject[] {
+  private createAll(
+    prefix: string,
+    items: Plan['pools'] | Plan['networks'] | Plan['vxlans'] | Plan['volumes'] | Plan['domains'],
+    dependsOn: LibvirtObject[],
+  ): LibvirtObject[] {
     return items.map((item) => {
       // Resource names are libvirt's own names (+ host): unique and stable.
       const host = new URL(item.uri.replace(/^qemu(\+\w+)?:/, 'x:')).host || 'local';

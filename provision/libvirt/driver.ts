@@ -10,6 +10,7 @@ import { readNetworkAddresses, readNetworkBridge, readNetworkHosts, readOwnershi
 import { buildSeedIso } from './seed-iso.js';
 import { isNotFound, parseDomState, parseNameList, parseVolList, virsh } from './virsh.js';
 import { domainXml, networkXml, poolXml, volumeXml } from './xml.js';
+import { deleteVxlanPort, ensureVxlanPort } from '../hosts/vxlan-port.js';
 
 export type EnsureOutcome = 'created' | 'adopted' | 'updated';
 
@@ -230,6 +231,7 @@ export function ensureItem(item: PlanItem, prefix: string): Promise<EnsureOutcom
   if (item.kind === 'pool') return ensurePool(item);
   if (item.kind === 'network') return ensureNetwork(item, prefix);
   if (item.kind === 'volume') return ensureVolume(item);
+  if (item.kind === 'vxlan') return ensureVxlanPort(item);
   return ensureDomain(item, prefix);
 }
 
@@ -238,5 +240,6 @@ export function deleteItem(item: PlanItem): Promise<boolean> {
   if (item.kind === 'pool') return deletePool(item);
   if (item.kind === 'network') return deleteNetwork(item);
   if (item.kind === 'volume') return deleteVolume(item);
+  if (item.kind === 'vxlan') return deleteVxlanPort(item);
   return deleteDomain(item);
 }

@@ -29,7 +29,9 @@ export function networkXml(n: NetworkItem, prefix: string): string {
     `<name>${esc(n.name)}</name>` +
     metadataXml({ prefix, kind: 'network', specHash: n.specHash }) +
     `<bridge name="${esc(n.bridge)}" stp="off" delay="0"/>` +
-    `<ip address="${esc(n.gateway)}" netmask="${esc(n.netmask)}"><dhcp>${hosts}</dhcp></ip>` +
+    (n.mtu ? `<mtu size="${esc(n.mtu)}"/>` : '') +
+    // A host other than the first carries the segment only: one gateway and one DHCP server on it, the first host's.
+    (n.bridgeOnly ? '' : `<ip address="${esc(n.gateway)}" netmask="${esc(n.netmask)}"><dhcp>${hosts}</dhcp></ip>`) +
     `</network>`
   );
 }

@@ -8,6 +8,7 @@ import { CONTAINER_ADDRESSES, firstNodeHost } from '../topology/validate.js';
 import type { TestbedKeys } from '../testbed/keys.js';
 import { nodeSeedFiles, NFS_EXPORT, NFS_MOUNT_POINT } from './seed-files.js';
 import type { DomainItem, Hypervisor, NetworkItem, Plan, PlannedNode, PoolItem, VolumeItem } from './types.js';
+import { GUEST_MTU_ACROSS_HOSTS, vxlanItems } from './vxlan.js';
 
 /** What the image builder hands the planner: files on the controller. */
 export interface GuestImage {
@@ -68,6 +69,9 @@ export function buildPlan(inp: PlanInputs): Plan {
   const nfs = nfsNode ? { server: addr.get(nfsNode.name)!, export: NFS_EXPORT, mountPoint: NFS_MOUNT_POINT } : undefined;
 
   const uris = [...new Set(nodes.map((n) => n.libvirtUri))];
+  // Across hosts the first host's network is the segment's only gateway and DHCP server; the others are bridges joined to it by VXLAN.
+  const acrossHosts = uris.length > 1;
+  const mtu = acrossHosts ? GUEST_MTU_ACROSS_HOSTS : undefined;
   const pools: PoolItem[] = uris.map((uri) => ({
     kind: 'pool',
     uri,
@@ -76,7 +80,8 @@ export function buildPlan(inp: PlanInputs): Plan {
   }));
   const poolPath = (uri: string) => pools.find((p) => p.uri === uri)!.path;
 
-  const networks: NetworkItem[] = uris.map((uri) => {
+  const networks: NetworkItem[] = uris.map((uri, i) => {
+    const served = acrossHosts ? (i === 0 ? nodes : []) : nodes.filter((n) => n.libvirtUri === uri);
     const spec = {
       kind: 'network' as const,
       uri,
@@ -85,7 +90,9 @@ export function buildPlan(inp: PlanInputs): Plan {
       gateway: hostAddress(subnet, 1),
       netmask: netmask(subnet),
       subnet: t.subnet,
-      hosts: nodes.filter((n) => n.libvirtUri === uri).map((n) => ({ name: n.name, mac: macFor(prefix, n.name), ip: addr.get(n.name)! })),
+      hosts: served.map((n) => ({ name: n.name, mac: macFor(prefix, n.name), ip: addr.get(n.name)! })),
+      ...(acrossHosts && i > 0 ? { bridgeOnly: true as const } : {}),
+      ...(mtu ? { mtu } : {}),
     };
     return { ...spec, specHash: specHash(spec) };
   });
@@ -121,6 +128,7 @@ export function buildPlan(inp: PlanInputs): Plan {
         nfs,
         bandwidthMbit: n.bandwidthMbit,
         mac: macFor(prefix, n.name),
+        ...(mtu ? { mtu } : {}),
       }),
     });
     const hypervisor = inp.hypervisors[uri];
@@ -160,6 +168,7 @@ export function buildPlan(inp: PlanInputs): Plan {
       domain: spec.name,
       consoleLog: spec.consoleLog,
       hostPublicKey: hostKey.publicKey,
+      ...(n.host ? { host: n.host } : {}),
     });
   }
   return {
@@ -176,6 +185,8 @@ export function buildPlan(inp: PlanInputs): Plan {
     networks,
     volumes,
     domains,
+    vxlans: acrossHosts ? vxlanItems(t, uris, names.bridge(prefix)) : [],
+    ...(mtu ? { mtu } : {}),
     nodes: planned,
   };
 }

@@ -20,6 +20,8 @@ export interface SeedInputs {
   bandwidthMbit: number;
   /** The NIC's MAC: br0 takes it, so the DHCP reservation for that MAC applies to br0. */
   mac: string;
+  /** The uplink's and br0's MTU, when the testbed spans hosts (below the VXLAN's overhead). */
+  mtu?: number;
 }
 
 /**
@@ -65,6 +67,10 @@ export function nodeSeedFiles(s: SeedInputs): SeedFile[] {
     // systemd 257 gives a bridge declared with MACAddress=none a random MAC, not its port's.
     text('followme/br0.netdev.d/followme-mac.conf', `[NetDev]\nMACAddress=${s.mac}\n`),
   ];
+  if (s.mtu) {
+    files.push(text('followme/br0.netdev.d/followme-mtu.conf', `[NetDev]\nMTUBytes=${s.mtu}\n`));
+    files.push(text('followme/uplink.network.d/followme-mtu.conf', `[Link]\nMTUBytes=${s.mtu}\n`));
+  }
   if (s.role === 'nfs') {
     // Only the edges may mount the share (root may write there: the containers' root file systems).
     const edges = s.hosts

@@ -28,7 +28,30 @@ export interface NetworkItem {
   netmask: string;
   subnet: string;
   hosts: { name: string; mac: string; ip: string }[];
+  /** On a host other than the testbed's first (vxlan.ts): a bridge without the gateway address or DHCP, which the first host's serves. */
+  bridgeOnly?: true;
+  /** Set when the testbed spans hosts: the VXLAN's room below the underlay's 1500 bytes. */
+  mtu?: number;
   specHash: string;
+}
+
+/** The testbed's L2 segment carried to and from one host (one per host when the nodes span several). */
+export interface VxlanItem {
+  kind: 'vxlan';
+  /** The host's libvirt URI: the host the device is made on (over SSH for a remote one). */
+  uri: string;
+  host: string;
+  /** The remote host's pinned SSH key; absent for this machine. */
+  hostKey?: string;
+  /** The device's name, a port of `bridge`. */
+  name: string;
+  bridge: string;
+  vni: number;
+  port: number;
+  /** This host's underlay address, and the other hosts' (each gets a flooding entry: head-end replication, learning on). */
+  local: string;
+  remotes: string[];
+  mtu: number;
 }
 
 /** A piece of a seed file: inline text, or a controller file's text (indented), so secrets stay in files. */
@@ -80,6 +103,8 @@ export interface PlannedNode {
   domain: string;
   consoleLog: string;
   hostPublicKey: string;
+  /** The host (in the topology's hosts) the node runs on, when it names hosts. */
+  host?: string;
 }
 
 export interface Plan {
@@ -95,7 +120,11 @@ export interface Plan {
   networks: NetworkItem[];
   volumes: VolumeItem[];
   domains: DomainItem[];
+  /** Empty unless the nodes span hosts. */
+  vxlans: VxlanItem[];
+  /** The guests' and containers' MTU when the nodes span hosts (the VXLAN's overhead below the underlay's). */
+  mtu?: number;
   nodes: PlannedNode[];
 }
 
-export type PlanItem = PoolItem | NetworkItem | VolumeItem | DomainItem;
+export type PlanItem = PoolItem | NetworkItem | VolumeItem | DomainItem | VxlanItem;

@@ -5,7 +5,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, FollowmeError } from '../../common/errors.js';
 import { ensureImage, recipeFor } from '../image/build.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, names } from '../plan/plan.js';
+import { vxlanItems } from '../plan/vxlan.js';
+import { deleteVxlanPort } from '../hosts/vxlan-port.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../../common/paths.js';
@@ -99,6 +101,8 @@ export async function apply(plan: Plan, log: Log): Promise<void> {
   const ensure = (i: PlanItem) => ensureItem(i, plan.prefix);
   await step('pools', plan.pools, ensure);
   await step('networks', plan.networks, ensure);
+  // The bridges exist now: join them across hosts before any guest asks for its address.
+  if (plan.vxlans.length) await step('VXLAN ports', plan.vxlans, ensure);
   // Base images and kernels first: overlays name them as backing files.
   await step(
     'images',
@@ -151,10 +155,14 @@ export async function findTestbed(t: Topology): Promise<FoundObjects[]> {
 /** Removes every object of the testbed found by prefix + ownership, then its state. Idempotent. */
 export async function down(t: Topology, log: Log = () => {}): Promise<{ removed: number }> {
   let removed = 0;
+  const uris = topologyUris(t);
+  const ports = uris.length > 1 ? vxlanItems(t, uris, names.bridge(t.prefix)) : [];
   for (const f of await findTestbed(t)) {
     const uri = f.uri;
     await Promise.all(f.domains.map(async (name) => (await deleteDomain({ uri, name })) && removed++));
     await Promise.all(f.volumes.map(async (v) => (await deleteVolume({ uri, ...v })) && removed++));
+    // The VXLAN port before the bridge it is a port of: removing the network would leave it behind, detached.
+    for (const port of ports.filter((p) => p.uri === uri)) if (await deleteVxlanPort(port)) removed++;
     for (const name of f.networks) if (await deleteNetwork({ uri, name })) removed++;
     for (const name of f.pools) if (await deletePool({ uri, name })) removed++;
     const what = [`${f.domains.length} domains`, `${f.volumes.length} volumes`, `${f.networks.length} networks`, `${f.pools.length} pools`];

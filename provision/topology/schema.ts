@@ -150,6 +150,8 @@ export const NODE_DEFAULTS = {
 export interface ResolvedNode {
   name: string;
   role: 'edge' | 'nfs';
+  /** The host in `hosts` the node runs on, when the topology names hosts. */
+  host?: string;
   libvirtUri: string;
   vcpus: number;
   memoryMiB: number;
@@ -164,6 +166,7 @@ export function resolveNode(t: Topology, n: NodeSpec): ResolvedNode {
   return {
     name: n.name,
     role: n.role,
+    ...(host ? { host: host.name } : {}),
     libvirtUri: host?.libvirtUri ?? n.libvirtUri ?? d.libvirtUri,
     vcpus: n.vcpus ?? d.vcpus,
     memoryMiB: n.memoryMiB ?? d.memoryMiB,

@@ -9,7 +9,7 @@ import { isLocalUri, libvirtUriProblem, libvirtUriTransport } from '../../common
 import { testbedSubnetProblem } from '../../common/input/net-rules.js';
 import { hostCount, inSubnet, parseSubnet, type Ipv4Subnet } from '../../common/net.js';
 import { coverageGaps } from '../../common/road-cells.js';
-import { TopologySchema, type Topology } from './schema.js';
+import { resolveNode, TopologySchema, type Topology } from './schema.js';
 
 const checkSchema = newAjv().compile<Topology>(TopologySchema);
 
@@ -126,6 +126,14 @@ function hostProblems(t: Topology, source: string): SchemaProblem[] {
     t.nodes.forEach((n, i) => {
       if (n.host !== undefined) add(`${source}.nodes[${i}].host`, ` = "${n.host}": there are no hosts; name them in ${source}.hosts, or leave host out`);
     });
+    // Nodes on two libvirt hosts share one L2 segment only through the VXLAN between the hosts, which needs their underlay addresses.
+    const first = resolveNode(t, t.nodes[0]!).libvirtUri;
+    const elsewhere = t.nodes.findIndex((n) => resolveNode(t, n).libvirtUri !== first);
+    if (elsewhere >= 0)
+      add(
+        `${source}.nodes[${elsewhere}].libvirtUri`,
+        ` (${t.nodes[elsewhere]!.name}): on another libvirt host than ${t.nodes[0]!.name}; a testbed on several hosts names them in ${source}.hosts (each with its underlay address) and puts each node on one with host`,
+      );
     return problems;
   }
   const known = t.hosts.map((h) => h.name);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, macFor } from '../../provision/plan/plan.js';
 import { image, keysFor, threeVmNfs, twoVm } from './fixtures.js';
+import { validateTopology } from '../../provision/topology/validate.js';
+import { networkXml } from '../../provision/libvirt/xml.js';
+import { vniFor } from '../../provision/plan/vxlan.js';
+import { sshTargetOfUri, vxlanUpScript } from '../../provision/hosts/vxlan-port.js';
 
 const kvm = { 'qemu:///system': 'kvm' as const };
 const tcg = { 'qemu:///system': 'qemu' as const };
@@ -73,24 +77,120 @@ describe('plan', () => {
     expect(p.domains.find((d) => d.node === 'nfs')!.memoryMiB).toBe(1024);
   });
 
-  it('puts nodes on another libvirt host into their own pool and network there', () => {
-    const t = twoVm({
-      nodes: [
-        { name: 'edge-a', role: 'edge' },
-        { name: 'edge-b', role: 'edge', libvirtUri: 'qemu+ssh://lab2/system' },
-      ],
-    });
-    const p = buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: { ...tcg, 'qemu+ssh://lab2/system': 'qemu' } });
-    expect(p.pools.map((x) => x.uri)).toEqual(['qemu:///system', 'qemu+ssh://lab2/system']);
-    expect(p.networks.map((n) => n.hosts.map((h) => h.name))).toEqual([['edge-a'], ['edge-b']]);
-    expect(p.domains.find((d) => d.node === 'edge-b')!.uri).toBe('qemu+ssh://lab2/system');
-    expect(p.volumes.filter((v) => v.uri === 'qemu+ssh://lab2/system' && v.source === 'upload')).toHaveLength(3);
-  });
-
   it('boots the disk loader when the image has no kernel of its own (cloud images)', () => {
     const t = twoVm();
     const p = buildPlan({ topology: t, image: { key: image.key, rootfs: image.rootfs }, keys: keysFor(t), hypervisors: tcg });
     expect(p.domains.every((d) => d.boot === undefined)).toBe(true);
     expect(p.volumes.filter((v) => v.source === 'upload')).toHaveLength(1);
+  });
+});
+
+describe('a plan across two hosts', () => {
+  const REMOTE = 'qemu+ssh://root@192.168.50.2/system?keyfile=/root/.ssh/lab';
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzmBYRHu0SGVGxhZNqvPnAnP+9Cq8uZjvZ0lH0GkTtU lab2';
+  const acrossHosts = () => {
+    const t = threeVmNfs();
+    const hosts = [
+      { name: 'lab1', libvirtUri: 'qemu:///system', underlay: '192.168.50.1' },
+      { name: 'lab2', libvirtUri: REMOTE, underlay: '192.168.50.2', sshHostKey: KEY },
+    ];
+    // The NFS node and edge-b on the second host.
+    return { ...t, hosts, nodes: t.nodes.map((n) => ({ ...n, host: n.name === 'edge-a' ? 'lab1' : 'lab2' })) };
+  };
+  const plan = () => {
+    const t = validateTopology(acrossHosts(), 'cfg');
+    return buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: { 'qemu:///system': 'qemu', [REMOTE]: 'qemu' } });
+  };
+
+  it("makes each object on its node's host, the images on both, with the addresses of a one-host testbed", () => {
+    const p = plan();
+    expect(p.domains.map((d) => `${d.node}@${d.uri}`)).toEqual(['edge-a@qemu:///system', `edge-b@${REMOTE}`, `nfs@${REMOTE}`]);
+    expect(p.pools.map((x) => x.uri)).toEqual(['qemu:///system', REMOTE]);
+    for (const uri of ['qemu:///system', REMOTE])
+      expect(p.volumes.filter((v) => v.uri === uri && v.source === 'upload').map((v) => v.name)).toEqual([
+        `fmnfs-base-${image.key.slice(0, 12)}.qcow2`,
+        `fmnfs-vmlinuz-${image.key.slice(0, 12)}`,
+        `fmnfs-initrd-${image.key.slice(0, 12)}`,
+      ]);
+    const t = threeVmNfs();
+    const oneHost = buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: tcg });
+    expect(p.nodes.map((n) => n.ip)).toEqual(oneHost.nodes.map((n) => n.ip));
+    expect(p.nodes.map((n) => n.host)).toEqual(['lab1', 'lab2', 'lab2']);
+  });
+
+  it("serves the gateway and DHCP from the first host's network only, for every node; the other is a bridge", () => {
+    const [first, second] = plan().networks;
+    expect(first!.hosts.map((h) => h.name)).toEqual(['edge-a', 'edge-b', 'nfs']);
+    expect(first!.bridgeOnly).toBeUndefined();
+    expect(networkXml(first!, 'fmnfs')).toContain('<ip address="10.77.20.1"');
+    expect(second).toMatchObject({ uri: REMOTE, hosts: [], bridgeOnly: true });
+    expect(networkXml(second!, 'fmnfs')).not.toContain('<ip');
+    for (const n of [first!, second!]) expect(networkXml(n, 'fmnfs')).toContain('<mtu size="1450"/>');
+  });
+
+  it('joins the bridges by one VXLAN port per host, each flooding to the other, with the VNI of the testbed', () => {
+    const p = plan();
+    expect(p.vxlans).toEqual([
+      {
+        kind: 'vxlan',
+        uri: 'qemu:///system',
+        host: 'lab1',
+        name: 'vx-fmnfs',
+        bridge: 'fm-fmnfs',
+        vni: vniFor('fmnfs'),
+        port: 4789,
+        local: '192.168.50.1',
+        remotes: ['192.168.50.2'],
+        mtu: 1450,
+      },
+      {
+        kind: 'vxlan',
+        uri: REMOTE,
+        host: 'lab2',
+        hostKey: KEY,
+        name: 'vx-fmnfs',
+        bridge: 'fm-fmnfs',
+        vni: vniFor('fmnfs'),
+        port: 4789,
+        local: '192.168.50.2',
+        remotes: ['192.168.50.1'],
+        mtu: 1450,
+      },
+    ]);
+    expect(vniFor('fmnfs')).not.toBe(vniFor('fmtwo'));
+    expect(vniFor('fmnfs')).toBeGreaterThan(0);
+    expect(vniFor('fmnfs')).toBeLessThan(2 ** 24);
+    // The guests' links take the VXLAN's MTU: nothing they send is too big for it.
+    expect(p.mtu).toBe(1450);
+    const seed = p.volumes.find((v) => v.source === 'seed' && v.name === 'fmnfs-edge-b-seed.iso');
+    expect(seed?.source === 'seed' && seed.files.map((f) => ('content' in f ? `${f.path}: ${f.content}` : f.path))).toEqual(
+      expect.arrayContaining([
+        'followme/br0.netdev.d/followme-mtu.conf: [NetDev]\nMTUBytes=1450\n',
+        'followme/uplink.network.d/followme-mtu.conf: [Link]\nMTUBytes=1450\n',
+      ]),
+    );
+  });
+
+  it('leaves a one-host testbed as it was: no VXLAN, no MTU, the same network spec', () => {
+    const t = threeVmNfs();
+    const p = buildPlan({ topology: t, image, keys: keysFor(t), hypervisors: tcg });
+    expect(p.vxlans).toEqual([]);
+    expect(p.mtu).toBeUndefined();
+    expect(Object.keys(p.networks[0]!).sort()).toEqual(['bridge', 'gateway', 'hosts', 'kind', 'name', 'netmask', 'specHash', 'subnet', 'uri']);
+  });
+
+  it('the VXLAN port script takes every value as an argument, none in its text', () => {
+    const [port] = plan().vxlans;
+    const argv = vxlanUpScript(port!);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv.slice(3)).toEqual(['vxlan-up', 'vx-fmnfs', String(vniFor('fmnfs')), '4789', '192.168.50.1', 'fm-fmnfs', '1450', '192.168.50.2']);
+    for (const value of ['vx-fmnfs', '192.168.50', 'fm-fmnfs']) expect(argv[2]).not.toContain(value);
+    expect(sshTargetOfUri(REMOTE, KEY, 'lab2')).toEqual({
+      node: 'lab2',
+      host: '192.168.50.2',
+      user: 'root',
+      privateKeyPath: '/root/.ssh/lab',
+      hostPublicKey: KEY,
+    });
   });
 });

@@ -179,6 +179,13 @@ describe('a topology on several hosts', () => {
     ]);
   });
 
+  it('refuses nodes on two libvirt URIs without hosts: the VXLAN between them needs their underlay addresses', () => {
+    const t = twoVm();
+    const e = refusal({ ...t, nodes: [t.nodes[0], { ...t.nodes[1], libvirtUri: 'qemu+ssh://lab2/system' }] });
+    expect(e.key).toBe('cfg.nodes[1].libvirtUri');
+    expect(e.message).toContain('(edge-b): on another libvirt host than edge-a; a testbed on several hosts names them in cfg.hosts');
+  });
+
   it('refuses a host name given without hosts', () => {
     const t = twoVm();
     expect(refusal({ ...t, nodes: [{ ...t.nodes[0], host: 'lab1' }, t.nodes[1]] }).key).toBe('cfg.nodes[0].host');
