@@ -2,6 +2,8 @@
 // strings), bounds every call in time, and parses what virsh prints.
 import { CommandError } from '../../common/errors.js';
 import { runLocal } from '../../common/exec.js';
+import { isLocalUri } from '../../common/input/libvirt-uri.js';
+import { pinnedSshEnv } from '../hosts/pinned-ssh.js';
 
 export const VIRSH_TIMEOUT_MS = 120_000;
 
@@ -14,11 +16,12 @@ export function virshArgv(uri: string, args: readonly string[]): string[] {
   return ['-q', '-c', uri, ...args];
 }
 
-/** Runs `virsh -c uri args…`; throws CommandError on failure. */
+/** Runs `virsh -c uri args…`; throws CommandError on failure. A remote host is reached only at its pinned SSH key. */
 export function virsh(uri: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<VirshResult> {
   return runLocal(['virsh', ...virshArgv(uri, args)], {
     timeoutMs: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
     host: uri,
+    ...(isLocalUri(uri) ? {} : { env: pinnedSshEnv(uri) }),
     ...(opts.input !== undefined ? { input: opts.input } : {}),
   });
 }

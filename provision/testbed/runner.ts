@@ -8,6 +8,8 @@ import { ensureImage, recipeFor } from '../image/build.js';
 import { buildPlan, names } from '../plan/plan.js';
 import { vxlanItems } from '../plan/vxlan.js';
 import { deleteVxlanPort } from '../hosts/vxlan-port.js';
+import { pinHostKey } from '../hosts/pinned-ssh.js';
+import { isLocalUri } from '../../common/input/libvirt-uri.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../../common/paths.js';
@@ -43,6 +45,11 @@ export function topologyUris(t: Topology): string[] {
   return [...new Set(t.nodes.map((n) => resolveNode(t, n).libvirtUri))];
 }
 
+/** Writes each remote host's pinned key where virsh's ssh reads it (hosts/pinned-ssh.ts): before anything asks a remote host. */
+function pinRemoteHosts(t: Topology): void {
+  for (const h of t.hosts ?? []) if (!isLocalUri(h.libvirtUri) && h.sshHostKey) pinHostKey(h.libvirtUri, h.sshHostKey);
+}
+
 export function defaultInventoryPath(prefix: string): string {
   return join(testbedStateDir(prefix), 'inventory.json');
 }
@@ -64,6 +71,7 @@ export async function prepare(o: UpOptions): Promise<Plan> {
       `${o.source}: the nodes are on ${uris.length} libvirt hosts (${uris.join(', ')}); followme does not yet join hosts into one network, so every node must be on one host`,
       t.hosts ? 'hosts' : 'nodes',
     );
+  pinRemoteHosts(t);
   const dir = testbedStateDir(t.prefix);
   if (!hasKeys(dir)) {
     const leftovers = await findTestbed(t);
@@ -149,6 +157,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
 }
 
 export async function findTestbed(t: Topology): Promise<FoundObjects[]> {
+  pinRemoteHosts(t);
   return Promise.all(topologyUris(t).map((u) => discover(u, t.prefix)));
 }
 
