@@ -30,6 +30,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The tests' second libvirt host (test/harness/two-hosts.sh) runs its own
+# sshd in its namespace: the machine gets the binary, not a running service.
+if ! dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q 'install ok installed'; then
+  echo "setup-host: installing openssh-server (its sshd left stopped and disabled: the tests start their own)"
+  export DEBIAN_FRONTEND=noninteractive
+  # No service start during the install; a policy the machine already has is left as it is.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && own_policy=1; fi
+  rc=0
+  apt-get update -q && apt-get install -y -q --no-install-recommends openssh-server || rc=$?
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || exit "$rc"
+  if command -v systemctl >/dev/null; then systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true; fi
+fi
+
 # Debian's udev rule gives /dev/kvm to group kvm (mode 0660); without udev
 # (containers, minimal VMs) the node stays root-only and QEMU, running as
 # libvirt-qemu, cannot open it.

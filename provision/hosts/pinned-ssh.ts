@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { stateDir } from '../../common/paths.js';
+import { shellQuote } from '../../common/ssh/quote.js';
 
 const hostsDir = () => join(stateDir(), 'hosts');
 
@@ -34,23 +35,28 @@ export function pinHostKey(uri: string, key: string): void {
 }
 
 /**
- * The ssh wrapper: ssh with only the pinned file as known hosts, strict
- * checking, and no agent forwarding; the wrapper's directory is first on
- * PATH, so the real ssh is found on the rest of it.
+ * The ssh wrapper of one host: ssh with only the pinned file as known hosts,
+ * strict checking, and no agent forwarding. The file's path is written into
+ * it, as libvirt runs ssh with little of its environment (PATH, HOME, the
+ * agent's socket); the wrapper's directory is first on PATH, so the real ssh
+ * is found on the rest of it.
  */
-const WRAPPER = `#!/bin/sh
+function wrapper(knownHosts: string): string {
+  return `#!/bin/sh
 # followme: ssh for libvirt's qemu+ssh transport, checking the host key against the pinned file only.
-[ -n "$FOLLOWME_KNOWN_HOSTS" ] && [ -f "$FOLLOWME_KNOWN_HOSTS" ] || { echo "followme ssh: no pinned host key file" >&2; exit 255; }
-PATH=\${PATH#*:} exec ssh -o UserKnownHostsFile="$FOLLOWME_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o ForwardAgent=no "$@"
+[ -f ${shellQuote(knownHosts)} ] || { echo "followme ssh: no pinned host key file" >&2; exit 255; }
+PATH=\${PATH#*:} exec ssh -o UserKnownHostsFile=${shellQuote(knownHosts)} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o ForwardAgent=no "$@"
 `;
+}
 
-/** The environment virsh needs for a remote URI: the wrapper first on PATH and the pinned key's file. */
+/** The environment virsh needs for a remote URI: its host's wrapper first on PATH. */
 export function pinnedSshEnv(uri: string): Record<string, string> {
   const file = knownHostsFileFor(uri);
   if (!existsSync(file)) throw new ConfigError(`${uri}: no pinned SSH host key for this host; name it in the stack config's hosts (sshHostKey)`, 'hosts');
-  const bin = join(hostsDir(), 'bin');
+  // One directory per host, named as its file (a hash of the URI); the file's path is quoted into the script.
+  const bin = file.replace(/\.known_hosts$/, '.bin');
   mkdirSync(bin, { recursive: true, mode: 0o700 });
-  writeFileSync(join(bin, 'ssh'), WRAPPER, { mode: 0o700 });
+  writeFileSync(join(bin, 'ssh'), wrapper(file), { mode: 0o700 });
   chmodSync(join(bin, 'ssh'), 0o700);
-  return { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, FOLLOWME_KNOWN_HOSTS: file };
+  return { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
 }

@@ -16,9 +16,11 @@ fi
 # (guest disks, GBs). A sandbox is dead when the shell named in its namespace
 # is; its directory names its namespace. A live one is never touched.
 sweep_dead_sandboxes() {
-  local old pids dir
+  local old pids dir pid
   for old in $(ip netns list 2>/dev/null | awk '/^followme-sb-[0-9]+/ {print $1}'); do
-    kill -0 "${old#followme-sb-}" 2>/dev/null && continue
+    # followme-sb-<pid>, or followme-sb-<pid>-h2 for its second host: the shell's pid either way.
+    pid=${old#followme-sb-}
+    kill -0 "${pid%%-*}" 2>/dev/null && continue
     pids=$(ip netns pids "$old" 2>/dev/null || true)
     if [ -n "$pids" ]; then kill -9 $pids 2>/dev/null || true; sleep 1; fi
     ip netns del "$old" 2>/dev/null || true
@@ -45,7 +47,9 @@ if [ -z "${FOLLOWME_SANDBOX_INNER:-}" ]; then
       sleep 0.5
     done
     kill -9 $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null || true
+    kill -9 $(ip netns pids "$ns-h2" 2>/dev/null) 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
+    ip netns del "$ns-h2" 2>/dev/null || true
   }
   trap cleanup EXIT
   ip netns add "$ns"
@@ -74,6 +78,7 @@ mkdir -p /var/cache/libvirt && mount --bind "$work/cache" /var/cache/libvirt
 mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/images
 
 stop_daemons() {
+  if type stop_second_host >/dev/null 2>&1; then stop_second_host; fi
   for d in $(virsh -q list --name 2>/dev/null); do virsh -q destroy "$d" >/dev/null 2>&1 || true; done
   [ -f "$work/libvirtd.pid" ] && kill "$(cat "$work/libvirtd.pid")" 2>/dev/null || true
   [ -f "$work/virtlogd.pid" ] && kill "$(cat "$work/virtlogd.pid")" 2>/dev/null || true
@@ -90,6 +95,10 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 virsh -c qemu:///system version >/dev/null || { echo "sandbox: libvirtd did not start" >&2; exit 1; }
+if [ "${FOLLOWME_SANDBOX_HOSTS:-1}" = 2 ]; then
+  . "$(dirname "$0")/second-host.sh"
+  start_second_host
+fi
 echo "sandbox: netns $FOLLOWME_NETNS, private libvirtd up, state in $FOLLOWME_STATE_DIR" >&2
 
 set +e

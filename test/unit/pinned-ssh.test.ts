@@ -1,7 +1,7 @@
 // libvirt's qemu+ssh runs the ssh on PATH: followme's wrapper hands it the
 // pinned key alone. Run here with a stand-in ssh that prints what it got.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/errors.js';
@@ -42,7 +42,7 @@ describe("the pinned host key for libvirt's ssh transport", () => {
     writeFileSync(join(fake, 'ssh'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
     const [wrapperDir] = env['PATH']!.split(':');
     const out = execFileSync(join(wrapperDir!, 'ssh'), ['-p', '2222', 'root@192.168.50.2', 'true'], {
-      env: { PATH: `${wrapperDir}:${fake}:/usr/bin:/bin`, FOLLOWME_KNOWN_HOSTS: env['FOLLOWME_KNOWN_HOSTS']! },
+      env: { PATH: `${wrapperDir}:${fake}:/usr/bin:/bin` },
     }).toString();
     expect(out.split('\n')).toEqual([
       '-o',
@@ -60,6 +60,7 @@ describe("the pinned host key for libvirt's ssh transport", () => {
       '',
     ]);
     // Without the file it runs nothing.
+    rmSync(knownHostsFileFor(URI));
     const none = spawnSync(join(wrapperDir!, 'ssh'), ['root@192.168.50.2'], { env: { PATH: `${wrapperDir}:${fake}:/usr/bin:/bin` } });
     expect(none.status).toBe(255);
     expect(none.stdout.toString()).toBe('');
