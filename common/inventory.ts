@@ -61,6 +61,8 @@ export const InventorySchema = Type.Object(
     nfs: Type.Optional(Type.Object({ server: Ipv4, export: PlainPath, mountPoint: PlainPath }, { additionalProperties: false })),
     nodes: Type.Array(InventoryNode, { minItems: 1, maxItems: 32 }),
     containerAddresses: Type.Array(Type.Object({ ip: Ipv4, mac: Mac }, { additionalProperties: false }), { maxItems: 64 }),
+    /** The guests' and containers' MTU when the testbed spans hosts (below the VXLAN's overhead); absent: the default 1500. */
+    mtu: Type.Optional(Type.Integer({ minimum: 576, maximum: 9000, description: 'an MTU in bytes' })),
   },
   { additionalProperties: false },
 );

@@ -74,7 +74,7 @@ export async function ensureContainer(
     SshConnection.with(sshTarget(inv, first), (conn) =>
       deployContainer(
         conn,
-        { name: c.name, ip: c.ip, mac: c.mac, prefixLength: Number(inv.subnet.split('/')[1]), bridge: 'br0' },
+        { name: c.name, ip: c.ip, mac: c.mac, prefixLength: Number(inv.subnet.split('/')[1]), bridge: 'br0', ...(inv.mtu ? { mtu: inv.mtu } : {}) },
         { template: c.workload, beforeStart: (node, rootfs) => workload.install(node, rootfs, params, log) },
         c.shared ? { shared: share ?? noShare(inv) } : {},
       ),

@@ -32,7 +32,7 @@ export async function containerDeploy(flags: ContainerDeployFlags): Promise<void
   if (inv.containerAddresses.length === 0) throw new ConfigError(`--address: testbed ${inv.prefix} has no container addresses`, 'address');
   const addr = inv.containerAddresses[wholeNumber('address', flags.address, 0, inv.containerAddresses.length - 1)]!;
   log(`deploying ${workload.name} container ${name} on ${node.name} at ${addr.ip}${share ? ` (rootfs on ${share.mountPoint})` : ''}`);
-  const spec = { name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0' };
+  const spec = { name, ip: addr.ip, prefixLength: Number(inv.subnet.split('/')[1]), mac: addr.mac, bridge: 'br0', ...(inv.mtu ? { mtu: inv.mtu } : {}) };
   // The workload's default parameters: plans (`followme experiment`) set others.
   const from: DeploySource = { template: workload.name, beforeStart: (n, rootfs) => workload.install(n, rootfs, workload.defaults, log) };
   await SshConnection.with(sshTarget(inv, node), async (c) => {

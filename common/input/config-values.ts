@@ -19,6 +19,8 @@ export const CONFIG_VALUE_PATTERNS = {
   token: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
   port: /^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/,
   prefixLength: /^(?:[0-9]|[12][0-9]|3[0-2])$/,
+  /** An MTU: 576 to 9000 bytes, digits only. */
+  mtu: /^(?:57[6-9]|5[89][0-9]|[6-9][0-9]{2}|[1-8][0-9]{3}|9000)$/,
 } as const;
 
 /** `value` as it may be written into `file` as `what`; throws UnsafeConfigValueError otherwise. */

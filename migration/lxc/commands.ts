@@ -58,6 +58,8 @@ export interface ContainerSpec {
   mac: string;
   /** The edge's bridge holding its NIC: the container joins the testbed network through it. */
   bridge: string;
+  /** The testbed's MTU when it spans hosts (the inventory's); absent: the default. */
+  mtu?: number;
 }
 
 /**
@@ -91,6 +93,7 @@ export function lxcConfig(c: ContainerSpec): string {
     'lxc.net.0.flags = up',
     `lxc.net.0.hwaddr = ${v('mac', 'mac', c.mac)}`,
     `lxc.net.0.ipv4.address = ${v('ip', 'ipv4', c.ip)}/${v('prefix length', 'prefixLength', c.prefixLength)}`,
+    ...(c.mtu !== undefined ? [`lxc.net.0.mtu = ${v('mtu', 'mtu', c.mtu)}`] : []),
     '',
   ].join('\n');
 }

@@ -39,8 +39,9 @@ export function hostLinkFor(migrationId: string, node: string): string {
 
 export const netnsOf = (container: string) => `followme-${container}`;
 
-// The net keys lxcConfig writes; any other means a network this preparation would not reproduce.
-const PREPARED_KEYS = new Set(['type', 'link', 'flags', 'hwaddr', 'ipv4.address', 'veth.pair']);
+// The net keys lxcConfig writes; any other means a network this preparation would not reproduce. The MTU (a testbed
+// across hosts) is the edge's bridge's, which the preparation gives both ends.
+const PREPARED_KEYS = new Set(['type', 'link', 'flags', 'hwaddr', 'ipv4.address', 'veth.pair', 'mtu']);
 
 /**
  * The prepared network of a container from its LXC config, or why it cannot
@@ -81,14 +82,16 @@ export function preparedNetworkOf(container: string, config: string, hostLink: s
 /**
  * Makes the namespace unless it is there. A host end of the same name is
  * waited for (10 s at most): the kernel tears down a killed container's
- * namespace, and with it the old veth, after the kill returns. Positional
- * parameters: namespace, host end, MAC, address.
+ * namespace, and with it the old veth, after the kill returns. Both ends take
+ * the MTU of the edge's br0 (below 1500 when the testbed spans hosts).
+ * Positional parameters: namespace, host end, MAC, address.
  */
 const PREPARE =
   '[ -e "/run/netns/$1" ] || { ' +
   'i=0; while ip link show dev "$2" >/dev/null 2>&1; do [ "$i" -lt 100 ] || { echo "link $2 still exists" >&2; exit 4; }; sleep 0.1; i=$((i+1)); done; ' +
   'ip netns add "$1" || exit 5; ' +
-  '{ ip link add "$2" type veth peer name eth0 netns "$1" && printf "link set lo up\\nlink set eth0 address %s\\naddr add %s dev eth0\\nlink set eth0 up\\n" "$3" "$4" | ip -n "$1" -batch -; } || { ip netns delete "$1"; exit 6; }; }';
+  'm=$(cat /sys/class/net/br0/mtu 2>/dev/null) || m=1500; ' +
+  '{ ip link add "$2" mtu "$m" type veth peer name eth0 mtu "$m" netns "$1" && printf "link set lo up\\nlink set eth0 address %s\\naddr add %s dev eth0\\nlink set eth0 up\\n" "$3" "$4" | ip -n "$1" -batch -; } || { ip netns delete "$1"; exit 6; }; }';
 
 function linkName(name: string): string {
   if (!LINK_NAME_PATTERN.test(name)) throw new FollowmeError(`${JSON.stringify(name.slice(0, 20))} is not an interface name`);

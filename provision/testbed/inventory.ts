@@ -13,6 +13,7 @@ export function inventoryFromPlan(plan: Plan, stack?: string): Inventory {
     subnet: plan.subnet,
     ...(plan.nfs ? { nfs: plan.nfs } : {}),
     containerAddresses: plan.containerAddresses,
+    ...(plan.mtu ? { mtu: plan.mtu } : {}),
     nodes: plan.nodes.map((n) => ({
       name: n.name,
       role: n.role,

@@ -22,6 +22,13 @@ describe('LXC seam', () => {
     expect(cfg).toContain('lxc.net.0.ipv4.address = 10.77.10.251/24\n');
     expect(cfg).toContain('lxc.console.path = none\n');
     expect(cfg).toContain('lxc.init.cmd = /usr/local/sbin/followme-init\n');
+    expect(cfg).not.toContain('lxc.net.0.mtu');
+  });
+
+  it("takes the testbed's MTU when it spans hosts, and refuses one that is not an MTU", () => {
+    const spec = { name: 'svc1', rootfs: '/var/lib/lxc/svc1/rootfs', ip: '10.77.10.251', prefixLength: 24, mac: '52:54:00:aa:bb:cc', bridge: 'br0' };
+    expect(lxcConfig({ ...spec, mtu: 1450 })).toContain('lxc.net.0.mtu = 1450\n');
+    expect(() => lxcConfig({ ...spec, mtu: 70000 })).toThrow(/mtu "70000" is not a plain mtu/);
   });
 });
 

@@ -23,6 +23,8 @@ describe('the prepared network', () => {
     expect(preparedNetworkOf('svc1', config, link)).toEqual({ netns: 'followme-svc1', hostLink: link, mac: '52:54:00:aa:bb:cc', address: '10.77.10.251/24' });
     // A name left by an earlier restore does not matter: the restore appends its own, and the last one counts.
     expect(preparedNetworkOf('svc1', `${config}lxc.net.0.veth.pair = fmold\n`, link).hostLink).toBe(link);
+    // A testbed across hosts sets the MTU: the preparation gives both ends the bridge's.
+    expect(preparedNetworkOf('svc1', `${config}lxc.net.0.mtu = 1450\n`, link).address).toBe('10.77.10.251/24');
   });
 
   it('refuses a network it would not reproduce, saying which key', () => {
