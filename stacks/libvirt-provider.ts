@@ -58,10 +58,37 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** One Pulumi resource per plan item. */
+/**
+ * The provider of one libvirt host: the same driver, bound to the host's URI,
+ * refusing an item of another host (a testbed across hosts has one per host).
+ */
+export function hostProvider(uri: string): pulumi.dynamic.ResourceProvider {
+  const base = provider;
+  const onHost = (item: PlanItem) => {
+    if (item.uri !== uri) throw new Error(`${item.kind} ${item.name} is on ${item.uri}, not on this provider's host ${uri}`);
+  };
+  return {
+    async create(inputs: PlanItemInputs) {
+      onHost(inputs.item);
+      return base.create!(inputs);
+    },
+    async update(id: string, olds: PlanItemInputs, news: PlanItemInputs) {
+      onHost(news.item);
+      return base.update!(id, olds, news);
+    },
+    async delete(id: string, props: PlanItemInputs) {
+      onHost(props.item);
+      return base.delete!(id, props);
+    },
+    diff: (id: string, olds: PlanItemInputs, news: PlanItemInputs) => base.diff!(id, olds, news),
+  };
+}
+
+/** One Pulumi resource per plan item, made by its host's provider. */
 export class LibvirtObject extends pulumi.dynamic.Resource {
   declare readonly item: pulumi.Output<PlanItem>;
-  constructor(name: string, args: PlanItemInputs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args }, opts, 'followme', `libvirt-${args.item.kind}`);
+  constructor(name: string, args: PlanItemInputs, opts: pulumi.CustomResourceOptions & { hostProvider: pulumi.dynamic.ResourceProvider }) {
+    const { hostProvider: p, ...rest } = opts;
+    super(p, name, { ...args }, rest, 'followme', `libvirt-${args.item.kind}`);
   }
 }

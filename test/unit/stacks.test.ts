@@ -3,6 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../../provision/plan/plan.js';
+import { validateTopology } from '../../provision/topology/validate.js';
 import { validateInventory } from '../../common/inventory.js';
 import { loadStack } from '../../provision/topology/stack-config.js';
 import type { Topology } from '../../provision/topology/schema.js';
@@ -103,5 +104,54 @@ describe('libvirt dynamic provider diff', () => {
     expect(await diff(before.domains[0], bigger)).toEqual({ changes: true, replaces: ['item'], deleteBeforeReplace: true });
     const otherSubnet = { ...before.networks[0]!, gateway: '10.99.0.1' };
     expect((await diff(before.networks[0], otherSubnet)).replaces).toEqual(['item']);
+  });
+});
+
+describe('a Pulumi stack across two hosts', () => {
+  it('has one provider per host, and every resource under its host with that provider', { timeout: 30_000 }, async () => {
+    const REMOTE = 'qemu+ssh://root@192.168.50.2/system';
+    const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzmBYRHu0SGVGxhZNqvPnAnP+9Cq8uZjvZ0lH0GkTtU lab2';
+    const t = loadStack('three-vm-nfs');
+    const { libvirtUri: _, ...defaults } = t.defaults ?? {};
+    const topology = validateTopology(
+      {
+        ...t,
+        defaults,
+        hosts: [
+          { name: 'lab1', libvirtUri: 'qemu:///system', underlay: '192.168.50.1' },
+          { name: 'lab2', libvirtUri: REMOTE, underlay: '192.168.50.2', sshHostKey: KEY },
+        ],
+        nodes: t.nodes.map((n) => ({ ...n, host: n.role === 'nfs' ? 'lab2' : n.name === 'edge-a' ? 'lab1' : 'lab2' })),
+      },
+      'cfg',
+    );
+    const { Testbed } = await import('../../stacks/testbed.js');
+    const plan = buildPlan({ topology, image, keys: keysFor(topology), hypervisors: { 'qemu:///system': 'qemu', [REMOTE]: 'qemu' } });
+    const before = registered.length;
+    const tb = new Testbed(topology.prefix, { plan, stack: 'lab', readPrivateKey: () => realKey.private });
+    await outputValue(tb.inventory);
+    const ours = registered.slice(before);
+    // Two host components, each with its own provider bound to its URI.
+    const hostComponents = ours.filter((r) => r.type === 'followme:testbed:Host');
+    expect(hostComponents.map((r) => r.inputs['uri'])).toEqual(['qemu:///system', REMOTE]);
+    // Every resource under its host: what Pulumi stores as its provider is bound to its item's URI, and refuses another host's item.
+    const { hostProvider } = await import('../../stacks/libvirt-provider.js');
+    const items = [...plan.pools, ...plan.networks, ...plan.vxlans, ...plan.volumes, ...plan.domains];
+    expect(tb.objects).toHaveLength(items.length);
+    const mine = ours.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/followme:libvirt-'));
+    expect(mine).toHaveLength(items.length);
+    for (const r of mine) {
+      const { uri } = r.inputs['item'] as { uri: string };
+      // The serialized provider Pulumi keeps with the resource holds its host's URI, and only that one.
+      const code = String(r.inputs['__provider']);
+      expect(code, r.name).toContain(JSON.stringify(uri));
+      expect(code, r.name).not.toContain(JSON.stringify(uri === REMOTE ? 'qemu:///system' : REMOTE));
+    }
+    for (const item of items) {
+      const other = item.uri === REMOTE ? 'qemu:///system' : REMOTE;
+      await expect(hostProvider(other).create!({ prefix: topology.prefix, item })).rejects.toThrow(`is on ${item.uri}, not on this provider's host ${other}`);
+    }
+    expect(plan.vxlans.map((v) => v.uri)).toEqual(['qemu:///system', REMOTE]);
+    expect(plan.domains.map((d) => `${d.node}@${d.uri === REMOTE ? 'lab2' : 'lab1'}`)).toEqual(['edge-a@lab1', 'edge-b@lab2', 'nfs@lab2']);
   });
 });
