@@ -13,7 +13,7 @@ import { isLocalUri } from '../../common/input/libvirt-uri.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../../common/paths.js';
-import { deleteDomain, deleteNetwork, deletePool, deleteVolume, ensureItem } from '../libvirt/driver.js';
+import { deleteDomain, deleteItem, deleteNetwork, deletePool, deleteVolume, ensureItem } from '../libvirt/driver.js';
 import { discover, isEmpty, type FoundObjects } from '../libvirt/discover.js';
 import { checkHostMemory, checkSubnetFree, probeHypervisor } from './preflight.js';
 import { ensureTestbedKeys, hasKeys } from './keys.js';
@@ -99,12 +99,34 @@ export async function prepare(o: UpOptions): Promise<Plan> {
   return buildPlan({ topology: t, image, keys, hypervisors });
 }
 
-/** Creates (or adopts) every plan item; items of one kind go in parallel. */
-export async function apply(plan: Plan, log: Log): Promise<void> {
-  const step = async <T extends { name: string }>(what: string, items: T[], fn: (i: T) => Promise<string>) => {
+/** A stage of `apply` that failed on one host: its name and the host's say where up stopped. */
+export class ApplyStageError extends FollowmeError {
+  constructor(
+    readonly stage: string,
+    readonly uri: string,
+    cause: Error,
+  ) {
+    super(`${stage} on ${uri}: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * Creates (or adopts) every plan item; items of one kind go in parallel.
+ * `made` collects the items this call created (not those it found), in order.
+ */
+export async function apply(plan: Plan, log: Log, made: PlanItem[] = []): Promise<void> {
+  const step = async <T extends PlanItem>(what: string, items: T[], fn: (i: T) => Promise<string>) => {
     const started = Date.now();
-    const outcomes = await Promise.all(items.map(async (i) => `${i.name} ${await fn(i)}`));
-    log(`${what}: ${outcomes.join(', ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const outcomes = await Promise.allSettled(
+      items.map(async (i) => {
+        const outcome = await fn(i);
+        if (outcome === 'created') made.push(i);
+        return `${i.name} ${outcome}`;
+      }),
+    );
+    const failure = outcomes.findIndex((r) => r.status === 'rejected');
+    if (failure >= 0) throw new ApplyStageError(what, items[failure]!.uri, (outcomes[failure] as PromiseRejectedResult).reason as Error);
+    log(`${what}: ${outcomes.map((r) => (r as PromiseFulfilledResult<string>).value).join(', ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   };
   const ensure = (i: PlanItem) => ensureItem(i, plan.prefix);
   await step('pools', plan.pools, ensure);
@@ -125,6 +147,33 @@ export async function apply(plan: Plan, log: Log): Promise<void> {
   await step('domains', plan.domains, ensure);
 }
 
+/**
+ * apply, and when it stops at a stage on one host, removes what it had made
+ * on every host (what it found stays as it was) and throws the stage's
+ * error, naming the stage and the host and saying what could not be removed.
+ */
+export async function applyOrUndo(plan: Plan, t: Topology, log: Log): Promise<void> {
+  const made: PlanItem[] = [];
+  try {
+    await apply(plan, log, made);
+  } catch (e) {
+    // Stopped at a stage on one host: what this up made, on every host, goes again (what it found stays as it was).
+    const stage = e instanceof ApplyStageError ? e : undefined;
+    const where = stage ? `up stopped at "${stage.stage}" on ${hostName(t, stage.uri)}` : 'up stopped';
+    log(`${where}; removing the ${made.length} objects it had made`);
+    const left = await removeMade(made);
+    const cause = stage?.cause instanceof Error ? stage.cause : (e as Error);
+    const cleanup = left.length
+      ? `not removed: ${left.join('; ')}; \`followme testbed down\` removes them once every host answers`
+      : `the ${made.length} objects it had made are removed`;
+    if (cause instanceof FollowmeError) {
+      cause.message = `${where}: ${cause.message}\n${cleanup}`;
+      throw cause;
+    }
+    throw new FollowmeError(`${where}: ${cause.message}\n${cleanup}`, { cause });
+  }
+}
+
 export async function up(o: UpOptions): Promise<UpResult> {
   const log = o.log ?? (() => {});
   const timingsMs: Record<string, number> = {};
@@ -132,14 +181,7 @@ export async function up(o: UpOptions): Promise<UpResult> {
   const plan = await prepare(o);
   timingsMs['prepare'] = Date.now() - t0;
   const t1 = Date.now();
-  try {
-    await apply(plan, log);
-  } catch (e) {
-    if (e instanceof FollowmeError) {
-      e.message += `\n(testbed "${plan.prefix}" may be partly created: \`followme testbed down\` removes what was made)`;
-    }
-    throw e;
-  }
+  await applyOrUndo(plan, o.topology, log);
   timingsMs['apply'] = Date.now() - t1;
   const inventory = inventoryFromPlan(plan, o.stack);
   const inventoryPath = o.inventoryPath ?? defaultInventoryPath(plan.prefix);
@@ -161,30 +203,87 @@ export async function findTestbed(t: Topology): Promise<FoundObjects[]> {
   return Promise.all(topologyUris(t).map((u) => discover(u, t.prefix)));
 }
 
-/** Removes every object of the testbed found by prefix + ownership, then its state. Idempotent. */
+/** Removes `made` newest first (domains before their disks, ports before their bridges); what could not go, and where. */
+async function removeMade(made: PlanItem[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const item of [...made].reverse()) {
+    await deleteItem(item).catch((e: unknown) => left.push(`${item.kind} ${item.name} on ${item.uri} (${(e as Error).message.split('\n')[0]})`));
+  }
+  return left;
+}
+
+/** A host's name for messages: its name in the config's hosts, else its URI. */
+function hostName(t: Topology, uri: string): string {
+  const h = t.hosts?.find((x) => x.libvirtUri === uri);
+  return h ? `${h.name} (${uri})` : uri;
+}
+
+/**
+ * Removes every object of the testbed found by prefix + ownership, host by
+ * host, then its state. Idempotent. A host that cannot be reached, or fails
+ * midway, does not stop the others: what is left, and where, is said in the
+ * error, and the state stays for a later `down` to finish.
+ */
 export async function down(t: Topology, log: Log = () => {}): Promise<{ removed: number }> {
+  pinRemoteHosts(t);
   let removed = 0;
   const uris = topologyUris(t);
   const ports = uris.length > 1 ? vxlanItems(t, uris, names.bridge(t.prefix)) : [];
-  for (const f of await findTestbed(t)) {
-    const uri = f.uri;
-    await Promise.all(f.domains.map(async (name) => (await deleteDomain({ uri, name })) && removed++));
-    await Promise.all(f.volumes.map(async (v) => (await deleteVolume({ uri, ...v })) && removed++));
-    // The VXLAN port before the bridge it is a port of: removing the network would leave it behind, detached.
-    for (const port of ports.filter((p) => p.uri === uri)) if (await deleteVxlanPort(port)) removed++;
-    for (const name of f.networks) if (await deleteNetwork({ uri, name })) removed++;
-    for (const name of f.pools) if (await deletePool({ uri, name })) removed++;
-    const what = [`${f.domains.length} domains`, `${f.volumes.length} volumes`, `${f.networks.length} networks`, `${f.pools.length} pools`];
-    log(`${uri}: removed ${what.join(', ')}`);
+  const failed: string[] = [];
+  for (const uri of uris) {
+    let stage = 'finding its objects';
+    try {
+      const f = await discover(uri, t.prefix);
+      stage = 'removing its domains';
+      await Promise.all(f.domains.map(async (name) => (await deleteDomain({ uri, name })) && removed++));
+      stage = 'removing its volumes';
+      await Promise.all(f.volumes.map(async (v) => (await deleteVolume({ uri, ...v })) && removed++));
+      // The VXLAN port before the bridge it is a port of: removing the network would leave it behind, detached.
+      stage = 'removing its VXLAN port';
+      for (const port of ports.filter((p) => p.uri === uri)) if (await deleteVxlanPort(port)) removed++;
+      stage = 'removing its networks';
+      for (const name of f.networks) if (await deleteNetwork({ uri, name })) removed++;
+      stage = 'removing its pools';
+      for (const name of f.pools) if (await deletePool({ uri, name })) removed++;
+      const what = [`${f.domains.length} domains`, `${f.volumes.length} volumes`, `${f.networks.length} networks`, `${f.pools.length} pools`];
+      log(`${uri}: removed ${what.join(', ')}`);
+    } catch (e) {
+      failed.push(`${hostName(t, uri)}: failed ${stage}: ${(e as Error).message.split('\n').slice(0, 2).join(' ')}`);
+      log(`${uri}: failed ${stage}; going on with the other hosts`);
+    }
+  }
+  // What is there now, where it can be seen; a host that cannot be asked may hold anything of the testbed.
+  const left: string[] = [];
+  for (const uri of uris) {
+    const f = await discover(uri, t.prefix).catch((e: unknown) => e as Error);
+    if (f instanceof Error) left.push(`${hostName(t, uri)}: cannot be asked (${f.message.split('\n')[0]}); whatever of the testbed it held is still there`);
+    else if (!isEmpty(f)) left.push(`${hostName(t, uri)}: ${describeFound(f)}`);
+    else {
+      const port = ports.find((p) => p.uri === uri);
+      const stillThere = port ? await deleteVxlanPort(port).catch(() => undefined) : false;
+      if (stillThere === undefined) left.push(`${hostName(t, uri)}: its VXLAN port ${port!.name} may still be there (the host cannot be asked)`);
+    }
+  }
+  if (failed.length || left.length) {
+    throw new FollowmeError(
+      `testbed "${t.prefix}" is not fully removed:\n${[...failed, ...left.map((l) => `left on ${l}`)].map((l) => `  - ${l}`).join('\n')}\n` +
+        `its state (${testbedStateDir(t.prefix)}) is kept; run \`followme testbed down\` again once every host answers`,
+    );
   }
   const dir = testbedStateDir(t.prefix);
   if (existsSync(dir)) {
     rmSync(dir, { recursive: true, force: true });
     log(`removed state ${dir}`);
   }
-  const left = await findTestbed(t);
-  if (!left.every(isEmpty)) {
-    throw new FollowmeError(`testbed "${t.prefix}": objects remain after down: ${JSON.stringify(left)}`);
-  }
   return { removed };
+}
+
+function describeFound(f: FoundObjects): string {
+  const parts = [
+    f.domains.length ? `domains ${f.domains.join(', ')}` : '',
+    f.volumes.length ? `volumes ${f.volumes.map((v) => v.name).join(', ')}` : '',
+    f.networks.length ? `networks ${f.networks.join(', ')}` : '',
+    f.pools.length ? `pools ${f.pools.join(', ')}` : '',
+  ];
+  return parts.filter(Boolean).join('; ');
 }
