@@ -20,6 +20,7 @@ import { SshConnection } from '../common/ssh/transport.js';
 import { type Plan, resolvePlan } from './plan.js';
 import { PROFILE_NAME_PATTERN, ProfileSchema } from './profiles.js';
 import { writeJsonDurably } from './results.js';
+import { isLocalUri } from '../common/input/libvirt-uri.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -40,6 +41,8 @@ const NodeFactsSchema = Type.Object(
     memoryMiB: Type.Integer({ minimum: 0 }),
     /** The guest image's recipe key, as the image build wrote it into the guest. */
     imageRecipe: Fact,
+    /** The libvirt host the node runs on: "local", or the remote URI's user@host[:port] (a testbed across hosts). */
+    libvirtHost: Type.Optional(Fact),
   },
   { additionalProperties: false },
 );
@@ -136,6 +139,11 @@ const NODE_FACTS_SCRIPT = [
   'cat /etc/followme/image-recipe 2>/dev/null || echo unknown',
 ].join('; ');
 
+/** "local" for this machine's libvirtd, else the URI's user@host[:port] (its query, a key file's path, left out). */
+export function libvirtHostOf(uri: string): string {
+  return isLocalUri(uri) ? 'local' : (/^[a-z0-9+]+:\/\/([^/?#]*)/.exec(uri)?.[1] ?? 'unknown');
+}
+
 export async function nodeFacts(inv: Inventory): Promise<Record<string, NodeFacts>> {
   const out: Record<string, NodeFacts> = {};
   for (const n of inv.nodes) {
@@ -152,6 +160,7 @@ export async function nodeFacts(inv: Inventory): Promise<Record<string, NodeFact
       cores: Number(cores),
       memoryMiB: Number(mem),
       imageRecipe: recipe,
+      libvirtHost: libvirtHostOf(n.libvirtUri),
     };
   }
   return out;
