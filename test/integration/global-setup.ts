@@ -4,7 +4,8 @@
 // two-vm testbed of their own: four guests on two cores instead of six make
 // every test faster. Test files run one after another, so the views never
 // meet. Teardown brings it down and fails the run if libvirt still holds any
-// object with its prefix.
+// object with its prefix. In a two-host sandbox (npm test makes one) the
+// corridor spans both hosts (acrossHosts), and teardown looks at both.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readInventory, validateInventory } from '../../common/inventory.js';
@@ -13,7 +14,9 @@ import { loadStack } from '../../provision/topology/stack-config.js';
 import { stackConfigPath } from '../../provision/topology/stack-config.js';
 import { down, up } from '../../provision/testbed/runner.js';
 import { ensureImage, recipeFor } from '../../provision/image/build.js';
-import { insideSandbox, objectsWithPrefix } from './libvirt-objects.js';
+import { insideSandbox, objectsWithPrefix, secondHost } from './libvirt-objects.js';
+import type { Topology } from '../../provision/topology/schema.js';
+import { validateTopology } from '../../provision/topology/validate.js';
 import { vmHealthReport } from './vm-health.js';
 
 declare module 'vitest' {
@@ -36,6 +39,30 @@ export function twoEdgeView(corridorInventoryPath: string): string {
   return path;
 }
 
+/**
+ * In a two-host sandbox the corridor spans both hosts, joined by VXLAN:
+ * edge-a and edge-c on this one, edge-b and the NFS node on the second. So
+ * every move between edge-a and edge-b, and every use of the share, crosses
+ * the hosts, with no testbed more to boot.
+ */
+export function acrossHosts(t: Topology): Topology {
+  const h2 = secondHost();
+  if (!h2) return t;
+  const { libvirtUri: _, ...defaults } = t.defaults ?? {};
+  return validateTopology(
+    {
+      ...t,
+      defaults,
+      hosts: [
+        { name: 'host1', libvirtUri: 'qemu:///system', underlay: h2.underlay[0] },
+        { name: 'host2', libvirtUri: h2.uri, underlay: h2.underlay[1], sshHostKey: h2.hostKey },
+      ],
+      nodes: t.nodes.map((n) => ({ ...n, host: n.name === 'edge-b' || n.role === 'nfs' ? 'host2' : 'host1' })),
+    },
+    "the corridor across the sandbox's two hosts",
+  );
+}
+
 function log(line: string): void {
   process.stderr.write(`[global-setup ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
@@ -44,7 +71,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!insideSandbox()) {
     throw new Error('integration tests run inside the hermetic sandbox: use `npm test` (test/harness/sandbox.sh), not vitest directly');
   }
-  const topologies = Object.fromEntries(Object.entries(STACKS).map(([k, s]) => [k, loadStack(s)]));
+  const topologies = Object.fromEntries(Object.entries(STACKS).map(([k, s]) => [k, acrossHosts(loadStack(s))]));
   await ensureImage(recipeFor(topologies['corridorInventory']!), log);
   const started = Date.now();
   const results = await Promise.allSettled(
@@ -66,6 +93,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       }
       await down(t);
       leftovers.push(...(await objectsWithPrefix(t.prefix)));
+      if (t.hosts) leftovers.push(...(await objectsWithPrefix(t.prefix, 'host2')));
     }
     if (leftovers.length) {
       throw new Error(`teardown: virsh list/net-list/pool-list/vol-list still show: ${leftovers.join(', ')}`);
