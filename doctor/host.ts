@@ -12,6 +12,7 @@ import { checkSubnetFree } from '../provision/testbed/preflight.js';
 import { resolveNode, type Topology } from '../provision/topology/schema.js';
 import { isLocalUri } from '../common/input/libvirt-uri.js';
 import { type Check, fail, guarded, ok, warn } from './check.js';
+import { pinRemoteHosts } from '../provision/hosts/pinned-ssh.js';
 
 const HOST = 'host';
 const GiB = 2 ** 30;
@@ -78,6 +79,8 @@ function imageCheck(t: Topology): Check {
 /** Every host check for a topology; `up` is whether its testbed exists already (its subnet is then its own). */
 export async function hostChecks(t: Topology, source: string): Promise<Check[]> {
   const uris = [...new Set(t.nodes.map((n) => resolveNode(t, n).libvirtUri))];
+  // A remote host is asked only at its pinned key.
+  pinRemoteHosts(t);
   const checks: Check[] = [hypervisorCheck()];
   for (const uri of uris)
     checks.push(...(await guarded(HOST, `libvirt ${uri}`, 'is libvirtd running? provision/setup-host.sh installs it', () => versionsCheck(uri))));

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { stateDir } from '../../common/paths.js';
 import { shellQuote } from '../../common/ssh/quote.js';
+import { isLocalUri } from '../../common/input/libvirt-uri.js';
+import type { Topology } from '../topology/schema.js';
 
 const hostsDir = () => join(stateDir(), 'hosts');
 
@@ -59,4 +61,9 @@ export function pinnedSshEnv(uri: string): Record<string, string> {
   writeFileSync(join(bin, 'ssh'), wrapper(file), { mode: 0o700 });
   chmodSync(join(bin, 'ssh'), 0o700);
   return { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+}
+
+/** Writes each remote host's pinned key where virsh's ssh reads it (hosts/pinned-ssh.ts): before anything asks a remote host. */
+export function pinRemoteHosts(t: Pick<Topology, 'hosts'>): void {
+  for (const h of t.hosts ?? []) if (!isLocalUri(h.libvirtUri) && h.sshHostKey) pinHostKey(h.libvirtUri, h.sshHostKey);
 }
