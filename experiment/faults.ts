@@ -7,7 +7,7 @@
 // migration in a process of its own.
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError, ReadinessTimeoutError } from '../common/errors.js';
 import type { Inventory, InventoryNode } from '../common/inventory.js';
 import { SshConnection } from '../common/ssh/transport.js';
 import { sshTarget } from '../common/ssh/target.js';
@@ -18,7 +18,7 @@ import { strategyNamed, strategyNames } from '../migration/strategies/index.js';
 import { TMPFS_ROOT } from '../migration/storage/copied.js';
 import { hasLazyWindow, LAZY_PAGES_PHASE } from '../migration/strategies/lazy-steps.js';
 import { virsh } from '../provision/libvirt/virsh.js';
-import { waitNodeReady } from '../provision/testbed/readiness.js';
+import { STAGE_LIMITS, waitNodeReady } from '../provision/testbed/readiness.js';
 
 /** Faults the engine's hook puts in from inside the controller. */
 export const FAULT_KINDS = [
@@ -156,6 +156,14 @@ function pageServerIteration(phase: string): string | undefined {
 }
 
 /** The last lines of a VM's serial console log, on one line. */
+/** How long a VM started again after a destroy gets to reach its address before one more power cycle. */
+const FIRST_BOOT_ADDRESS_MS = 240_000;
+
+/** A readiness failure with the last lines of the VM's console (rewritten at each start): why it did not come back. */
+function withConsole(e: Error, consoleLog: string): Error {
+  return new Error(`${e.message.split('\n')[0]}; its console ended: ${consoleTail(consoleLog)}`);
+}
+
 function consoleTail(path: string, lines = 6): string {
   try {
     const text = readFileSync(path, 'utf8').slice(-4000);
@@ -280,10 +288,22 @@ export function faultInjector(spec: InjectedFaultSpec, inv: Inventory, from: str
       case 'source-destroyed': {
         const vm = spec.kind === 'dest-destroyed' ? dest : source;
         await virsh(vm.libvirtUri, ['start', vm.domain]);
-        await waitNodeReady(inv, vm, (line) => log(`fault: ${line}`)).catch((e: unknown) => {
-          // Why it did not come back is on its console (rewritten at each start): its last lines go with the error.
-          throw new Error(`${(e as Error).message.split('\n')[0]}; its console ended: ${consoleTail(vm.consoleLog)}`);
-        });
+        const progress = (line: string) => log(`fault: ${line}`);
+        // Under TCG a first boot after the power cut has hung mounting its root file system (its I/O never completed,
+        // for minutes): a boot that has not reached its address in its first minutes gets one more power cycle.
+        const first = await waitNodeReady(inv, vm, progress, { address: { ...STAGE_LIMITS.address, timeoutMs: FIRST_BOOT_ADDRESS_MS } }).catch(
+          (e: unknown) => e as Error,
+        );
+        if (first instanceof Error) {
+          if (!(first instanceof ReadinessTimeoutError && first.stage === 'address')) throw withConsole(first, vm.consoleLog);
+          log(
+            `fault: ${vm.name} had no address ${FIRST_BOOT_ADDRESS_MS / 1000} s after its start; one more power cycle (its console ended: ${consoleTail(vm.consoleLog)})`,
+          );
+          await virsh(vm.libvirtUri, ['destroy', vm.domain]);
+          await virsh(vm.libvirtUri, ['start', vm.domain]);
+          await waitNodeReady(inv, vm, progress).catch((e: unknown) => Promise.reject(withConsole(e as Error, vm.consoleLog)));
+          healed.push(`cycled ${vm.name}'s power once more: its first start had no address after ${FIRST_BOOT_ADDRESS_MS / 1000} s`);
+        }
         healed.push(`started ${vm.name} again and waited until it was ready`);
         break;
       }

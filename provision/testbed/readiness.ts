@@ -73,7 +73,12 @@ async function addressAssigned(inv: Inventory, n: InventoryNode): Promise<true |
     );
   }
   const net = `${inv.prefix}-net`;
-  const leases = parseDhcpLeases((await virsh(n.libvirtUri, ['net-dhcp-leases', net])).stdout);
+  // Across hosts one host's network serves DHCP for every node (plan/vxlan.ts): the lease is looked for on each host;
+  // a bridge-only network has none to give.
+  const uris = [...new Set([n.libvirtUri, ...inv.nodes.map((x) => x.libvirtUri)])];
+  const answers = await Promise.allSettled(uris.map((u) => virsh(u, ['net-dhcp-leases', net])));
+  if (answers.every((a) => a.status === 'rejected')) throw (answers[0] as PromiseRejectedResult).reason;
+  const leases = answers.flatMap((a) => (a.status === 'fulfilled' ? parseDhcpLeases(a.value.stdout) : []));
   const mine = leases.find((l) => l.mac === n.mac.toLowerCase());
   if (!mine) return `no DHCP lease for ${n.mac} yet`;
   if (mine.ip !== n.ip) return `lease for ${n.mac} is ${mine.ip}, planned ${n.ip}`;
@@ -125,9 +130,14 @@ async function nfsReady(c: SshConnection, inv: Inventory, n: InventoryNode): Pro
 }
 
 /** Waits until one node passes every stage that applies to it. */
-export async function waitNodeReady(inv: Inventory, n: InventoryNode, progress: Progress): Promise<Record<string, number>> {
+export async function waitNodeReady(
+  inv: Inventory,
+  n: InventoryNode,
+  progress: Progress,
+  limits: Partial<Record<Stage, StageLimits>> = {},
+): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
-  times['address'] = await waitFor(n, 'address', () => addressAssigned(inv, n), progress);
+  times['address'] = await waitFor(n, 'address', () => addressAssigned(inv, n), progress, limits.address);
   let conn: SshConnection | undefined;
   const sshStarted = Date.now();
   times['ssh'] = await waitFor(
@@ -140,6 +150,7 @@ export async function waitNodeReady(inv: Inventory, n: InventoryNode, progress: 
       return runOk(conn, ['true']);
     },
     progress,
+    limits.ssh,
   );
   try {
     if (n.role === 'edge') times['edge-tools'] = await waitFor(n, 'edge-tools', () => edgeTools(conn!), progress);
