@@ -8,8 +8,7 @@ import { ensureImage, recipeFor } from '../image/build.js';
 import { buildPlan, names } from '../plan/plan.js';
 import { vxlanItems } from '../plan/vxlan.js';
 import { deleteVxlanPort } from '../hosts/vxlan-port.js';
-import { pinHostKey } from '../hosts/pinned-ssh.js';
-import { isLocalUri } from '../../common/input/libvirt-uri.js';
+import { pinRemoteHosts } from '../hosts/pinned-ssh.js';
 import type { Hypervisor, Plan, PlanItem } from '../plan/types.js';
 import { resolveNode, type Topology } from '../topology/schema.js';
 import { testbedStateDir } from '../../common/paths.js';
@@ -45,11 +44,6 @@ export function topologyUris(t: Topology): string[] {
   return [...new Set(t.nodes.map((n) => resolveNode(t, n).libvirtUri))];
 }
 
-/** Writes each remote host's pinned key where virsh's ssh reads it (hosts/pinned-ssh.ts): before anything asks a remote host. */
-function pinRemoteHosts(t: Topology): void {
-  for (const h of t.hosts ?? []) if (!isLocalUri(h.libvirtUri) && h.sshHostKey) pinHostKey(h.libvirtUri, h.sshHostKey);
-}
-
 export function defaultInventoryPath(prefix: string): string {
   return join(testbedStateDir(prefix), 'inventory.json');
 }
@@ -64,13 +58,6 @@ export async function prepare(o: UpOptions): Promise<Plan> {
   const t = o.topology;
   const log = o.log ?? (() => {});
   const uris = topologyUris(t);
-  // Guests on two hosts need one L2 segment between them (the VXLAN of issue #24), which is not made yet: without it,
-  // each host's network would serve its own gateway and DHCP at the same addresses.
-  if (uris.length > 1)
-    throw new ConfigError(
-      `${o.source}: the nodes are on ${uris.length} libvirt hosts (${uris.join(', ')}); followme does not yet join hosts into one network, so every node must be on one host`,
-      t.hosts ? 'hosts' : 'nodes',
-    );
   pinRemoteHosts(t);
   const dir = testbedStateDir(t.prefix);
   if (!hasKeys(dir)) {

@@ -56,19 +56,19 @@ EOF
     /usr/sbin/sshd -f "$w2/sshd_config"
   ' second-host "$w2"
   # Runs a command in host 2's namespaces, as its own shell would (the tests look at it without followme's code).
-  cat > "$w2/run" <<EOF
+  cat > "$w2/on-host2" <<EOF
 #!/bin/sh
 exec ip netns exec "$h2ns" nsenter --mount="/proc/\$(cat "$w2/libvirtd.pid")/ns/mnt" "\$@"
 EOF
-  chmod 0700 "$w2/run"
+  chmod 0700 "$w2/on-host2"
   FOLLOWME_HOST2_URI="qemu+ssh://root@$UNDERLAY2/system?keyfile=$w2/controller_key"
   FOLLOWME_HOST2_HOST_KEY=$(cut -d' ' -f1,2 "$w2/ssh_host_ed25519_key.pub")
-  export FOLLOWME_HOST2_URI FOLLOWME_HOST2_HOST_KEY FOLLOWME_HOST2_NETNS="$h2ns" FOLLOWME_HOST2_RUN="$w2/run" FOLLOWME_UNDERLAY1="$UNDERLAY1" FOLLOWME_UNDERLAY2="$UNDERLAY2"
+  export FOLLOWME_HOST2_URI FOLLOWME_HOST2_HOST_KEY FOLLOWME_HOST2_NETNS="$h2ns" FOLLOWME_HOST2_RUN="$w2/on-host2" FOLLOWME_UNDERLAY1="$UNDERLAY1" FOLLOWME_UNDERLAY2="$UNDERLAY2"
   # Up when libvirt answers over SSH at the pinned key.
   local known="$w2/known_hosts"
   echo "$UNDERLAY2 $FOLLOWME_HOST2_HOST_KEY" > "$known"
   for _ in $(seq 1 100); do
-    "$w2/run" virsh -c qemu:///system version >/dev/null 2>&1 &&
+    "$w2/on-host2" virsh -c qemu:///system version >/dev/null 2>&1 &&
       ssh -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes \
         -i "$w2/controller_key" "root@$UNDERLAY2" true 2>/dev/null && break
     sleep 0.2
@@ -82,7 +82,7 @@ EOF
 stop_second_host() {
   local h2ns="$FOLLOWME_NETNS-h2" w2="$work/host2" d
   ip netns list 2>/dev/null | grep -q "^$h2ns\b" || return 0
-  for d in $("$w2/run" virsh -q list --name 2>/dev/null); do "$w2/run" virsh -q destroy "$d" >/dev/null 2>&1 || true; done
+  for d in $("$w2/on-host2" virsh -q list --name 2>/dev/null); do "$w2/on-host2" virsh -q destroy "$d" >/dev/null 2>&1 || true; done
   kill $(ip netns pids "$h2ns" 2>/dev/null) 2>/dev/null || true
   sleep 0.5
   kill -9 $(ip netns pids "$h2ns" 2>/dev/null) 2>/dev/null || true
