@@ -1,5 +1,6 @@
 // The one seam to libvirt: virsh, run with execa. Builds argv (never shell
 // strings), bounds every call in time, and parses what virsh prints.
+import pRetry from 'p-retry';
 import { CommandError } from '../../common/errors.js';
 import { runLocal } from '../../common/exec.js';
 import { isLocalUri } from '../../common/input/libvirt-uri.js';
@@ -17,14 +18,26 @@ export function virshArgv(uri: string, args: readonly string[]): string[] {
 }
 
 /** Runs `virsh -c uri args…`; throws CommandError on failure. A remote host is reached only at its pinned SSH key. */
-export function virsh(uri: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<VirshResult> {
-  return runLocal(['virsh', ...virshArgv(uri, args)], {
-    timeoutMs: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
-    host: uri,
-    ...(isLocalUri(uri) ? {} : { env: pinnedSshEnv(uri) }),
-    ...(opts.input !== undefined ? { input: opts.input } : {}),
+export async function virsh(uri: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<VirshResult> {
+  const run = () =>
+    runLocal(['virsh', ...virshArgv(uri, args)], {
+      timeoutMs: opts.timeoutMs ?? VIRSH_TIMEOUT_MS,
+      host: uri,
+      ...(isLocalUri(uri) ? {} : { env: pinnedSshEnv(uri) }),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
+  if (isLocalUri(uri)) return run();
+  // A remote host's sshd drops some of many connections opened at once (its MaxStartups): a connection refused that
+  // way is tried again, twice; any other failure is virsh's answer.
+  return pRetry(run, {
+    retries: REMOTE_CONNECT_RETRIES,
+    minTimeout: 500,
+    shouldRetry: ({ error }) =>
+      error instanceof CommandError && /failed to connect to the hypervisor/.test(error.stderr) && !/Host key verification failed/.test(error.stderr),
   });
 }
+
+const REMOTE_CONNECT_RETRIES = 2;
 
 /** True when virsh failed because the object does not exist. */
 export function isNotFound(e: unknown): boolean {

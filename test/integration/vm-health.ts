@@ -12,8 +12,15 @@ const URI = 'qemu:///system';
 const KERNEL_TROUBLE = /Kernel panic|Oops|BUG:|soft lockup|hard LOCKUP|Out of memory|oom-kill|hung_task|blocked for more than|rcu.*stall|segfault|Call Trace/;
 const TAIL_LINES = 40;
 
-async function tail(path: string, lines: number): Promise<string[] | undefined> {
+/** A node on the sandbox's second host is looked at through that host's own shell (its logs are in its mount namespace). */
+const onSecondHost = (t: Topology, node: string) => t.nodes.find((n) => n.name === node)?.host === 'host2';
+
+async function tail(path: string, lines: number, host2 = false): Promise<string[] | undefined> {
   try {
+    if (host2) {
+      const r = await execa(process.env['FOLLOWME_HOST2_RUN'] ?? 'false', ['cat', path], { reject: false });
+      return r.exitCode === 0 ? String(r.stdout).split('\n').slice(-lines) : undefined;
+    }
     return (await readFile(path, 'utf8')).split('\n').slice(-lines);
   } catch {
     return undefined;
@@ -25,12 +32,16 @@ export async function vmHealthReport(t: Topology): Promise<string[]> {
   const report: string[] = [];
   for (const node of t.nodes) {
     const domain = names.domain(t.prefix, node.name);
-    const state = await execa('virsh', ['-q', '-c', URI, 'domstate', '--reason', domain], { reject: false });
+    const host2 = onSecondHost(t, node.name);
+    const virsh = ['virsh', '-q', '-c', URI, 'domstate', '--reason', domain];
+    const state = await (host2
+      ? execa(process.env['FOLLOWME_HOST2_RUN'] ?? 'false', virsh, { reject: false })
+      : execa(virsh[0]!, virsh.slice(1), { reject: false }));
     const stateText = String(state.stdout).trim() || String(state.stderr).trim();
-    const serial = (await tail(names.consoleLog(t.prefix, node.name), 2000)) ?? [];
+    const serial = (await tail(names.consoleLog(t.prefix, node.name), 2000, host2)) ?? [];
     const trouble = serial.filter((l) => KERNEL_TROUBLE.test(l));
     if (stateText.startsWith('running') && trouble.length === 0) continue;
-    const qemuLog = (await tail(`/var/log/libvirt/qemu/${domain}.log`, 15)) ?? ['(no QEMU log)'];
+    const qemuLog = (await tail(`/var/log/libvirt/qemu/${domain}.log`, 15, host2)) ?? ['(no QEMU log)'];
     report.push(
       [
         `${domain}: ${stateText}`,

@@ -31,6 +31,12 @@ async function followme(args: string[]) {
     err: String(r.stderr),
     virshCalls: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [],
     made: [...readdirSync(join(d, 'state')), ...readdirSync(join(d, 'cache'))],
+    /** The pinned host keys written, one file's text each. */
+    pinned: existsSync(join(d, 'state/hosts'))
+      ? readdirSync(join(d, 'state/hosts'))
+          .filter((f) => f.endsWith('.known_hosts'))
+          .map((f) => readFileSync(join(d, 'state/hosts', f), 'utf8'))
+      : [],
   };
 }
 
@@ -68,7 +74,7 @@ describe('followme as a process', { timeout: 60_000 }, () => {
     expect(good.code).toBe(5);
   });
 
-  it('a testbed across two hosts is refused before libvirt or the hosts are asked anything: their network is not made yet', async () => {
+  it('a testbed across two hosts pins the remote host key before libvirt is asked anything of either host', async () => {
     const cfg = join(scratchDir('fm-hosts-'), 'Pulumi.lab.yaml');
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzmBYRHu0SGVGxhZNqvPnAnP+9Cq8uZjvZ0lH0GkTtU lab2';
     writeFileSync(
@@ -89,10 +95,11 @@ describe('followme as a process', { timeout: 60_000 }, () => {
       ].join('\n'),
     );
     const r = await followme(['testbed', 'up', '--config', cfg]);
-    expect(r.code, r.err).toBe(2);
-    expect(r.err).toContain('the nodes are on 2 libvirt hosts (qemu:///system, qemu+ssh://root@192.168.50.2/system)');
-    expect(r.virshCalls).toEqual([]);
-    expect(r.made).toEqual([]);
+    // The fake virsh fails the first question (exit 5); by then the remote host's key is pinned, and nothing else made.
+    expect(r.code, r.err).toBe(5);
+    expect(r.virshCalls.length).toBeGreaterThan(0);
+    expect(r.made).toEqual(['hosts']);
+    expect(r.pinned).toEqual([`192.168.50.2 ${key.split(' ').slice(0, 2).join(' ')}\n`]);
   });
 
   it('a user error never shows a stack trace', async () => {
